@@ -1,0 +1,80 @@
+/**
+ * The one port every module uses for shared state. Keys passed in are logical (unprefixed);
+ * each adapter applies the configured key prefix itself. Values are JSON-serialisable.
+ * Nothing Redis-specific leaks past this class.
+ */
+export interface SetOptions {
+  /** Time to live in milliseconds. */
+  ttlMs?: number;
+  /** Only set when the key does not exist yet (returns false when it did). */
+  onlyIfAbsent?: boolean;
+}
+
+export interface BatchSetEntry<T = unknown> {
+  key: string;
+  value: T;
+  ttlMs?: number;
+}
+
+export interface SortedSetMember {
+  member: string;
+  score: number;
+}
+
+export interface Lease {
+  name: string;
+  /** Random token identifying the holder; only it can renew or release. */
+  owner: string;
+  /** Strictly increasing across every acquisition of this lease name. */
+  fencingToken: number;
+  expiresAt: number;
+}
+
+export abstract class StateStore {
+  /** Human-readable adapter kind: memory, redis or upstash. */
+  abstract readonly kind: 'memory' | 'redis' | 'upstash';
+
+  abstract get<T>(key: string): Promise<T | null>;
+  /** Returns false only when onlyIfAbsent was set and the key existed. */
+  abstract set<T>(key: string, value: T, options?: SetOptions): Promise<boolean>;
+  abstract delete(...keys: string[]): Promise<number>;
+  /** One round trip for the whole batch. Missing keys come back as null, in order. */
+  abstract getMany<T>(keys: string[]): Promise<(T | null)[]>;
+  /** One round trip for the whole batch. */
+  abstract setMany<T>(entries: BatchSetEntry<T>[]): Promise<void>;
+  /** Every logical key starting with the prefix (order unspecified). */
+  abstract scanKeys(prefix: string): Promise<string[]>;
+
+  /** Atomic increment; the TTL is applied when the counter is created. Returns the new value. */
+  abstract increment(key: string, by?: number, ttlMs?: number): Promise<number>;
+  /** Remaining TTL in ms, -1 when the key has none, -2 when it does not exist. */
+  abstract ttl(key: string): Promise<number>;
+
+  abstract sortedSetAdd(key: string, members: SortedSetMember[]): Promise<void>;
+  /** Members with min <= score <= max, lowest score first, at most limit of them. */
+  abstract sortedSetRangeByScore(
+    key: string,
+    min: number,
+    max: number,
+    limit?: number,
+  ): Promise<SortedSetMember[]>;
+  abstract sortedSetRemove(key: string, ...members: string[]): Promise<number>;
+  abstract sortedSetScore(key: string, member: string): Promise<number | null>;
+
+  /** Takes the lease when it is free or expired; null when someone else holds it. */
+  abstract acquireLease(name: string, ttlMs: number): Promise<Lease | null>;
+  /** Extends the lease if the caller still owns it; false otherwise (it was lost). */
+  abstract renewLease(lease: Lease, ttlMs: number): Promise<boolean>;
+  /** Releases only if the caller still owns it. */
+  abstract releaseLease(lease: Lease): Promise<boolean>;
+
+  /**
+   * Runs fn while holding a per-key mutex shared by every replica on this store.
+   * Waits up to waitMs for the mutex, then throws AppError(CONFLICT).
+   */
+  abstract withMutex<T>(key: string, fn: () => Promise<T>, opts?: { ttlMs?: number; waitMs?: number }): Promise<T>;
+
+  /** Round trip to the backing store; throws when it is unreachable. */
+  abstract ping(): Promise<void>;
+  abstract close(): Promise<void>;
+}
