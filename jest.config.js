@@ -1,6 +1,6 @@
 // Tiers: unit specs sit beside the code; integration and e2e suites start real processes
 // (redis-server, the Novita simulator, the app) on loopback ports.
-const tsJest = ['ts-jest', { isolatedModules: true, diagnostics: false }];
+const tsJest = ['ts-jest', { diagnostics: false }];
 const common = {
   transform: { '^.+\\.ts$': tsJest },
   moduleFileExtensions: ['ts', 'js', 'json'],

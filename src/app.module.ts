@@ -1,0 +1,51 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { ScheduleModule } from '@nestjs/schedule';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { LoggerModule } from 'nestjs-pino';
+import { AppThrottlerGuard } from './common/auth/app-throttler.guard';
+import { ApiKeyGuard } from './common/auth/api-key.guard';
+import { SECURITY_CONFIG } from './common/auth/auth.tokens';
+import { StoreThrottlerStorage } from './common/auth/store-throttler.storage';
+import { AllExceptionsFilter } from './common/http/all-exceptions.filter';
+import { buildLoggerOptions } from './common/logging/logger.options';
+import { AllConfig } from './config/config.types';
+import { StateStore } from './infra/store/state-store';
+import { StoreModule } from './infra/store/store.module';
+import { HealthModule } from './modules/health/health.module';
+
+/**
+ * The root module is built from an already validated configuration, so tests and the demo
+ * can boot the whole app with a config object instead of environment variables.
+ */
+@Module({})
+export class AppModule {
+  static forRoot(config: AllConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [() => config] }),
+        LoggerModule.forRoot(buildLoggerOptions(config.app)),
+        ScheduleModule.forRoot(),
+        StoreModule,
+        ThrottlerModule.forRootAsync({
+          imports: [StoreModule],
+          inject: [StateStore],
+          useFactory: (store: StateStore) => ({
+            throttlers: [{ name: 'api', limit: config.security.rateLimitMax, ttl: config.security.rateLimitWindowMs }],
+            storage: new StoreThrottlerStorage(store),
+          }),
+        }),
+        HealthModule,
+      ],
+      providers: [
+        { provide: SECURITY_CONFIG, useValue: config.security },
+        // Order matters: authenticate before counting against the rate limit.
+        { provide: APP_GUARD, useClass: ApiKeyGuard },
+        { provide: APP_GUARD, useClass: AppThrottlerGuard },
+        { provide: APP_FILTER, useClass: AllExceptionsFilter },
+      ],
+    };
+  }
+}

@@ -1,0 +1,45 @@
+import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import { AppError, ErrorCode } from '../errors';
+import { SECURITY_CONFIG } from './auth.tokens';
+import type { SecurityConfig } from '../../config/config.types';
+
+/** Reads the key from X-API-Key or Authorization: Bearer. */
+export function extractApiKey(req: Pick<FastifyRequest, 'headers'>): string | undefined {
+  const header = req.headers['x-api-key'];
+  const direct = Array.isArray(header) ? header[0] : header;
+  if (direct) return direct.trim();
+  const auth = req.headers.authorization;
+  const match = auth ? /^Bearer\s+(.+)$/i.exec(auth) : null;
+  return match ? match[1].trim() : undefined;
+}
+
+/** Every /api/* route needs one of API_KEYS when any are configured. Probes, docs, metrics and the UI stay open. */
+@Injectable()
+export class ApiKeyGuard implements CanActivate {
+  private readonly keyDigests: Buffer[];
+
+  constructor(@Inject(SECURITY_CONFIG) security: SecurityConfig) {
+    // Compare fixed-length digests so timingSafeEqual never sees different lengths and leaks nothing about key length.
+    this.keyDigests = security.apiKeys.map(digest);
+  }
+
+  canActivate(context: ExecutionContext): boolean {
+    if (this.keyDigests.length === 0) return true;
+    const req = context.switchToHttp().getRequest<FastifyRequest>();
+    if (!req.url.startsWith('/api/') && req.url !== '/api') return true;
+    const presented = extractApiKey(req);
+    if (presented) {
+      const d = digest(presented);
+      let ok = false;
+      for (const k of this.keyDigests) ok = timingSafeEqual(d, k) || ok;
+      if (ok) return true;
+    }
+    throw new AppError(ErrorCode.UNAUTHORIZED, presented ? 'Invalid API key' : 'Missing API key (send X-API-Key or Authorization: Bearer)');
+  }
+}
+
+function digest(key: string): Buffer {
+  return createHash('sha256').update(key).digest();
+}

@@ -1,0 +1,38 @@
+import type { Params } from 'nestjs-pino';
+import type { IncomingMessage } from 'node:http';
+import type { AppConfig } from '../../config/config.types';
+import { REQUEST_ID_HEADER } from '../http/request-id';
+
+/** Paths that are never logged per request: probes poll constantly and would drown everything else. */
+const QUIET_PATHS = [/^\/health(\/|$|\?)/, /^\/metrics(\?|$)/];
+
+/** Everything that may carry a credential, wherever it appears in a log object. */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers["x-api-key"]',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+  '*.apiKey',
+  '*.token',
+  '*.secret',
+  '*.password',
+  '*.authorization',
+  'headers.authorization',
+  'headers["x-api-key"]',
+];
+
+export function buildLoggerOptions(app: AppConfig): Params {
+  const pretty = app.nodeEnv === 'development' && !app.demoMode ? true : app.demoMode;
+  return {
+    pinoHttp: {
+      level: app.logLevel,
+      // Fastify's genReqId already chose the id and wrote it onto the raw headers (see request-id.ts).
+      genReqId: (req: IncomingMessage) => String(req.headers[REQUEST_ID_HEADER] ?? ''),
+      customAttributeKeys: { reqId: 'requestId' },
+      quietReqLogger: true,
+      autoLogging: { ignore: (req: IncomingMessage) => QUIET_PATHS.some((re) => re.test(req.url ?? '')) },
+      redact: { paths: REDACT_PATHS, censor: '[Redacted]' },
+      transport: pretty ? { target: 'pino-pretty', options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l' } } : undefined,
+    },
+  };
+}

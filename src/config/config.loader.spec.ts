@@ -1,0 +1,75 @@
+import { ConfigValidationError, loadConfig } from './config.loader';
+
+const base = { NOVITA_API_KEY: 'sk_test_key' };
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (e) {
+    if (e instanceof ConfigValidationError) return e.problems;
+    throw e;
+  }
+  throw new Error('expected a ConfigValidationError');
+}
+
+describe('loadConfig', () => {
+  it('applies the spec defaults', () => {
+    const c = loadConfig(base);
+    expect(c.sync).toEqual({
+      removeObsoleteInstances: false,
+      obsoleteInstanceRetentionDays: 7,
+      enableAutomaticSync: true,
+      intervalMinutes: 30,
+    });
+    expect(c.migration.intervalMinutes).toBe(15);
+    expect(c.migration.maxConcurrent).toBe(5);
+    expect(c.autoStop.inactivityThresholdMinutes).toBe(20);
+    expect(c.security.rateLimitMax).toBe(100);
+    expect(c.store.kind).toBe('memory');
+    expect(c.instances.regionFallbackOrder.slice(0, 3)).toEqual(['AS-SGP-02', 'CN-HK-01', 'AS-IN-01']);
+  });
+
+  it('names the variable and its range for an out-of-range value', () => {
+    const problems = problemsOf({ ...base, SYNC_INTERVAL_MINUTES: '2' });
+    expect(problems).toEqual(['SYNC_INTERVAL_MINUTES must be an integer from 5 to 1440 (got "2")']);
+  });
+
+  it('lists every bad variable at once', () => {
+    const problems = problemsOf({ ...base, SYNC_INTERVAL_MINUTES: '2', MIGRATION_MAX_CONCURRENT: '50', SYNC_ENABLE_AUTOMATIC_SYNC: 'maybe' });
+    expect(problems).toHaveLength(3);
+    expect(problems.join('\n')).toMatch(/MIGRATION_MAX_CONCURRENT must be an integer from 1 to 20/);
+    expect(problems.join('\n')).toMatch(/SYNC_ENABLE_AUTOMATIC_SYNC must be true or false/);
+  });
+
+  it('rejects non-numeric integers and bad URLs', () => {
+    const problems = problemsOf({ ...base, PORT: 'abc', REDIS_URL: 'http://x' });
+    expect(problems.some((p) => p.startsWith('PORT must be an integer from 1 to 65535'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('REDIS_URL must be a redis://'))).toBe(true);
+  });
+
+  it('requires NOVITA_API_KEY outside demo mode only', () => {
+    expect(problemsOf({})).toEqual([expect.stringMatching(/^NOVITA_API_KEY is required/)]);
+    expect(loadConfig({}, { demoMode: true }).app.demoMode).toBe(true);
+  });
+
+  it('refuses production without API keys unless explicitly allowed', () => {
+    expect(problemsOf({ ...base, NODE_ENV: 'production' })).toEqual([expect.stringMatching(/^API_KEYS must be set/)]);
+    expect(loadConfig({ ...base, NODE_ENV: 'production', ALLOW_UNAUTHENTICATED: 'true' }).security.apiKeys).toEqual([]);
+  });
+
+  it('chooses the store adapter from what is configured', () => {
+    expect(loadConfig({ ...base, REDIS_URL: 'redis://127.0.0.1:6379' }).store.kind).toBe('redis');
+    expect(
+      loadConfig({ ...base, REDIS_URL: 'redis://127.0.0.1:6379', UPSTASH_REDIS_REST_URL: 'https://x.upstash.io', UPSTASH_REDIS_REST_TOKEN: 't' }).store.kind,
+    ).toBe('upstash');
+    expect(problemsOf({ ...base, UPSTASH_REDIS_REST_URL: 'https://x.upstash.io' })).toEqual([
+      'UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN must be set together',
+    ]);
+  });
+
+  it('splits API keys and treats empty strings as unset', () => {
+    const c = loadConfig({ ...base, API_KEYS: ' a , b,,', PORT: '' });
+    expect(c.security.apiKeys).toEqual(['a', 'b']);
+    expect(c.app.port).toBe(3000);
+  });
+});

@@ -1,0 +1,133 @@
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+import { AllConfig } from './config.types';
+import { EnvironmentVariables } from './env.schema';
+
+export const DEFAULT_NOVITA_BASE_URL = 'https://api.novita.ai/gpu-instance/openapi/v1';
+export const DEFAULT_REGION_FALLBACK_ORDER = ['AS-SGP-02', 'CN-HK-01', 'AS-IN-01'];
+
+/** Thrown at boot with every problem found, one per line. */
+export class ConfigValidationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigValidationError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Validates the environment once and builds the typed configuration. The only reader of process.env is main/demo. */
+export function loadConfig(rawEnv: Env, overrides: { demoMode?: boolean } = {}): AllConfig {
+  // Empty strings mean "unset", as in most .env files.
+  const env: Env = Object.fromEntries(Object.entries(rawEnv).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = plainToInstance(EnvironmentVariables, env, { enableImplicitConversion: false });
+  const problems = validateSync(parsed, { skipMissingProperties: false }).flatMap((e) =>
+    Object.values(e.constraints ?? {}).slice(0, 1),
+  );
+  const v = parsed;
+
+  const demoMode = overrides.demoMode ?? v.DEMO_MODE ?? false;
+  const nodeEnv = (v.NODE_ENV ?? 'development') as AllConfig['app']['nodeEnv'];
+  const apiKeys = (v.API_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
+  const allowUnauthenticated = v.ALLOW_UNAUTHENTICATED ?? false;
+
+  if (!demoMode && !v.NOVITA_API_KEY) problems.push('NOVITA_API_KEY is required (or run the demo mode: npm run demo)');
+  if (nodeEnv === 'production' && apiKeys.length === 0 && !allowUnauthenticated) {
+    problems.push('API_KEYS must be set when NODE_ENV=production (or set ALLOW_UNAUTHENTICATED=true to run without API keys)');
+  }
+  if (Boolean(v.UPSTASH_REDIS_REST_URL) !== Boolean(v.UPSTASH_REDIS_REST_TOKEN)) {
+    problems.push('UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN must be set together');
+  }
+  const retryBase = v.NOVITA_RETRY_BASE_DELAY_MS ?? 500;
+  const retryMax = v.NOVITA_RETRY_MAX_DELAY_MS ?? 10000;
+  if (retryMax < retryBase) problems.push('NOVITA_RETRY_MAX_DELAY_MS must not be below NOVITA_RETRY_BASE_DELAY_MS');
+  const whInitial = v.WEBHOOK_INITIAL_BACKOFF_MS ?? 5000;
+  const whMax = v.WEBHOOK_MAX_BACKOFF_MS ?? 3600000;
+  if (whMax < whInitial) problems.push('WEBHOOK_MAX_BACKOFF_MS must not be below WEBHOOK_INITIAL_BACKOFF_MS');
+  if (problems.length > 0) throw new ConfigValidationError(problems);
+
+  const storeKind = v.UPSTASH_REDIS_REST_URL ? 'upstash' : v.REDIS_URL ? 'redis' : 'memory';
+  const fallback = v.REGION_FALLBACK_ORDER ? v.REGION_FALLBACK_ORDER.split(',') : DEFAULT_REGION_FALLBACK_ORDER;
+
+  return {
+    app: {
+      port: v.PORT ?? 3000,
+      nodeEnv,
+      logLevel: (v.LOG_LEVEL ?? 'info') as AllConfig['app']['logLevel'],
+      demoMode,
+    },
+    security: {
+      apiKeys,
+      allowUnauthenticated,
+      rateLimitMax: v.RATE_LIMIT_MAX_REQUESTS ?? 100,
+      rateLimitWindowMs: v.RATE_LIMIT_WINDOW_MS ?? 60000,
+    },
+    store: {
+      kind: storeKind,
+      redisUrl: v.REDIS_URL,
+      upstashUrl: v.UPSTASH_REDIS_REST_URL,
+      upstashToken: v.UPSTASH_REDIS_REST_TOKEN,
+      keyPrefix: v.REDIS_KEY_PREFIX ?? 'novita_api',
+      connectTimeoutMs: v.REDIS_CONNECTION_TIMEOUT_MS ?? 5000,
+      commandTimeoutMs: v.REDIS_COMMAND_TIMEOUT_MS ?? 2000,
+    },
+    novita: {
+      apiKey: v.NOVITA_API_KEY ?? '',
+      baseUrl: (v.NOVITA_API_BASE_URL ?? DEFAULT_NOVITA_BASE_URL).replace(/\/+$/, ''),
+      timeoutMs: v.NOVITA_REQUEST_TIMEOUT_MS ?? 15000,
+      maxRetries: v.NOVITA_MAX_RETRIES ?? 3,
+      retryBaseDelayMs: retryBase,
+      retryMaxDelayMs: retryMax,
+      breakerThreshold: v.NOVITA_CIRCUIT_BREAKER_THRESHOLD ?? 5,
+      breakerHalfOpenAfterMs: v.NOVITA_CIRCUIT_BREAKER_HALF_OPEN_MS ?? 30000,
+      maxConcurrent: v.NOVITA_MAX_CONCURRENT_REQUESTS ?? 10,
+    },
+    instances: {
+      defaultRegion: v.DEFAULT_REGION ?? fallback[0],
+      regionFallbackOrder: fallback,
+      defaultBillingMode: (v.DEFAULT_BILLING_MODE ?? 'spot') as AllConfig['instances']['defaultBillingMode'],
+      defaultRootfsSizeGb: v.DEFAULT_ROOTFS_SIZE_GB ?? 60,
+      staleAfterMs: v.INSTANCE_CACHE_STALE_MS ?? 30000,
+      reconcileIntervalMs: v.OPERATIONS_RECONCILE_INTERVAL_MS ?? 3000,
+      startupTimeoutMs: v.INSTANCE_STARTUP_MAX_WAIT_TIME ?? 600000,
+      readinessRequestTimeoutMs: v.HEALTH_CHECK_TIMEOUT_MS ?? 10000,
+      readinessIntervalMs: v.HEALTH_CHECK_RETRY_DELAY_MS ?? 2000,
+      idempotencyTtlHours: v.IDEMPOTENCY_KEY_TTL_HOURS ?? 24,
+      enableComprehensiveListing: v.ENABLE_COMPREHENSIVE_LISTING ?? true,
+      defaultIncludeNovitaOnly: v.DEFAULT_INCLUDE_NOVITA_ONLY ?? true,
+      defaultSyncLocalState: v.DEFAULT_SYNC_LOCAL_STATE ?? false,
+    },
+    autoStop: {
+      enabled: v.AUTO_STOP_ENABLED ?? true,
+      inactivityThresholdMinutes: v.AUTO_STOP_INACTIVITY_THRESHOLD_MINUTES ?? 20,
+      checkIntervalSeconds: v.AUTO_STOP_CHECK_INTERVAL_SECONDS ?? 300,
+      dryRun: v.AUTO_STOP_DRY_RUN ?? false,
+    },
+    sync: {
+      removeObsoleteInstances: v.SYNC_REMOVE_OBSOLETE_INSTANCES ?? false,
+      obsoleteInstanceRetentionDays: v.SYNC_OBSOLETE_INSTANCE_RETENTION_DAYS ?? 7,
+      enableAutomaticSync: v.SYNC_ENABLE_AUTOMATIC_SYNC ?? true,
+      intervalMinutes: v.SYNC_INTERVAL_MINUTES ?? 30,
+    },
+    migration: {
+      enabled: v.MIGRATION_ENABLED ?? true,
+      intervalMinutes: v.MIGRATION_INTERVAL_MINUTES ?? 15,
+      jobTimeoutMs: v.MIGRATION_JOB_TIMEOUT_MS ?? 600000,
+      maxConcurrent: v.MIGRATION_MAX_CONCURRENT ?? 5,
+      dryRun: v.MIGRATION_DRY_RUN ?? false,
+      retryFailed: v.MIGRATION_RETRY_FAILED ?? true,
+      logLevel: (v.MIGRATION_LOG_LEVEL ?? 'info') as AllConfig['migration']['logLevel'],
+      eligibilityIntervalHours: v.MIGRATION_ELIGIBILITY_INTERVAL_HOURS ?? 4,
+    },
+    webhooks: {
+      url: v.WEBHOOK_URL,
+      secret: v.WEBHOOK_SECRET,
+      timeoutMs: v.WEBHOOK_TIMEOUT_MS ?? 10000,
+      maxAttempts: v.WEBHOOK_MAX_ATTEMPTS ?? 10,
+      initialBackoffMs: whInitial,
+      maxBackoffMs: whMax,
+      allowPrivateTargets: v.WEBHOOK_ALLOW_PRIVATE_TARGETS ?? false,
+      workerIntervalMs: v.WEBHOOK_WORKER_INTERVAL_MS ?? 1000,
+    },
+  };
+}

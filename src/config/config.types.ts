@@ -1,0 +1,104 @@
+/** Typed configuration namespaces, built once from the validated environment (see env.schema.ts). */
+
+export interface AppConfig {
+  port: number;
+  nodeEnv: 'development' | 'production' | 'test';
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  demoMode: boolean;
+}
+
+export interface SecurityConfig {
+  apiKeys: string[];
+  allowUnauthenticated: boolean;
+  rateLimitMax: number;
+  rateLimitWindowMs: number;
+}
+
+export interface StoreConfig {
+  /** Which adapter: upstash when both Upstash settings are set, else redis when REDIS_URL is set, else memory. */
+  kind: 'memory' | 'redis' | 'upstash';
+  redisUrl?: string;
+  upstashUrl?: string;
+  upstashToken?: string;
+  keyPrefix: string;
+  connectTimeoutMs: number;
+  commandTimeoutMs: number;
+}
+
+export interface NovitaConfig {
+  apiKey: string;
+  baseUrl: string;
+  timeoutMs: number;
+  maxRetries: number;
+  retryBaseDelayMs: number;
+  retryMaxDelayMs: number;
+  breakerThreshold: number;
+  breakerHalfOpenAfterMs: number;
+  maxConcurrent: number;
+}
+
+export interface InstancesConfig {
+  defaultRegion: string;
+  regionFallbackOrder: string[];
+  defaultBillingMode: 'spot' | 'onDemand' | 'monthly';
+  defaultRootfsSizeGb: number;
+  /** An instance read older than this is refreshed from Novita on GET. */
+  staleAfterMs: number;
+  reconcileIntervalMs: number;
+  startupTimeoutMs: number;
+  readinessRequestTimeoutMs: number;
+  readinessIntervalMs: number;
+  idempotencyTtlHours: number;
+  enableComprehensiveListing: boolean;
+  defaultIncludeNovitaOnly: boolean;
+  defaultSyncLocalState: boolean;
+}
+
+export interface AutoStopConfig {
+  enabled: boolean;
+  inactivityThresholdMinutes: number;
+  checkIntervalSeconds: number;
+  dryRun: boolean;
+}
+
+export interface SyncConfig {
+  removeObsoleteInstances: boolean;
+  obsoleteInstanceRetentionDays: number;
+  enableAutomaticSync: boolean;
+  intervalMinutes: number;
+}
+
+export interface MigrationConfig {
+  enabled: boolean;
+  intervalMinutes: number;
+  jobTimeoutMs: number;
+  maxConcurrent: number;
+  dryRun: boolean;
+  retryFailed: boolean;
+  logLevel: 'error' | 'warn' | 'info' | 'debug';
+  eligibilityIntervalHours: number;
+}
+
+export interface WebhooksConfig {
+  url?: string;
+  /** Standard Webhooks secret, "whsec_<base64>" or any string of at least 16 chars. */
+  secret?: string;
+  timeoutMs: number;
+  maxAttempts: number;
+  initialBackoffMs: number;
+  maxBackoffMs: number;
+  allowPrivateTargets: boolean;
+  workerIntervalMs: number;
+}
+
+export interface AllConfig {
+  app: AppConfig;
+  security: SecurityConfig;
+  store: StoreConfig;
+  novita: NovitaConfig;
+  instances: InstancesConfig;
+  autoStop: AutoStopConfig;
+  sync: SyncConfig;
+  migration: MigrationConfig;
+  webhooks: WebhooksConfig;
+}

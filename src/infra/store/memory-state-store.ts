@@ -1,0 +1,207 @@
+import { randomUUID } from 'node:crypto';
+import { AppError, ErrorCode } from '../../common/errors';
+import { BatchSetEntry, Lease, SetOptions, SortedSetMember, StateStore } from './state-store';
+import { decodeValue, encodeValue } from './store-keys';
+import { MutexBackend, MutexOptions, runWithMutex } from './store-mutex';
+
+type Entry =
+  | { kind: 'value'; json: string; expiresAt?: number }
+  | { kind: 'zset'; members: Map<string, number>; expiresAt?: number };
+
+interface Held {
+  owner: string;
+  expiresAt: number;
+}
+
+/** Expired entries are dropped when read; this many writes also trigger a full sweep. */
+const SWEEP_EVERY_WRITES = 1000;
+
+/**
+ * Single-process store: state lives in this process only and is lost on restart. Values are kept
+ * as JSON text so callers get copies, exactly as from Redis. TTLs follow Date.now().
+ */
+export class MemoryStateStore extends StateStore implements MutexBackend {
+  readonly kind = 'memory' as const;
+
+  private readonly entries = new Map<string, Entry>();
+  private readonly leases = new Map<string, Held>();
+  private readonly fences = new Map<string, number>();
+  private readonly locks = new Map<string, Held>();
+  private writesSinceSweep = 0;
+
+  async get<T>(key: string): Promise<T | null> {
+    const entry = this.live(key);
+    if (!entry) return null;
+    return decodeValue<T>(this.valueOf(entry, key));
+  }
+
+  async set<T>(key: string, value: T, options: SetOptions = {}): Promise<boolean> {
+    if (options.onlyIfAbsent && this.live(key)) return false;
+    this.write(key, { kind: 'value', json: encodeValue(value), expiresAt: expiryOf(options.ttlMs) });
+    return true;
+  }
+
+  async delete(...keys: string[]): Promise<number> {
+    let removed = 0;
+    for (const key of keys) {
+      if (this.live(key)) {
+        this.entries.delete(key);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  async getMany<T>(keys: string[]): Promise<(T | null)[]> {
+    return Promise.all(keys.map((key) => this.get<T>(key)));
+  }
+
+  async setMany<T>(entries: BatchSetEntry<T>[]): Promise<void> {
+    for (const entry of entries) {
+      this.write(entry.key, { kind: 'value', json: encodeValue(entry.value), expiresAt: expiryOf(entry.ttlMs) });
+    }
+  }
+
+  async scanKeys(prefix: string): Promise<string[]> {
+    return [...this.entries.keys()].filter((key) => key.startsWith(prefix) && this.live(key));
+  }
+
+  async increment(key: string, by = 1, ttlMs?: number): Promise<number> {
+    const entry = this.live(key);
+    const current = entry ? Number(decodeValue<unknown>(this.valueOf(entry, key))) : 0;
+    if (!Number.isInteger(current)) {
+      throw new AppError(ErrorCode.INTERNAL_ERROR, `Value at ${key} is not an integer counter`);
+    }
+    const next = current + by;
+    // Like INCRBY: an existing counter keeps its TTL, a new one gets ttlMs.
+    this.write(key, { kind: 'value', json: String(next), expiresAt: entry ? entry.expiresAt : expiryOf(ttlMs) });
+    return next;
+  }
+
+  async ttl(key: string): Promise<number> {
+    const entry = this.live(key);
+    if (!entry) return -2;
+    if (entry.expiresAt === undefined) return -1;
+    return Math.max(0, entry.expiresAt - Date.now());
+  }
+
+  async sortedSetAdd(key: string, members: SortedSetMember[]): Promise<void> {
+    if (members.length === 0) return;
+    const set = this.zset(key) ?? new Map<string, number>();
+    for (const { member, score } of members) set.set(member, score);
+    if (!this.entries.has(key)) this.write(key, { kind: 'zset', members: set });
+  }
+
+  async sortedSetRangeByScore(key: string, min: number, max: number, limit?: number): Promise<SortedSetMember[]> {
+    const set = this.zset(key);
+    if (!set) return [];
+    const inRange = [...set]
+      .filter(([, score]) => score >= min && score <= max)
+      // Redis orders equal scores by member, byte-wise.
+      .sort(([a, sa], [b, sb]) => sa - sb || (a < b ? -1 : a > b ? 1 : 0))
+      .map(([member, score]) => ({ member, score }));
+    return limit === undefined || limit < 0 ? inRange : inRange.slice(0, limit);
+  }
+
+  async sortedSetRemove(key: string, ...members: string[]): Promise<number> {
+    const set = this.zset(key);
+    if (!set) return 0;
+    const removed = members.filter((member) => set.delete(member)).length;
+    if (set.size === 0) this.entries.delete(key);
+    return removed;
+  }
+
+  async sortedSetScore(key: string, member: string): Promise<number | null> {
+    return this.zset(key)?.get(member) ?? null;
+  }
+
+  async acquireLease(name: string, ttlMs: number): Promise<Lease | null> {
+    const now = Date.now();
+    const held = this.leases.get(name);
+    if (held && held.expiresAt > now) return null;
+    const fencingToken = (this.fences.get(name) ?? 0) + 1;
+    this.fences.set(name, fencingToken);
+    const lease: Lease = { name, owner: randomUUID(), fencingToken, expiresAt: now + ttlMs };
+    this.leases.set(name, { owner: lease.owner, expiresAt: lease.expiresAt });
+    return lease;
+  }
+
+  async renewLease(lease: Lease, ttlMs: number): Promise<boolean> {
+    const held = this.heldBy(this.leases, lease.name, lease.owner);
+    if (!held) return false;
+    held.expiresAt = Date.now() + ttlMs;
+    lease.expiresAt = held.expiresAt;
+    return true;
+  }
+
+  async releaseLease(lease: Lease): Promise<boolean> {
+    if (!this.heldBy(this.leases, lease.name, lease.owner)) return false;
+    this.leases.delete(lease.name);
+    return true;
+  }
+
+  withMutex<T>(key: string, fn: () => Promise<T>, opts?: MutexOptions): Promise<T> {
+    return runWithMutex(this, key, fn, opts);
+  }
+
+  async tryLock(key: string, token: string, ttlMs: number): Promise<boolean> {
+    const held = this.locks.get(key);
+    if (held && held.expiresAt > Date.now()) return false;
+    this.locks.set(key, { owner: token, expiresAt: Date.now() + ttlMs });
+    return true;
+  }
+
+  async unlock(key: string, token: string): Promise<void> {
+    if (this.heldBy(this.locks, key, token)) this.locks.delete(key);
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {
+    this.entries.clear();
+    this.leases.clear();
+    this.locks.clear();
+  }
+
+  private heldBy(map: Map<string, Held>, name: string, owner: string): Held | undefined {
+    const held = map.get(name);
+    return held && held.owner === owner && held.expiresAt > Date.now() ? held : undefined;
+  }
+
+  private live(key: string): Entry | undefined {
+    const entry = this.entries.get(key);
+    if (entry?.expiresAt !== undefined && entry.expiresAt <= Date.now()) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  private valueOf(entry: Entry, key: string): string {
+    if (entry.kind !== 'value') throw wrongType(key);
+    return entry.json;
+  }
+
+  private zset(key: string): Map<string, number> | undefined {
+    const entry = this.live(key);
+    if (!entry) return undefined;
+    if (entry.kind !== 'zset') throw wrongType(key);
+    return entry.members;
+  }
+
+  private write(key: string, entry: Entry): void {
+    this.entries.set(key, entry);
+    if (++this.writesSinceSweep >= SWEEP_EVERY_WRITES) {
+      this.writesSinceSweep = 0;
+      for (const existing of [...this.entries.keys()]) this.live(existing);
+    }
+  }
+}
+
+function expiryOf(ttlMs: number | undefined): number | undefined {
+  return ttlMs !== undefined && ttlMs > 0 ? Date.now() + ttlMs : undefined;
+}
+
+function wrongType(key: string): AppError {
+  return new AppError(ErrorCode.INTERNAL_ERROR, `Key ${key} holds a different kind of value`);
+}

@@ -1,0 +1,53 @@
+/**
+ * Lua scripts shared by the Redis (ioredis) and Upstash adapters. Each runs atomically on the
+ * server, which is what makes leases, fencing and owner-only release safe across replicas.
+ */
+
+/**
+ * Takes a lease when free (an expired lease has vanished through PX).
+ * KEYS: lease key, fencing counter key. ARGV: owner token, ttl ms.
+ * Returns the new fencing token, or nil when someone holds the lease.
+ */
+export const ACQUIRE_LEASE_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return nil
+end
+local fence = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return fence
+`;
+
+/**
+ * Extends a key's TTL only while it still holds the caller's token.
+ * KEYS: key. ARGV: token, ttl ms. Returns 1 when extended, 0 otherwise.
+ */
+export const EXTEND_IF_OWNER_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+`;
+
+/**
+ * Deletes a key only while it still holds the caller's token (lease release, mutex unlock).
+ * KEYS: key. ARGV: token. Returns 1 when deleted, 0 otherwise.
+ */
+export const DELETE_IF_OWNER_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+`;
+
+/**
+ * INCRBY that sets a TTL only when it creates the counter.
+ * KEYS: counter key. ARGV: increment, ttl ms (0 for none). Returns the new value.
+ */
+export const INCREMENT_SCRIPT = `
+local created = redis.call('EXISTS', KEYS[1]) == 0
+local value = redis.call('INCRBY', KEYS[1], ARGV[1])
+if created and tonumber(ARGV[2]) > 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return value
+`;

@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { NovitaModule } from '../../infra/novita/novita.module';
+import { StoreModule } from '../../infra/store/store.module';
+import { HealthController } from './health.controller';
+import { NovitaHealthIndicator } from './novita.health';
+import { StoreHealthIndicator } from './store.health';
+
+@Module({
+  imports: [TerminusModule.forRoot({ errorLogStyle: 'json', logger: false }), StoreModule, NovitaModule],
+  controllers: [HealthController],
+  providers: [StoreHealthIndicator, NovitaHealthIndicator],
+})
+export class HealthModule {}
