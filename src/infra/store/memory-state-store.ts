@@ -32,7 +32,7 @@ export class MemoryStateStore extends StateStore implements MutexBackend {
   async get<T>(key: string): Promise<T | null> {
     const entry = this.live(key);
     if (!entry) return null;
-    return decodeValue<T>(this.valueOf(entry, key));
+    return decodeValue<T>(this.jsonOf(entry, key));
   }
 
   async set<T>(key: string, value: T, options: SetOptions = {}): Promise<boolean> {
@@ -68,7 +68,7 @@ export class MemoryStateStore extends StateStore implements MutexBackend {
 
   async increment(key: string, by = 1, ttlMs?: number): Promise<number> {
     const entry = this.live(key);
-    const current = entry ? Number(decodeValue<unknown>(this.valueOf(entry, key))) : 0;
+    const current = entry ? Number(decodeValue<unknown>(this.jsonOf(entry, key))) : 0;
     if (!Number.isInteger(current)) {
       throw new AppError(ErrorCode.INTERNAL_ERROR, `Value at ${key} is not an integer counter`);
     }
@@ -177,7 +177,7 @@ export class MemoryStateStore extends StateStore implements MutexBackend {
     return entry;
   }
 
-  private valueOf(entry: Entry, key: string): string {
+  private jsonOf(entry: Entry, key: string): string {
     if (entry.kind !== 'value') throw wrongType(key);
     return entry.json;
   }

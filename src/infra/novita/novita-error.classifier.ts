@@ -1,0 +1,174 @@
+import { AxiosError, isAxiosError, isCancel } from 'axios';
+import { isBrokenCircuitError, isBulkheadRejectedError, isTaskCancelledError } from 'cockatiel';
+import { AppError, ErrorCode } from '../../common/errors';
+import { WireErrorBody } from './novita-wire.types';
+
+/**
+ * Turns whatever a Novita call threw (AxiosError, cockatiel's policy errors, anything else) into an
+ * AppError with a classified code, and answers the questions the resilience policies ask about a raw
+ * error (retry it? count it against the breaker?). Kept free of I/O so every rule is unit-tested.
+ */
+
+/** Socket-level codes that prove no byte of the request reached Novita (connection never opened). */
+const NOT_CONNECTED_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
+
+export interface ClassifyContext {
+  /** Our name for the call, e.g. "getInstance"; goes into details. */
+  operation?: string;
+}
+
+function bodyOf(err: AxiosError): WireErrorBody {
+  const data = err.response?.data;
+  if (data && typeof data === 'object') return data as WireErrorBody;
+  // A plain-text body (a proxy page, say) is kept as the message.
+  if (typeof data === 'string' && data.trim() !== '') return { message: data.slice(0, 500) };
+  return {};
+}
+
+/** Retry-After is seconds or an HTTP date; returns milliseconds, or undefined when absent or unreadable. */
+export function parseRetryAfterMs(header: unknown, now = Date.now()): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (typeof value === 'number') return value >= 0 ? value * 1000 : undefined;
+  if (typeof value !== 'string' || value.trim() === '') return undefined;
+  const trimmed = value.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+export function retryAfterMsOf(err: unknown): number | undefined {
+  if (!isAxiosError(err) || err.response?.status !== 429) return undefined;
+  const headers = err.response.headers as Record<string, unknown> | undefined;
+  return parseRetryAfterMs(headers?.['retry-after']);
+}
+
+/** A failure before any HTTP response: refused, reset, DNS, socket timeout. Our own aborts are timeouts, not this. */
+function isNetworkError(err: unknown): boolean {
+  return isAxiosError(err) && !err.response && !isCancel(err);
+}
+
+/** True when the request cannot have reached Novita, so even a create may be sent again. */
+export function isNotConnectedError(err: unknown): boolean {
+  return isNetworkError(err) && NOT_CONNECTED_CODES.has((err as AxiosError).code ?? '');
+}
+
+function isTimeout(err: unknown): boolean {
+  if (isTaskCancelledError(err)) return true;
+  if (!isAxiosError(err) || err.response) return false;
+  // ERR_CANCELED: the axios request aborted by the timeout's AbortSignal; ECONNABORTED/ETIMEDOUT: socket timeouts.
+  return isCancel(err) || err.code === 'ECONNABORTED' || err.code === 'ETIMEDOUT';
+}
+
+function statusOf(err: unknown): number | undefined {
+  return isAxiosError(err) ? err.response?.status : undefined;
+}
+
+/**
+ * Should an idempotent call be tried again after this error? Network errors, timeouts, 429 and 5xx.
+ * A 429 whose Retry-After exceeds `retryAfterCapMs` is not retried: waiting less than Novita asked
+ * would only earn another 429, and waiting longer would hold the caller too long; the caller gets
+ * RATE_LIMITED with the server's Retry-After instead.
+ */
+export function isRetryableError(err: unknown, retryAfterCapMs: number): boolean {
+  if (isTimeout(err) || isNetworkError(err)) return true;
+  const status = statusOf(err);
+  if (status === 429) return (retryAfterMsOf(err) ?? 0) <= retryAfterCapMs;
+  return status !== undefined && status >= 500;
+}
+
+/** What counts against the circuit breaker: Novita unreachable, slow or failing. Never a 4xx (our request's fault). */
+export function isBreakerFailure(err: unknown): boolean {
+  if (isTimeout(err) || isNetworkError(err)) return true;
+  const status = statusOf(err);
+  return status !== undefined && status >= 500;
+}
+
+function textOf(body: WireErrorBody): string {
+  return [body.reason, typeof body.code === 'string' ? body.code : undefined, body.message, body.error]
+    .filter((s): s is string => typeof s === 'string')
+    .join(' ');
+}
+
+/** Details for the AppError: Novita's own words plus our context. Never headers or config (the API key lives there). */
+function detailsOf(err: AxiosError, ctx: ClassifyContext): Record<string, unknown> {
+  const body = bodyOf(err);
+  const details: Record<string, unknown> = { operation: ctx.operation, upstreamStatus: err.response?.status };
+  if (body.reason !== undefined) details.reason = body.reason;
+  if (body.code !== undefined) details.novitaCode = body.code;
+  if (body.message !== undefined) details.novitaMessage = body.message;
+  if (body.error !== undefined) details.novitaError = body.error;
+  if (!err.response && err.code) details.networkCode = err.code;
+  return details;
+}
+
+/** A cause that keeps the diagnosis but drops the AxiosError, whose config carries the Authorization header. */
+function safeCause(err: unknown): Error | undefined {
+  if (isAxiosError(err)) return new Error(`${err.code ?? 'HTTP'}: ${err.message}`);
+  return err instanceof Error ? err : undefined;
+}
+
+export function classifyResponse(err: AxiosError, ctx: ClassifyContext = {}): AppError {
+  const status = err.response?.status ?? 0;
+  const body = bodyOf(err);
+  const text = textOf(body);
+  const details = detailsOf(err, ctx);
+  const upstream = body.message ? `: ${body.message}` : '';
+  const make = (code: ErrorCode, message: string, retryAfterSeconds?: number) =>
+    new AppError(code, message, details, retryAfterSeconds, { cause: safeCause(err) });
+
+  if (status === 401 || status === 403) {
+    return make(ErrorCode.UNAUTHORIZED_UPSTREAM, `Novita rejected our credentials (HTTP ${status})`);
+  }
+  if (status === 429) {
+    const ms = retryAfterMsOf(err);
+    const seconds = ms === undefined ? undefined : Math.max(1, Math.ceil(ms / 1000));
+    return make(ErrorCode.RATE_LIMITED, `Novita rate limit reached${upstream}`, seconds);
+  }
+  if (status >= 500) {
+    return make(ErrorCode.UPSTREAM_UNAVAILABLE, `Novita failed with HTTP ${status}${upstream}`);
+  }
+  // Covers MIGRATE_INSUFFICIENT_RESOURCE too; [T] also finds it inside `message`.
+  if (/INSUFFICIENT_RESOURCE/i.test(text)) {
+    return make(ErrorCode.INSUFFICIENT_RESOURCES, `Novita has no capacity for this request${upstream}`);
+  }
+  // Novita often reports a missing resource as a 400, sometimes with the typo "not fount".
+  if (status === 404 || /not[\s_]+foun[dt]/i.test(text)) {
+    return make(ErrorCode.NOT_FOUND, `Novita resource not found${upstream}`);
+  }
+  if (/invalid state change/i.test(text)) {
+    return make(ErrorCode.INVALID_STATE, `Novita refused the action in the instance's current state${upstream}`);
+  }
+  return make(ErrorCode.UPSTREAM_BAD_REQUEST, `Novita rejected the request (HTTP ${status})${upstream}`);
+}
+
+export function classifyNovitaError(err: unknown, ctx: ClassifyContext = {}): AppError {
+  if (err instanceof AppError) return err;
+  const details = { operation: ctx.operation };
+  if (isBrokenCircuitError(err)) {
+    return new AppError(ErrorCode.UPSTREAM_UNAVAILABLE, 'Novita circuit breaker is open; call not attempted', {
+      ...details,
+      circuit: 'open',
+    });
+  }
+  if (isBulkheadRejectedError(err)) {
+    return new AppError(ErrorCode.UPSTREAM_UNAVAILABLE, 'Too many Novita calls queued', details);
+  }
+  if (isTimeout(err)) {
+    return new AppError(ErrorCode.UPSTREAM_TIMEOUT, 'Novita did not answer in time', details, undefined, {
+      cause: safeCause(err),
+    });
+  }
+  if (isAxiosError(err)) {
+    if (err.response) return classifyResponse(err, ctx);
+    return new AppError(
+      ErrorCode.UPSTREAM_UNAVAILABLE,
+      `Novita unreachable (${err.code ?? 'network error'})`,
+      { ...details, networkCode: err.code },
+      undefined,
+      { cause: safeCause(err) },
+    );
+  }
+  return new AppError(ErrorCode.INTERNAL_ERROR, 'Unexpected failure calling Novita', details, undefined, {
+    cause: safeCause(err),
+  });
+}

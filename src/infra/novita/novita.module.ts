@@ -1,0 +1,25 @@
+import { HttpModule, HttpService } from '@nestjs/axios';
+import { Module } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { AllConfig } from '../../config/config.types';
+import { HttpNovitaClient } from './http-novita-client';
+import { NovitaClient } from './novita-client';
+
+/**
+ * Binds the NovitaClient port to HttpNovitaClient. Relies on the global ConfigModule (app.module.ts).
+ * HttpModule.register gives this module its own axios instance, so interceptors added elsewhere to
+ * the shared default instance never touch Novita traffic.
+ */
+@Module({
+  imports: [HttpModule.register({})],
+  providers: [
+    {
+      provide: NovitaClient,
+      inject: [HttpService, ConfigService],
+      useFactory: (http: HttpService, config: ConfigService<AllConfig, true>) =>
+        new HttpNovitaClient(http, config.get('novita', { infer: true })),
+    },
+  ],
+  exports: [NovitaClient],
+})
+export class NovitaModule {}

@@ -1,0 +1,195 @@
+import { randomUUID } from 'node:crypto';
+import { BatchSetEntry, Lease, SetOptions, SortedSetMember, StateStore } from './state-store';
+import {
+  ACQUIRE_LEASE_SCRIPT,
+  DELETE_IF_OWNER_SCRIPT,
+  EXTEND_IF_OWNER_SCRIPT,
+  INCREMENT_SCRIPT,
+} from './redis-scripts';
+import { storeCall } from './store-errors';
+import { decodeValue, encodeValue, formatScoreBound, parseScore, StoreKeys } from './store-keys';
+import { MutexBackend, MutexOptions, runWithMutex } from './store-mutex';
+
+export type RedisArg = string | number;
+
+/** One SET of a batch, already encoded and prefixed. */
+export interface RawSetEntry {
+  key: string;
+  json: string;
+  ttlMs?: number;
+}
+
+const SCAN_COUNT = 1000;
+
+/**
+ * Everything both Redis-speaking adapters share: key layout, encoding, Lua scripts and error
+ * classification. Subclasses only say how one command, and one batch of SETs, reach the server.
+ */
+export abstract class RedisProtocolStore extends StateStore implements MutexBackend {
+  protected constructor(protected readonly keys: StoreKeys) {
+    super();
+  }
+
+  /** Sends one command; resolves with the raw reply (strings, numbers, nulls, arrays). */
+  protected abstract command<T>(args: [string, ...RedisArg[]]): Promise<T>;
+  /** Writes every entry in one round trip; rejects when any write failed. */
+  protected abstract setBatch(entries: RawSetEntry[]): Promise<void>;
+
+  get<T>(key: string): Promise<T | null> {
+    return storeCall('get', async () => decodeValue<T>(await this.command<string | null>(['GET', this.keys.data(key)])));
+  }
+
+  set<T>(key: string, value: T, options: SetOptions = {}): Promise<boolean> {
+    const args: [string, ...RedisArg[]] = ['SET', this.keys.data(key), encodeValue(value)];
+    if (options.ttlMs !== undefined && options.ttlMs > 0) args.push('PX', Math.ceil(options.ttlMs));
+    if (options.onlyIfAbsent) args.push('NX');
+    return storeCall('set', async () => (await this.command<string | null>(args)) !== null);
+  }
+
+  delete(...keys: string[]): Promise<number> {
+    if (keys.length === 0) return Promise.resolve(0);
+    return storeCall('delete', () => this.command<number>(['DEL', ...keys.map((k) => this.keys.data(k))]));
+  }
+
+  getMany<T>(keys: string[]): Promise<(T | null)[]> {
+    if (keys.length === 0) return Promise.resolve([]);
+    return storeCall('getMany', async () => {
+      const raw = await this.command<(string | null)[]>(['MGET', ...keys.map((k) => this.keys.data(k))]);
+      return raw.map((value) => decodeValue<T>(value));
+    });
+  }
+
+  setMany<T>(entries: BatchSetEntry<T>[]): Promise<void> {
+    if (entries.length === 0) return Promise.resolve();
+    const raw = entries.map((e) => ({
+      key: this.keys.data(e.key),
+      json: encodeValue(e.value),
+      ttlMs: e.ttlMs !== undefined && e.ttlMs > 0 ? Math.ceil(e.ttlMs) : undefined,
+    }));
+    return storeCall('setMany', () => this.setBatch(raw));
+  }
+
+  scanKeys(prefix: string): Promise<string[]> {
+    return storeCall('scanKeys', async () => {
+      const found = new Set<string>();
+      const pattern = this.keys.scanPattern(prefix);
+      let cursor = '0';
+      do {
+        const [next, batch] = await this.command<[string, string[]]>(['SCAN', cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT]);
+        cursor = String(next);
+        for (const physical of batch) {
+          const logical = this.keys.toLogical(physical);
+          if (logical !== null) found.add(logical);
+        }
+      } while (cursor !== '0');
+      return [...found];
+    });
+  }
+
+  increment(key: string, by = 1, ttlMs?: number): Promise<number> {
+    const ttl = ttlMs !== undefined && ttlMs > 0 ? Math.ceil(ttlMs) : 0;
+    return storeCall('increment', async () =>
+      Number(await this.command<number>(['EVAL', INCREMENT_SCRIPT, 1, this.keys.data(key), by, ttl])),
+    );
+  }
+
+  ttl(key: string): Promise<number> {
+    return storeCall('ttl', async () => Number(await this.command<number>(['PTTL', this.keys.data(key)])));
+  }
+
+  sortedSetAdd(key: string, members: SortedSetMember[]): Promise<void> {
+    if (members.length === 0) return Promise.resolve();
+    const flat = members.flatMap(({ member, score }) => [formatScoreBound(score), member]);
+    return storeCall('sortedSetAdd', async () => {
+      await this.command(['ZADD', this.keys.data(key), ...flat]);
+    });
+  }
+
+  sortedSetRangeByScore(key: string, min: number, max: number, limit?: number): Promise<SortedSetMember[]> {
+    const args: [string, ...RedisArg[]] = [
+      'ZRANGEBYSCORE',
+      this.keys.data(key),
+      formatScoreBound(min),
+      formatScoreBound(max),
+      'WITHSCORES',
+    ];
+    if (limit !== undefined && limit >= 0) args.push('LIMIT', 0, limit);
+    return storeCall('sortedSetRangeByScore', async () => {
+      const flat = await this.command<string[]>(args);
+      const members: SortedSetMember[] = [];
+      for (let i = 0; i < flat.length; i += 2) members.push({ member: flat[i], score: parseScore(flat[i + 1]) });
+      return members;
+    });
+  }
+
+  sortedSetRemove(key: string, ...members: string[]): Promise<number> {
+    if (members.length === 0) return Promise.resolve(0);
+    return storeCall('sortedSetRemove', () => this.command<number>(['ZREM', this.keys.data(key), ...members]));
+  }
+
+  sortedSetScore(key: string, member: string): Promise<number | null> {
+    return storeCall('sortedSetScore', async () => {
+      const raw = await this.command<string | null>(['ZSCORE', this.keys.data(key), member]);
+      return raw === null ? null : parseScore(raw);
+    });
+  }
+
+  acquireLease(name: string, ttlMs: number): Promise<Lease | null> {
+    const owner = randomUUID();
+    const startedAt = Date.now();
+    return storeCall('acquireLease', async () => {
+      const fence = await this.command<number | null>([
+        'EVAL',
+        ACQUIRE_LEASE_SCRIPT,
+        2,
+        this.keys.lease(name),
+        this.keys.fence(name),
+        owner,
+        Math.ceil(ttlMs),
+      ]);
+      if (fence === null) return null;
+      // Measured from before the call, so the holder never believes it has more time than it does.
+      return { name, owner, fencingToken: Number(fence), expiresAt: startedAt + ttlMs };
+    });
+  }
+
+  renewLease(lease: Lease, ttlMs: number): Promise<boolean> {
+    const startedAt = Date.now();
+    return storeCall('renewLease', async () => {
+      const args: [string, ...RedisArg[]] = ['EVAL', EXTEND_IF_OWNER_SCRIPT, 1, this.keys.lease(lease.name)];
+      const renewed = Number(await this.command<number>([...args, lease.owner, Math.ceil(ttlMs)])) === 1;
+      if (renewed) lease.expiresAt = startedAt + ttlMs;
+      return renewed;
+    });
+  }
+
+  releaseLease(lease: Lease): Promise<boolean> {
+    return storeCall('releaseLease', async () => {
+      const args: [string, ...RedisArg[]] = ['EVAL', DELETE_IF_OWNER_SCRIPT, 1, this.keys.lease(lease.name), lease.owner];
+      return Number(await this.command<number>(args)) === 1;
+    });
+  }
+
+  withMutex<T>(key: string, fn: () => Promise<T>, opts?: MutexOptions): Promise<T> {
+    return runWithMutex(this, key, fn, opts);
+  }
+
+  tryLock(key: string, token: string, ttlMs: number): Promise<boolean> {
+    return storeCall('withMutex', async () => {
+      const reply = await this.command<string | null>(['SET', this.keys.mutex(key), token, 'NX', 'PX', Math.ceil(ttlMs)]);
+      return reply !== null;
+    });
+  }
+
+  unlock(key: string, token: string): Promise<void> {
+    return storeCall('withMutex', async () => {
+      await this.command(['EVAL', DELETE_IF_OWNER_SCRIPT, 1, this.keys.mutex(key), token]);
+    });
+  }
+
+  ping(): Promise<void> {
+    return storeCall('ping', async () => {
+      await this.command(['PING']);
+    });
+  }
+}

@@ -1,0 +1,99 @@
+import { Logger } from '@nestjs/common';
+import Redis from 'ioredis';
+import { StoreConfig } from '../../config/config.types';
+import { RawSetEntry, RedisArg, RedisProtocolStore } from './redis-protocol-store';
+import { StoreKeys } from './store-keys';
+
+export type RedisStoreConfig = Pick<StoreConfig, 'keyPrefix' | 'connectTimeoutMs' | 'commandTimeoutMs'> & {
+  redisUrl: string;
+};
+
+/** Reconnect quickly after an outage, but never hammer a dead server more than once a second. */
+const MAX_RECONNECT_DELAY_MS = 1000;
+
+/**
+ * Redis over TCP (ioredis). Built to fail fast while Redis is down (no offline queue, bounded
+ * retries, command timeout) and to recover by itself: ioredis keeps reconnecting in the background.
+ */
+export class RedisStateStore extends RedisProtocolStore {
+  readonly kind = 'redis' as const;
+
+  private readonly logger = new Logger(RedisStateStore.name);
+  private readonly client: Redis;
+  private readonly connectTimeoutMs: number;
+  private reachable = true;
+
+  constructor(cfg: RedisStoreConfig) {
+    super(new StoreKeys(cfg.keyPrefix));
+    this.connectTimeoutMs = cfg.connectTimeoutMs;
+    this.client = new Redis(cfg.redisUrl, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      // A write in flight when the connection drops may already have run; do not run it twice.
+      autoResendUnfulfilledCommands: false,
+      connectTimeout: cfg.connectTimeoutMs,
+      commandTimeout: cfg.commandTimeoutMs,
+      retryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
+    });
+    // Log transitions only: a down server emits an error on every reconnect attempt.
+    this.client.on('error', (err: Error) => {
+      if (!this.reachable) return;
+      this.reachable = false;
+      this.logger.warn({ err: err.message }, 'Redis unreachable; retrying in the background');
+    });
+    this.client.on('ready', () => {
+      if (this.reachable) return;
+      this.reachable = true;
+      this.logger.log('Redis connection restored');
+    });
+    // Start connecting now; the first commands wait for it (see whenConnecting).
+    this.client.connect().catch(() => undefined);
+  }
+
+  protected async command<T>(args: [string, ...RedisArg[]]): Promise<T> {
+    await this.whenConnecting();
+    const [name, ...rest] = args;
+    return (await this.client.call(name, ...rest)) as T;
+  }
+
+  protected async setBatch(entries: RawSetEntry[]): Promise<void> {
+    await this.whenConnecting();
+    const pipeline = this.client.pipeline();
+    for (const { key, json, ttlMs } of entries) {
+      if (ttlMs === undefined) pipeline.set(key, json);
+      else pipeline.set(key, json, 'PX', ttlMs);
+    }
+    const results = (await pipeline.exec()) ?? [];
+    const failed = results.find(([err]) => err);
+    if (failed) throw failed[0];
+  }
+
+  async close(): Promise<void> {
+    if (this.client.status === 'ready') {
+      await this.client.quit().catch(() => this.client.disconnect());
+    } else {
+      this.client.disconnect();
+    }
+  }
+
+  /**
+   * With no offline queue, a command sent while a connection attempt is still in progress would be
+   * rejected at once; wait for that attempt instead. A known-down server (reconnecting) fails fast.
+   */
+  private async whenConnecting(): Promise<void> {
+    const status = this.client.status;
+    if (status !== 'connecting' && status !== 'connect' && status !== 'wait') return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.client.off('ready', done);
+        this.client.off('close', done);
+        resolve();
+      };
+      const timer = setTimeout(done, this.connectTimeoutMs);
+      this.client.once('ready', done);
+      this.client.once('close', done);
+    });
+  }
+}
