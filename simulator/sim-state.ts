@@ -72,9 +72,10 @@ export class SimState {
   /** Creates the record (no validation: create and seed validate before calling). */
   addInstance(fields: Partial<SimInstance> & Pick<SimInstance, 'clusterId' | 'productId' | 'gpuNum'>): SimInstance {
     const now = this.now();
+    // Explicit undefineds in `fields` must not wipe out the defaults below.
+    const given = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as Partial<SimInstance>;
     const inst: SimInstance = {
       seq: ++this.seq,
-      id: fields.id ?? this.newId(),
       name: '',
       rootfsSize: 10,
       imageUrl: '',
@@ -100,7 +101,8 @@ export class SimState {
       endTime: 0,
       jobIds: [],
       appHealth: 'healthy',
-      ...fields,
+      ...given,
+      id: fields.id ?? this.newId(),
     };
     this.instances.set(inst.id, inst);
     return inst;

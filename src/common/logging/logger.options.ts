@@ -21,6 +21,10 @@ export const REDACT_PATHS = [
   'headers["x-api-key"]',
 ];
 
+function isQuietPath(url: string | undefined): boolean {
+  return QUIET_PATHS.some((re) => re.test(url ?? ''));
+}
+
 export function buildLoggerOptions(app: AppConfig): Params {
   const pretty = app.nodeEnv === 'development' && !app.demoMode ? true : app.demoMode;
   return {
@@ -30,7 +34,8 @@ export function buildLoggerOptions(app: AppConfig): Params {
       genReqId: (req: IncomingMessage) => String(req.headers[REQUEST_ID_HEADER] ?? ''),
       customAttributeKeys: { reqId: 'requestId' },
       quietReqLogger: true,
-      autoLogging: { ignore: (req: IncomingMessage) => QUIET_PATHS.some((re) => re.test(req.url ?? '')) },
+      // Behind Fastify's middleware layer req.url is relative to the mount point; originalUrl is the full path.
+      autoLogging: { ignore: (req: IncomingMessage) => isQuietPath((req as { originalUrl?: string }).originalUrl ?? req.url) },
       redact: { paths: REDACT_PATHS, censor: '[Redacted]' },
       transport: pretty ? { target: 'pino-pretty', options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l' } } : undefined,
     },

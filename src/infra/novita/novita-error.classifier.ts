@@ -1,5 +1,5 @@
 import { AxiosError, isAxiosError, isCancel } from 'axios';
-import { isBrokenCircuitError, isBulkheadRejectedError, isTaskCancelledError } from 'cockatiel';
+import { TaskCancelledError, isBrokenCircuitError, isBulkheadRejectedError } from 'cockatiel';
 import { AppError, ErrorCode } from '../../common/errors';
 import { WireErrorBody } from './novita-wire.types';
 
@@ -52,8 +52,16 @@ export function isNotConnectedError(err: unknown): boolean {
   return isNetworkError(err) && NOT_CONNECTED_CODES.has((err as AxiosError).code ?? '');
 }
 
+/**
+ * cockatiel 3.2.1's own isTaskCancelledError tests for the bulkhead's marker property and so never
+ * matches a timeout; check the class (and its marker, in case two copies of cockatiel are loaded).
+ */
+function isTaskCancelled(err: unknown): boolean {
+  return err instanceof TaskCancelledError || (err instanceof Error && 'isTaskCancelledError' in err);
+}
+
 function isTimeout(err: unknown): boolean {
-  if (isTaskCancelledError(err)) return true;
+  if (isTaskCancelled(err)) return true;
   if (!isAxiosError(err) || err.response) return false;
   // ERR_CANCELED: the axios request aborted by the timeout's AbortSignal; ECONNABORTED/ETIMEDOUT: socket timeouts.
   return isCancel(err) || err.code === 'ECONNABORTED' || err.code === 'ETIMEDOUT';

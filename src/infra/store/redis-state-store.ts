@@ -22,6 +22,7 @@ export class RedisStateStore extends RedisProtocolStore {
   private readonly client: Redis;
   private readonly connectTimeoutMs: number;
   private reachable = true;
+  private pendingConnect?: Promise<void>;
 
   constructor(cfg: RedisStoreConfig) {
     super(new StoreKeys(cfg.keyPrefix));
@@ -81,19 +82,22 @@ export class RedisStateStore extends RedisProtocolStore {
    * With no offline queue, a command sent while a connection attempt is still in progress would be
    * rejected at once; wait for that attempt instead. A known-down server (reconnecting) fails fast.
    */
-  private async whenConnecting(): Promise<void> {
+  private whenConnecting(): Promise<void> {
     const status = this.client.status;
-    if (status !== 'connecting' && status !== 'connect' && status !== 'wait') return;
-    await new Promise<void>((resolve) => {
+    if (status !== 'connecting' && status !== 'connect' && status !== 'wait') return Promise.resolve();
+    // One waiter per connection attempt, however many commands queue behind it.
+    this.pendingConnect ??= new Promise<void>((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
         this.client.off('ready', done);
         this.client.off('close', done);
+        this.pendingConnect = undefined;
         resolve();
       };
       const timer = setTimeout(done, this.connectTimeoutMs);
       this.client.once('ready', done);
       this.client.once('close', done);
     });
+    return this.pendingConnect;
   }
 }

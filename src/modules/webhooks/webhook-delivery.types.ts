@@ -43,6 +43,8 @@ export interface DeliveryRecord {
   nextAttemptAt: string | null;
   /** While delivering: when the claim lapses and another worker may retry (the holder crashed). */
   claimExpiresAt?: string;
+  /** Identifies the claim, so a worker whose claim lapsed and was retaken does not overwrite the new one. */
+  claimToken?: string;
   createdAt: string;
   updatedAt: string;
   lastError?: string;

@@ -2,20 +2,24 @@
  * What other modules use to announce events. The webhooks module implements it with a durable
  * outbox; callers never talk HTTP to receivers themselves.
  */
-export type WebhookEventType =
-  | 'instance.created'
-  | 'instance.creation_failed'
-  | 'instance.starting'
-  | 'instance.running'
-  | 'instance.ready'
-  | 'instance.startup_failed'
-  | 'instance.stopping'
-  | 'instance.stopped'
-  | 'instance.auto_stopped'
-  | 'instance.deleted'
-  | 'instance.migrated'
-  | 'instance.failed'
-  | 'instance.terminated';
+/** Every event type, as a runtime list (DTO validation, Swagger enums, docs). */
+export const WEBHOOK_EVENT_TYPES = [
+  'instance.created',
+  'instance.creation_failed',
+  'instance.starting',
+  'instance.running',
+  'instance.ready',
+  'instance.startup_failed',
+  'instance.stopping',
+  'instance.stopped',
+  'instance.auto_stopped',
+  'instance.deleted',
+  'instance.migrated',
+  'instance.failed',
+  'instance.terminated',
+] as const;
+
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 export interface EmitWebhookInput {
   type: WebhookEventType;

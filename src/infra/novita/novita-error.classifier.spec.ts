@@ -1,0 +1,149 @@
+import { AxiosError, AxiosHeaders, CanceledError, InternalAxiosRequestConfig } from 'axios';
+import { BrokenCircuitError, BulkheadRejectedError, TaskCancelledError } from 'cockatiel';
+import { AppError, ErrorCode } from '../../common/errors';
+import {
+  classifyNovitaError,
+  isBreakerFailure,
+  isNotConnectedError,
+  isRetryableError,
+  parseRetryAfterMs,
+} from './novita-error.classifier';
+
+const SECRET = 'sk_live_very_secret_key';
+const config = {
+  headers: new AxiosHeaders({ Authorization: `Bearer ${SECRET}` }),
+  url: 'http://127.0.0.1/gpu/instance',
+} as InternalAxiosRequestConfig;
+
+function httpError(status: number, data: unknown, headers: Record<string, string> = {}): AxiosError {
+  return new AxiosError(`Request failed with status code ${status}`, 'ERR_BAD_RESPONSE', config, {}, {
+    status,
+    statusText: '',
+    data,
+    headers,
+    config,
+  });
+}
+
+function networkError(code: string): AxiosError {
+  return new AxiosError(`connect ${code} 127.0.0.1:1`, code, config, {});
+}
+
+const classify = (err: unknown) => classifyNovitaError(err, { operation: 'getInstance' });
+
+describe('novita-error.classifier', () => {
+  describe('classifyNovitaError', () => {
+    it.each([
+      ['404 without a body', httpError(404, ''), ErrorCode.NOT_FOUND],
+      ['400 "instance not found"', httpError(400, { code: 400, reason: 'RESOURCE_NOT_FOUND', message: 'instance not found' }), ErrorCode.NOT_FOUND],
+      ['400 with the "not fount" typo', httpError(400, { message: 'template not fount' }), ErrorCode.NOT_FOUND],
+      ['400 with only a *_NOT_FOUND reason', httpError(400, { reason: 'TEMPLATE_NOT_FOUND', message: 'bad' }), ErrorCode.NOT_FOUND],
+      ['400 "invalid state change"', httpError(400, { message: 'invalid state change' }), ErrorCode.INVALID_STATE],
+      ['400 INSUFFICIENT_RESOURCE reason', httpError(400, { reason: 'INSUFFICIENT_RESOURCE', message: 'no gpu' }), ErrorCode.INSUFFICIENT_RESOURCES],
+      ['400 MIGRATE_INSUFFICIENT_RESOURCE', httpError(400, { reason: 'MIGRATE_INSUFFICIENT_RESOURCE', message: 'x' }), ErrorCode.INSUFFICIENT_RESOURCES],
+      ['400 with the name in a string code', httpError(400, { code: 'INSUFFICIENT_RESOURCE' }), ErrorCode.INSUFFICIENT_RESOURCES],
+      ['400 with the name inside the message', httpError(400, { message: 'create failed: INSUFFICIENT_RESOURCE' }), ErrorCode.INSUFFICIENT_RESOURCES],
+      ['401', httpError(401, { reason: 'UNAUTHORIZED', message: 'invalid api key' }), ErrorCode.UNAUTHORIZED_UPSTREAM],
+      ['403', httpError(403, { reason: 'FORBIDDEN', message: 'forbidden' }), ErrorCode.UNAUTHORIZED_UPSTREAM],
+      ['429', httpError(429, { reason: 'RATE_LIMIT_EXCEEDED' }), ErrorCode.RATE_LIMITED],
+      ['500', httpError(500, { reason: 'UNKNOWN', message: 'boom' }), ErrorCode.UPSTREAM_UNAVAILABLE],
+      ['503 with an HTML body', httpError(503, '<html>bad gateway</html>'), ErrorCode.UPSTREAM_UNAVAILABLE],
+      ['other 400', httpError(400, { reason: 'VALIDATOR_PARAM', message: 'gpuNum out of range' }), ErrorCode.UPSTREAM_BAD_REQUEST],
+      ['409', httpError(409, { message: 'conflict' }), ErrorCode.UPSTREAM_BAD_REQUEST],
+      ['ECONNREFUSED', networkError('ECONNREFUSED'), ErrorCode.UPSTREAM_UNAVAILABLE],
+      ['ECONNRESET', networkError('ECONNRESET'), ErrorCode.UPSTREAM_UNAVAILABLE],
+      ['socket timeout', networkError('ECONNABORTED'), ErrorCode.UPSTREAM_TIMEOUT],
+      ['axios abort by the timeout signal', new CanceledError(undefined, undefined, config), ErrorCode.UPSTREAM_TIMEOUT],
+      ['cockatiel timeout', new TaskCancelledError('Operation timed out after 300ms'), ErrorCode.UPSTREAM_TIMEOUT],
+      ['open breaker', new BrokenCircuitError(), ErrorCode.UPSTREAM_UNAVAILABLE],
+      ['full bulkhead', new BulkheadRejectedError(1, 1), ErrorCode.UPSTREAM_UNAVAILABLE],
+      ['anything else', new TypeError('x is undefined'), ErrorCode.INTERNAL_ERROR],
+    ])('should classify %s', (_name, err, code) => {
+      const appError = classify(err);
+      expect(appError).toBeInstanceOf(AppError);
+      expect(appError.code).toBe(code);
+      expect(appError.details?.operation).toBe('getInstance');
+    });
+
+    it('should put Novita reason, code and message into details', () => {
+      const appError = classify(httpError(400, { code: 400, reason: 'INSUFFICIENT_RESOURCE', message: 'no 4090 left' }));
+      expect(appError.details).toMatchObject({
+        upstreamStatus: 400,
+        reason: 'INSUFFICIENT_RESOURCE',
+        novitaCode: 400,
+        novitaMessage: 'no 4090 left',
+      });
+      expect(appError.message).toContain('no 4090 left');
+    });
+
+    it('should never carry the API key, in details, message or cause', () => {
+      for (const err of [httpError(401, { message: 'bad key' }), networkError('ECONNREFUSED'), httpError(500, {})]) {
+        const appError = classify(err);
+        const cause = appError.cause as Error;
+        const dump = JSON.stringify({ d: appError.details, m: appError.message, c: cause?.message, s: cause?.stack });
+        expect(dump).not.toContain(SECRET);
+        expect(cause).not.toBeInstanceOf(AxiosError);
+      }
+    });
+
+    it('should set retryAfterSeconds on RATE_LIMITED from the header', () => {
+      expect(classify(httpError(429, {}, { 'retry-after': '7' })).retryAfterSeconds).toBe(7);
+      expect(classify(httpError(429, {})).retryAfterSeconds).toBeUndefined();
+    });
+
+    it('should pass an AppError through untouched', () => {
+      const original = new AppError(ErrorCode.CONFLICT, 'x');
+      expect(classify(original)).toBe(original);
+    });
+  });
+
+  describe('parseRetryAfterMs', () => {
+    it('should read seconds and HTTP dates and ignore junk', () => {
+      expect(parseRetryAfterMs('2')).toBe(2000);
+      expect(parseRetryAfterMs('0.5')).toBe(500);
+      expect(parseRetryAfterMs(['3'])).toBe(3000);
+      const now = Date.UTC(2025, 0, 1, 0, 0, 0);
+      expect(parseRetryAfterMs('Wed, 01 Jan 2025 00:00:10 GMT', now)).toBe(10_000);
+      expect(parseRetryAfterMs('Tue, 31 Dec 2024 00:00:00 GMT', now)).toBe(0);
+      expect(parseRetryAfterMs('soon')).toBeUndefined();
+      expect(parseRetryAfterMs(undefined)).toBeUndefined();
+    });
+  });
+
+  describe('policy predicates', () => {
+    const cap = 30_000;
+
+    it('should retry network errors, timeouts, 429 and 5xx but no other 4xx', () => {
+      expect(isRetryableError(networkError('ECONNRESET'), cap)).toBe(true);
+      expect(isRetryableError(new TaskCancelledError(), cap)).toBe(true);
+      expect(isRetryableError(httpError(503, {}), cap)).toBe(true);
+      expect(isRetryableError(httpError(429, {}, { 'retry-after': '1' }), cap)).toBe(true);
+      expect(isRetryableError(httpError(404, {}), cap)).toBe(false);
+      expect(isRetryableError(httpError(400, { message: 'invalid state change' }), cap)).toBe(false);
+      expect(isRetryableError(httpError(401, {}), cap)).toBe(false);
+      expect(isRetryableError(new TypeError('bug'), cap)).toBe(false);
+    });
+
+    it('should not retry a 429 whose Retry-After exceeds the cap', () => {
+      expect(isRetryableError(httpError(429, {}, { 'retry-after': '31' }), cap)).toBe(false);
+    });
+
+    it('should count only network errors, timeouts and 5xx against the breaker', () => {
+      expect(isBreakerFailure(networkError('ECONNREFUSED'))).toBe(true);
+      expect(isBreakerFailure(new TaskCancelledError())).toBe(true);
+      expect(isBreakerFailure(httpError(500, {}))).toBe(true);
+      expect(isBreakerFailure(httpError(429, {}))).toBe(false);
+      expect(isBreakerFailure(httpError(404, {}))).toBe(false);
+      expect(isBreakerFailure(httpError(400, {}))).toBe(false);
+    });
+
+    it('should treat only connection-never-opened errors as safe to resend a create', () => {
+      expect(isNotConnectedError(networkError('ECONNREFUSED'))).toBe(true);
+      expect(isNotConnectedError(networkError('ENOTFOUND'))).toBe(true);
+      expect(isNotConnectedError(networkError('ECONNRESET'))).toBe(false);
+      expect(isNotConnectedError(new TaskCancelledError())).toBe(false);
+      expect(isNotConnectedError(httpError(503, {}))).toBe(false);
+      expect(isNotConnectedError(httpError(429, {}))).toBe(false);
+    });
+  });
+});

@@ -1,0 +1,52 @@
+/** Durable operation records: everything the reconciler needs to carry on after a restart. */
+export type OperationKind = 'create' | 'start' | 'stop';
+
+/**
+ * waiting_running: polling Novita until the instance runs (create/start);
+ * readiness: probing the instance's HTTP endpoint until it answers 2xx/3xx;
+ * waiting_stopped: polling Novita until the instance has exited (stop);
+ * succeeded / failed / cancelled: closed.
+ */
+export type OperationPhase = 'waiting_running' | 'readiness' | 'waiting_stopped' | 'succeeded' | 'failed' | 'cancelled';
+
+export const CLOSED_PHASES: ReadonlySet<OperationPhase> = new Set(['succeeded', 'failed', 'cancelled']);
+
+export interface ReadinessConfig {
+  port?: number;
+  path: string;
+  timeoutMs: number;
+}
+
+export interface ReadinessAttempt {
+  at: string;
+  endpoint: string;
+  ok: boolean;
+  httpStatus?: number;
+  error?: string;
+  durationMs: number;
+}
+
+export interface OperationRecord {
+  id: string;
+  kind: OperationKind;
+  instanceId: string;
+  novitaInstanceId: string;
+  phase: OperationPhase;
+  /** Epoch ms after which an open operation fails. */
+  deadline: number;
+  /** Readiness probes made so far. */
+  attempts: number;
+  /** Novita polls made so far. */
+  polls: number;
+  readiness: ReadinessConfig;
+  /** The request's webhook URL (overrides the instance's). */
+  webhookUrl: string | null;
+  createdAt: string;
+  updatedAt: string;
+  runningAt?: string;
+  lastCheck?: ReadinessAttempt;
+  /** Last transient failure while advancing (Novita unreachable...); the next pass retries. */
+  lastError?: string;
+  result?: { readiness: 'passed' | 'skipped'; endpoint?: string; httpStatus?: number } | { stopped: true };
+  error?: { code: string; message: string };
+}

@@ -1,0 +1,251 @@
+import { StateStore } from '../../../src/infra/store/state-store';
+import { ADAPTER_KINDS, sleep, StoreHarness } from './store-harness';
+
+/** The data half of the StateStore contract, run unchanged against every adapter. */
+const harness = new StoreHarness();
+beforeAll(() => harness.start());
+afterAll(() => harness.stop());
+
+describe.each(ADAPTER_KINDS)('StateStore contract (data): %s adapter', (kind) => {
+  let store: StateStore;
+  let prefix: string;
+
+  beforeEach(() => {
+    prefix = harness.uniquePrefix();
+    store = harness.open(kind, prefix);
+  });
+
+  it('reports its kind', () => {
+    expect(store.kind).toBe(kind);
+  });
+
+  describe('values', () => {
+    it('should round-trip JSON values and return copies', async () => {
+      const record = { id: 'i-1', tags: ['a', 'b'], nested: { n: 1.5, ok: true } };
+      await store.set('instance:i-1', record);
+      await store.set('text', 'héllo ✓');
+      await store.set('number', 42);
+
+      const read = await store.get<typeof record>('instance:i-1');
+      expect(read).toEqual(record);
+      read!.tags.push('mutated');
+      expect(await store.get('instance:i-1')).toEqual(record);
+      expect(await store.get('text')).toBe('héllo ✓');
+      expect(await store.get('number')).toBe(42);
+      expect(await store.get('missing')).toBeNull();
+    });
+
+    it('should only set when absent if asked to', async () => {
+      expect(await store.set('k', 'first', { onlyIfAbsent: true })).toBe(true);
+      expect(await store.set('k', 'second', { onlyIfAbsent: true })).toBe(false);
+      expect(await store.get('k')).toBe('first');
+      expect(await store.set('k', 'third')).toBe(true);
+      expect(await store.get('k')).toBe('third');
+    });
+
+    it('should delete keys and count only the ones that existed', async () => {
+      await store.set('a', 1);
+      await store.set('b', 2);
+      expect(await store.delete('a', 'b', 'never-set')).toBe(2);
+      expect(await store.get('a')).toBeNull();
+      expect(await store.delete()).toBe(0);
+    });
+  });
+
+  describe('TTL', () => {
+    it('should expire a value after its TTL and report the remaining time before that', async () => {
+      await store.set('short', 'v', { ttlMs: 200 });
+      await store.set('forever', 'v');
+      const remaining = await store.ttl('short');
+      expect(remaining).toBeGreaterThan(0);
+      expect(remaining).toBeLessThanOrEqual(200);
+      expect(await store.ttl('forever')).toBe(-1);
+      expect(await store.ttl('missing')).toBe(-2);
+
+      await sleep(350);
+      expect(await store.get('short')).toBeNull();
+      expect(await store.ttl('short')).toBe(-2);
+      expect(await store.get('forever')).toBe('v');
+    });
+
+    it('should let an expired onlyIfAbsent key be set again', async () => {
+      await store.set('once', 1, { ttlMs: 100, onlyIfAbsent: true });
+      expect(await store.set('once', 2, { onlyIfAbsent: true })).toBe(false);
+      await sleep(250);
+      expect(await store.set('once', 3, { onlyIfAbsent: true })).toBe(true);
+      expect(await store.get('once')).toBe(3);
+    });
+  });
+
+  describe('batches', () => {
+    it('should read many keys in order with nulls for missing ones', async () => {
+      await store.setMany([
+        { key: 'b:1', value: { n: 1 } },
+        { key: 'b:2', value: 'two' },
+        { key: 'b:3', value: [3] },
+      ]);
+      expect(await store.getMany(['b:3', 'missing', 'b:1', 'b:2'])).toEqual([[3], null, { n: 1 }, 'two']);
+      expect(await store.getMany([])).toEqual([]);
+    });
+
+    it('should apply each entry’s own TTL in a batch write', async () => {
+      await store.setMany([
+        { key: 'short', value: 's', ttlMs: 150 },
+        { key: 'long', value: 'l' },
+      ]);
+      expect(await store.ttl('short')).toBeGreaterThan(0);
+      expect(await store.ttl('long')).toBe(-1);
+      await sleep(300);
+      expect(await store.getMany(['short', 'long'])).toEqual([null, 'l']);
+    });
+
+    if (kind === 'upstash') {
+      it('should send a whole batch as one HTTP request', async () => {
+        const keys = Array.from({ length: 25 }, (_, i) => `rt:${i}`);
+        const before = harness.bridgeRequests();
+        await store.setMany(keys.map((key, i) => ({ key, value: i, ttlMs: i % 2 ? 60_000 : undefined })));
+        expect(harness.bridgeRequests() - before).toBe(1);
+        const values = await store.getMany<number>(keys);
+        expect(harness.bridgeRequests() - before).toBe(2);
+        expect(values).toEqual(keys.map((_, i) => i));
+      });
+    }
+
+    if (kind === 'redis') {
+      it('should read a batch with one MGET instead of one GET per key', async () => {
+        const keys = Array.from({ length: 25 }, (_, i) => `rt:${i}`);
+        await store.setMany(keys.map((key, i) => ({ key, value: i })));
+        const before = await harness.commandCalls();
+        expect(await store.getMany<number>(keys)).toEqual(keys.map((_, i) => i));
+        const after = await harness.commandCalls();
+        expect((after.mget ?? 0) - (before.mget ?? 0)).toBe(1);
+        expect((after.get ?? 0) - (before.get ?? 0)).toBe(0);
+      });
+    }
+  });
+
+  describe('scanKeys', () => {
+    it('should return the logical keys under a prefix, without expired or internal keys', async () => {
+      await store.setMany([
+        { key: 'inst:a', value: 1 },
+        { key: 'inst:b', value: 2 },
+        { key: 'op:a', value: 3 },
+        { key: 'inst:gone', value: 4, ttlMs: 100 },
+      ]);
+      const lease = await store.acquireLease('scan-leader', 5000);
+      expect(lease).not.toBeNull();
+      await sleep(200);
+      await store.withMutex('inst:c', async () => {
+        expect((await store.scanKeys('inst:')).sort()).toEqual(['inst:a', 'inst:b']);
+        expect((await store.scanKeys('')).sort()).toEqual(['inst:a', 'inst:b', 'op:a']);
+      });
+      expect(await store.scanKeys('nothing:')).toEqual([]);
+    });
+
+    it('should treat glob characters in the prefix literally', async () => {
+      await store.setMany([
+        { key: 'we*ird[1]?', value: 1 },
+        { key: 'weXird[1]?', value: 2 },
+        { key: 'we*ird\\x', value: 3 },
+      ]);
+      expect(await store.scanKeys('we*ird[')).toEqual(['we*ird[1]?']);
+      expect(await store.scanKeys('we*ird\\')).toEqual(['we*ird\\x']);
+    });
+
+    it('should find every key when there are more than one scan page', async () => {
+      const keys = Array.from({ length: 2500 }, (_, i) => `many:${i}`);
+      await store.setMany(keys.map((key) => ({ key, value: true })));
+      const found = await store.scanKeys('many:');
+      expect(found).toHaveLength(2500);
+      expect(new Set(found)).toEqual(new Set(keys));
+    });
+
+    it('should isolate stores that use different key prefixes', async () => {
+      const other = harness.open(kind, `${prefix}-other`);
+      await store.set('shared', 'mine');
+      await other.set('shared', 'theirs');
+      await other.set('only-other', 1);
+
+      expect(await store.get('shared')).toBe('mine');
+      expect(await other.get('shared')).toBe('theirs');
+      expect(await store.get('only-other')).toBeNull();
+      expect((await store.scanKeys('')).sort()).toEqual(['shared']);
+      expect((await other.scanKeys('')).sort()).toEqual(['only-other', 'shared']);
+      expect(await store.delete('shared', 'only-other')).toBe(1);
+      expect(await other.get('shared')).toBe('theirs');
+    });
+
+    if (kind !== 'memory') {
+      it('should write keys under "<prefix>:" on the server', async () => {
+        await store.set('layout', 1);
+        expect(await harness.rawKeys(`${prefix}:*`)).toEqual([`${prefix}:layout`]);
+      });
+    }
+  });
+
+  describe('counters', () => {
+    it('should increment atomically and apply the TTL only when the counter is created', async () => {
+      expect(await store.increment('hits', 1, 200)).toBe(1);
+      expect(await store.increment('hits', 5, 60_000)).toBe(6);
+      expect(await store.increment('hits', -2)).toBe(4);
+      expect(await store.get('hits')).toBe(4);
+      expect(await store.ttl('hits')).toBeLessThanOrEqual(200);
+
+      await sleep(350);
+      expect(await store.increment('hits')).toBe(1);
+      expect(await store.ttl('hits')).toBe(-1);
+    });
+
+    it('should not lose increments made concurrently by several instances', async () => {
+      const instances = Array.from({ length: 5 }, () => harness.open(kind, prefix));
+      await Promise.all(instances.flatMap((s) => Array.from({ length: 20 }, () => s.increment('concurrent'))));
+      expect(await store.get('concurrent')).toBe(100);
+    });
+  });
+
+  describe('sorted sets', () => {
+    beforeEach(async () => {
+      await store.sortedSetAdd('deadlines', [
+        { member: 'c', score: 30 },
+        { member: 'a', score: 10 },
+        { member: 'b', score: 20.5 },
+        { member: 'd', score: 40 },
+        { member: 'tie', score: 10 },
+      ]);
+    });
+
+    it('should return members within the inclusive score range, lowest first', async () => {
+      expect(await store.sortedSetRangeByScore('deadlines', 10, 30)).toEqual([
+        { member: 'a', score: 10 },
+        { member: 'tie', score: 10 },
+        { member: 'b', score: 20.5 },
+        { member: 'c', score: 30 },
+      ]);
+      expect(await store.sortedSetRangeByScore('deadlines', 11, 29)).toEqual([{ member: 'b', score: 20.5 }]);
+      expect(await store.sortedSetRangeByScore('deadlines', 100, 200)).toEqual([]);
+      expect(await store.sortedSetRangeByScore('missing', 0, 100)).toEqual([]);
+    });
+
+    it('should honour the limit and infinite bounds', async () => {
+      const firstTwo = await store.sortedSetRangeByScore('deadlines', -Infinity, Infinity, 2);
+      expect(firstTwo.map((m) => m.member)).toEqual(['a', 'tie']);
+      const upTo25 = await store.sortedSetRangeByScore('deadlines', -Infinity, 25);
+      expect(upTo25.map((m) => m.member)).toEqual(['a', 'tie', 'b']);
+    });
+
+    it('should move a member when it is added again with a new score', async () => {
+      await store.sortedSetAdd('deadlines', [{ member: 'a', score: 50 }]);
+      expect(await store.sortedSetScore('deadlines', 'a')).toBe(50);
+      const all = await store.sortedSetRangeByScore('deadlines', -Infinity, Infinity);
+      expect(all.map((m) => m.member)).toEqual(['tie', 'b', 'c', 'd', 'a']);
+    });
+
+    it('should remove members and report how many were there', async () => {
+      expect(await store.sortedSetRemove('deadlines', 'a', 'b', 'nope')).toBe(2);
+      expect(await store.sortedSetScore('deadlines', 'a')).toBeNull();
+      expect(await store.sortedSetScore('deadlines', 'c')).toBe(30);
+      expect(await store.sortedSetScore('missing', 'c')).toBeNull();
+      expect((await store.sortedSetRangeByScore('deadlines', 0, 100)).map((m) => m.member)).toEqual(['tie', 'c', 'd']);
+    });
+  });
+});
