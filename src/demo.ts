@@ -37,7 +37,6 @@ async function runDemo(): Promise<void> {
     [
       '',
       'Novita GPU control plane: demo mode (embedded Novita simulator, in-memory store)',
-      `  Dashboard:   ${base}/`,
       `  Swagger UI:  ${base}/docs`,
       `  Health:      ${base}/health/ready`,
       `  Simulator:   ${simulator.baseUrl}/gpu/instances  (Authorization: Bearer ${simulator.apiKey})`,

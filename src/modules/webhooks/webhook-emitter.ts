@@ -1,7 +1,8 @@
-/**
+/*
  * What other modules use to announce events. The webhooks module implements it with a durable
  * outbox; callers never talk HTTP to receivers themselves.
  */
+
 /** Every event type, as a runtime list (DTO validation, Swagger enums, docs). */
 export const WEBHOOK_EVENT_TYPES = [
   'instance.created',

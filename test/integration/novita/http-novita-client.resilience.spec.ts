@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { AxiosError } from 'axios';
+import http from 'node:http';
 import net from 'node:net';
 import { startSimulator, RunningSimulator } from '../../../simulator';
 import { ErrorCode } from '../../../src/common/errors';
@@ -166,6 +167,21 @@ describe('HttpNovitaClient (resilience)', () => {
       expect(instance.id).toBe(instanceId);
       expect(Date.now() - started).toBeGreaterThanOrEqual(config.timeoutMs - 5);
       expect(getCalls().map((c) => c.status)).toEqual([0, 200]);
+    });
+    it('should abort the socket of a timed-out attempt, not just stop waiting for it', async () => {
+      let closedByClient = 0;
+      const silent = http.createServer((req) => req.socket.on('close', () => closedByClient++));
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      const port = (silent.address() as net.AddressInfo).port;
+      try {
+        const { client } = buildTestClient({ apiKey: 'k', baseUrl: `http://127.0.0.1:${port}` }, { maxRetries: 0, timeoutMs: 100 });
+        await expect(client.listClusters()).rejects.toMatchObject({ code: ErrorCode.UPSTREAM_TIMEOUT });
+        await sleep(50);
+        expect(closedByClient).toBe(1);
+      } finally {
+        silent.closeAllConnections();
+        await new Promise<void>((resolve) => silent.close(() => resolve()));
+      }
     });
   });
 
