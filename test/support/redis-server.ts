@@ -75,7 +75,9 @@ async function spawnServer(port: number): Promise<ChildProcess> {
       else reject(err);
     });
     child.once('exit', (code, signal) =>
-      reject(new Error(`redis-server on port ${port} exited early (code ${code}, signal ${signal}):\n${output}`)),
+      reject(
+        new Error(`redis-server on port ${port} exited early (code ${code}, signal ${signal}):\n${output}`),
+      ),
     );
   });
   exited.catch(() => undefined);
@@ -142,7 +144,9 @@ function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }

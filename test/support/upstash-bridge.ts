@@ -21,7 +21,10 @@ export interface UpstashBridgeHandle {
 
 type Reply = { result: unknown } | { error: string };
 
-export async function startUpstashBridge(opts: { redisUrl: string; token?: string }): Promise<UpstashBridgeHandle> {
+export async function startUpstashBridge(opts: {
+  redisUrl: string;
+  token?: string;
+}): Promise<UpstashBridgeHandle> {
   const token = opts.token ?? 'bridge-test-token';
   const redis = new Redis(opts.redisUrl, {
     lazyConnect: true,
@@ -98,7 +101,9 @@ async function handle(redis: Redis, token: string, req: IncomingMessage, res: Se
       return send(res, err instanceof ReplyError ? 400 : 503, { error: messageOf(err) });
     }
     if (results === null) return send(res, 400, { error: 'ERR transaction aborted' });
-    const replies: Reply[] = results.map(([err, result]) => (err ? { error: err.message } : { result: encode(result) }));
+    const replies: Reply[] = results.map(([err, result]) =>
+      err ? { error: err.message } : { result: encode(result) },
+    );
     return send(res, 200, replies);
   }
   return send(res, 404, { error: `ERR unknown endpoint ${path}` });

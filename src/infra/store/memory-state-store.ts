@@ -58,7 +58,11 @@ export class MemoryStateStore extends StateStore implements MutexBackend {
 
   async setMany<T>(entries: BatchSetEntry<T>[]): Promise<void> {
     for (const entry of entries) {
-      this.write(entry.key, { kind: 'value', json: encodeValue(entry.value), expiresAt: expiryOf(entry.ttlMs) });
+      this.write(entry.key, {
+        kind: 'value',
+        json: encodeValue(entry.value),
+        expiresAt: expiryOf(entry.ttlMs),
+      });
     }
   }
 
@@ -74,7 +78,11 @@ export class MemoryStateStore extends StateStore implements MutexBackend {
     }
     const next = current + by;
     // Like INCRBY: an existing counter keeps its TTL, a new one gets ttlMs.
-    this.write(key, { kind: 'value', json: String(next), expiresAt: entry ? entry.expiresAt : expiryOf(ttlMs) });
+    this.write(key, {
+      kind: 'value',
+      json: String(next),
+      expiresAt: entry ? entry.expiresAt : expiryOf(ttlMs),
+    });
     return next;
   }
 
@@ -92,7 +100,12 @@ export class MemoryStateStore extends StateStore implements MutexBackend {
     if (!this.entries.has(key)) this.write(key, { kind: 'zset', members: set });
   }
 
-  async sortedSetRangeByScore(key: string, min: number, max: number, limit?: number): Promise<SortedSetMember[]> {
+  async sortedSetRangeByScore(
+    key: string,
+    min: number,
+    max: number,
+    limit?: number,
+  ): Promise<SortedSetMember[]> {
     const set = this.zset(key);
     if (!set) return [];
     const inRange = [...set]

@@ -36,7 +36,9 @@ export abstract class RedisProtocolStore extends StateStore implements MutexBack
   protected abstract setBatch(entries: RawSetEntry[]): Promise<void>;
 
   get<T>(key: string): Promise<T | null> {
-    return storeCall('get', async () => decodeValue<T>(await this.command<string | null>(['GET', this.keys.data(key)])));
+    return storeCall('get', async () =>
+      decodeValue<T>(await this.command<string | null>(['GET', this.keys.data(key)])),
+    );
   }
 
   set<T>(key: string, value: T, options: SetOptions = {}): Promise<boolean> {
@@ -75,7 +77,14 @@ export abstract class RedisProtocolStore extends StateStore implements MutexBack
       const pattern = this.keys.scanPattern(prefix);
       let cursor = '0';
       do {
-        const [next, batch] = await this.command<[string, string[]]>(['SCAN', cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT]);
+        const [next, batch] = await this.command<[string, string[]]>([
+          'SCAN',
+          cursor,
+          'MATCH',
+          pattern,
+          'COUNT',
+          SCAN_COUNT,
+        ]);
         cursor = String(next);
         for (const physical of batch) {
           const logical = this.keys.toLogical(physical);
@@ -117,14 +126,17 @@ export abstract class RedisProtocolStore extends StateStore implements MutexBack
     return storeCall('sortedSetRangeByScore', async () => {
       const flat = await this.command<string[]>(args);
       const members: SortedSetMember[] = [];
-      for (let i = 0; i < flat.length; i += 2) members.push({ member: flat[i], score: parseScore(flat[i + 1]) });
+      for (let i = 0; i < flat.length; i += 2)
+        members.push({ member: flat[i], score: parseScore(flat[i + 1]) });
       return members;
     });
   }
 
   sortedSetRemove(key: string, ...members: string[]): Promise<number> {
     if (members.length === 0) return Promise.resolve(0);
-    return storeCall('sortedSetRemove', () => this.command<number>(['ZREM', this.keys.data(key), ...members]));
+    return storeCall('sortedSetRemove', () =>
+      this.command<number>(['ZREM', this.keys.data(key), ...members]),
+    );
   }
 
   sortedSetScore(key: string, member: string): Promise<number | null> {
@@ -165,7 +177,13 @@ export abstract class RedisProtocolStore extends StateStore implements MutexBack
 
   releaseLease(lease: Lease): Promise<boolean> {
     return storeCall('releaseLease', async () => {
-      const args: [string, ...RedisArg[]] = ['EVAL', DELETE_IF_OWNER_SCRIPT, 1, this.keys.lease(lease.name), lease.owner];
+      const args: [string, ...RedisArg[]] = [
+        'EVAL',
+        DELETE_IF_OWNER_SCRIPT,
+        1,
+        this.keys.lease(lease.name),
+        lease.owner,
+      ];
       return Number(await this.command<number>(args)) === 1;
     });
   }
@@ -176,7 +194,14 @@ export abstract class RedisProtocolStore extends StateStore implements MutexBack
 
   tryLock(key: string, token: string, ttlMs: number): Promise<boolean> {
     return storeCall('withMutex', async () => {
-      const reply = await this.command<string | null>(['SET', this.keys.mutex(key), token, 'NX', 'PX', Math.ceil(ttlMs)]);
+      const reply = await this.command<string | null>([
+        'SET',
+        this.keys.mutex(key),
+        token,
+        'NX',
+        'PX',
+        Math.ceil(ttlMs),
+      ]);
       return reply !== null;
     });
   }

@@ -9,7 +9,7 @@
  * Returns the new fencing token, or nil when someone holds the lease.
  */
 export const ACQUIRE_LEASE_SCRIPT = `
-if false then
+if redis.call('EXISTS', KEYS[1]) == 1 then
   return nil
 end
 local fence = redis.call('INCR', KEYS[2])

@@ -9,13 +9,25 @@ export function toStoreError(err: unknown, operation: string): AppError {
   if (isAppError(err)) return err;
   const message = err instanceof Error ? err.message : String(err);
   if (isRedisReplyError(message)) {
-    return new AppError(ErrorCode.INTERNAL_ERROR, `State store rejected ${operation}: ${message}`, undefined, undefined, {
-      cause: err,
-    });
+    return new AppError(
+      ErrorCode.INTERNAL_ERROR,
+      `State store rejected ${operation}: ${message}`,
+      undefined,
+      undefined,
+      {
+        cause: err,
+      },
+    );
   }
-  return new AppError(ErrorCode.STORE_UNAVAILABLE, `State store unavailable during ${operation}: ${message}`, undefined, 1, {
-    cause: err,
-  });
+  return new AppError(
+    ErrorCode.STORE_UNAVAILABLE,
+    `State store unavailable during ${operation}: ${message}`,
+    undefined,
+    1,
+    {
+      cause: err,
+    },
+  );
 }
 
 function isRedisReplyError(message: string): boolean {

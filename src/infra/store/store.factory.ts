@@ -11,7 +11,8 @@ const logger = new Logger('StateStore');
 export function createStateStore(cfg: StoreConfig): StateStore {
   switch (cfg.kind) {
     case 'upstash':
-      if (!cfg.upstashUrl || !cfg.upstashToken) throw new Error('Upstash store needs upstashUrl and upstashToken');
+      if (!cfg.upstashUrl || !cfg.upstashToken)
+        throw new Error('Upstash store needs upstashUrl and upstashToken');
       logger.log(`Using Upstash state store (key prefix "${cfg.keyPrefix}")`);
       return new UpstashStateStore({ ...cfg, upstashUrl: cfg.upstashUrl, upstashToken: cfg.upstashToken });
     case 'redis':

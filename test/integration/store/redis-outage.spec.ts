@@ -25,12 +25,23 @@ afterAll(async () => {
 const adapters: [string, () => StateStore][] = [
   [
     'redis',
-    () => new RedisStateStore({ redisUrl: server.url, keyPrefix: 'outage', connectTimeoutMs: 1000, commandTimeoutMs: 1000 }),
+    () =>
+      new RedisStateStore({
+        redisUrl: server.url,
+        keyPrefix: 'outage',
+        connectTimeoutMs: 1000,
+        commandTimeoutMs: 1000,
+      }),
   ],
   [
     'upstash',
     () =>
-      new UpstashStateStore({ upstashUrl: bridge.url, upstashToken: bridge.token, keyPrefix: 'outage', commandTimeoutMs: 1000 }),
+      new UpstashStateStore({
+        upstashUrl: bridge.url,
+        upstashToken: bridge.token,
+        keyPrefix: 'outage',
+        commandTimeoutMs: 1000,
+      }),
   ],
 ];
 
@@ -71,7 +82,9 @@ describe.each(adapters)('%s adapter during a redis-server outage', (_kind, open)
     expect((failure as AppError).httpStatus).toBe(503);
     expect(Date.now() - startedAt).toBeLessThan(2000);
     await expect(live.get('before')).rejects.toMatchObject({ code: ErrorCode.STORE_UNAVAILABLE });
-    await expect(live.acquireLease('leader', 1000)).rejects.toMatchObject({ code: ErrorCode.STORE_UNAVAILABLE });
+    await expect(live.acquireLease('leader', 1000)).rejects.toMatchObject({
+      code: ErrorCode.STORE_UNAVAILABLE,
+    });
     await expect(live.withMutex('k', async () => 'never', { waitMs: 100 })).rejects.toMatchObject({
       code: ErrorCode.STORE_UNAVAILABLE,
     });

@@ -158,7 +158,9 @@ describe.each(ADAPTER_KINDS)('StateStore contract (coordination): %s adapter', (
           throw new Error('boom');
         }),
       ).rejects.toThrow('boom');
-      await expect(harness.open(kind, prefix).withMutex('instance:x', async () => 7, { waitMs: 0 })).resolves.toBe(7);
+      await expect(
+        harness.open(kind, prefix).withMutex('instance:x', async () => 7, { waitMs: 0 }),
+      ).resolves.toBe(7);
     });
 
     it('should free a mutex whose holder vanished once its TTL passes', async () => {

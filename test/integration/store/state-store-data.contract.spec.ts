@@ -79,7 +79,7 @@ describe.each(ADAPTER_KINDS)('StateStore contract (data): %s adapter', (kind) =>
 
   describe('batches', () => {
     it('should read many keys in order with nulls for missing ones', async () => {
-      await store.setMany([
+      await store.setMany<unknown>([
         { key: 'b:1', value: { n: 1 } },
         { key: 'b:2', value: 'two' },
         { key: 'b:3', value: [3] },
@@ -198,7 +198,9 @@ describe.each(ADAPTER_KINDS)('StateStore contract (data): %s adapter', (kind) =>
 
     it('should not lose increments made concurrently by several instances', async () => {
       const instances = Array.from({ length: 5 }, () => harness.open(kind, prefix));
-      await Promise.all(instances.flatMap((s) => Array.from({ length: 20 }, () => s.increment('concurrent'))));
+      await Promise.all(
+        instances.flatMap((s) => Array.from({ length: 20 }, () => s.increment('concurrent'))),
+      );
       expect(await store.get('concurrent')).toBe(100);
     });
   });
@@ -245,7 +247,11 @@ describe.each(ADAPTER_KINDS)('StateStore contract (data): %s adapter', (kind) =>
       expect(await store.sortedSetScore('deadlines', 'a')).toBeNull();
       expect(await store.sortedSetScore('deadlines', 'c')).toBe(30);
       expect(await store.sortedSetScore('missing', 'c')).toBeNull();
-      expect((await store.sortedSetRangeByScore('deadlines', 0, 100)).map((m) => m.member)).toEqual(['tie', 'c', 'd']);
+      expect((await store.sortedSetRangeByScore('deadlines', 0, 100)).map((m) => m.member)).toEqual([
+        'tie',
+        'c',
+        'd',
+      ]);
     });
   });
 });

@@ -53,7 +53,12 @@ export class StoreHarness {
       store = new RedisStateStore({ redisUrl: this.server().url, keyPrefix, ...timeouts });
     } else {
       const bridge = this.requireBridge();
-      store = new UpstashStateStore({ upstashUrl: bridge.url, upstashToken: bridge.token, keyPrefix, ...timeouts });
+      store = new UpstashStateStore({
+        upstashUrl: bridge.url,
+        upstashToken: bridge.token,
+        keyPrefix,
+        ...timeouts,
+      });
     }
     this.opened.push(store);
     return store;
