@@ -34,6 +34,8 @@ export interface SimProduct {
 
 export interface SimTemplate {
   Id: string;
+  /** Unix-seconds string. */
+  createTime: string;
   name: string;
   image: string;
   imageAuth: string;
@@ -99,6 +101,7 @@ const OFFERS: [string, string, number, number, number][] = [
 const TEMPLATES: SimTemplate[] = [
   {
     Id: '212',
+    createTime: '1713162260',
     name: 'PyTorch 2.4 / CUDA 12.4',
     image: 'ghcr.io/sim/pytorch:2.4-cuda12.4',
     imageAuth: '',
@@ -112,6 +115,7 @@ const TEMPLATES: SimTemplate[] = [
   },
   {
     Id: '305',
+    createTime: '1722470400',
     name: 'Private vLLM server',
     image: 'registry.sim.local/team/vllm:0.6',
     imageAuth: 'a1b2c3d4e5f60718293a4b5c6d7e8f90',

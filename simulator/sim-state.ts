@@ -102,6 +102,9 @@ export class SimState {
       jobIds: [],
       appHealth: 'healthy',
       ...given,
+      clusterId: fields.clusterId,
+      productId: fields.productId,
+      gpuNum: fields.gpuNum,
       id: fields.id ?? this.newId(),
     };
     this.instances.set(inst.id, inst);

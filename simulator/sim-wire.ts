@@ -116,6 +116,7 @@ export function jobState(job: SimJob, now: number): string {
 export function toWireTemplate(t: SimTemplate): Record<string, unknown> {
   return {
     Id: t.Id,
+    createTime: t.createTime,
     user: 'sim-user-1000001',
     name: t.name,
     readme: `# ${t.name}\n\nA simulated template.`,
