@@ -101,20 +101,26 @@ export class HttpNovitaClient extends NovitaClient {
     return page;
   }
 
-  async *listAllInstances(filter?: InstanceListFilter, pageSize = DEFAULT_LIST_PAGE_SIZE): AsyncGenerator<NovitaInstance> {
+  async *listAllInstances(
+    filter?: InstanceListFilter,
+    pageSize = DEFAULT_LIST_PAGE_SIZE,
+  ): AsyncGenerator<NovitaInstance> {
     // Ids already yielded: an instance created mid-walk shifts later pages and would repeat an item.
     const seen = new Set<string>();
     let received = 0;
     for (let pageNum = 1; ; pageNum++) {
       const { page, totalKnown } = await this.fetchInstancePage(pageNum, pageSize, filter);
       received += page.instances.length;
+      let fresh = 0;
       for (const instance of page.instances) {
         if (seen.has(instance.id)) continue;
         seen.add(instance.id);
+        fresh++;
         yield instance;
       }
       const shortPage = page.instances.length < pageSize;
-      if (shortPage || (totalKnown && received >= page.total)) return;
+      // A full page of ids already seen means pageNum is being ignored; stop rather than loop forever.
+      if (shortPage || fresh === 0 || (totalKnown && received >= page.total)) return;
     }
   }
 
@@ -138,9 +144,13 @@ export class HttpNovitaClient extends NovitaClient {
       idempotent: false,
     });
     if (!res || typeof res.id !== 'string' || res.id === '') {
-      throw new AppError(ErrorCode.UPSTREAM_BAD_REQUEST, 'Novita accepted the create but returned no instance id', {
-        operation: 'createInstance',
-      });
+      throw new AppError(
+        ErrorCode.UPSTREAM_BAD_REQUEST,
+        'Novita accepted the create but returned no instance id',
+        {
+          operation: 'createInstance',
+        },
+      );
     }
     return { id: res.id };
   }
@@ -195,7 +205,10 @@ export class HttpNovitaClient extends NovitaClient {
       idempotent: true,
     });
     if (!res?.template) {
-      throw new AppError(ErrorCode.NOT_FOUND, 'Novita template not found', { operation: 'getTemplate', templateId });
+      throw new AppError(ErrorCode.NOT_FOUND, 'Novita template not found', {
+        operation: 'getTemplate',
+        templateId,
+      });
     }
     return toTemplate(res.template);
   }
@@ -210,7 +223,11 @@ export class HttpNovitaClient extends NovitaClient {
     return (res?.data ?? []).map(toRegistryAuth);
   }
 
-  async listJobs(filter?: JobFilter, pageNum = 1, pageSize = DEFAULT_LIST_PAGE_SIZE): Promise<{ jobs: NovitaJob[]; total: number }> {
+  async listJobs(
+    filter?: JobFilter,
+    pageNum = 1,
+    pageSize = DEFAULT_LIST_PAGE_SIZE,
+  ): Promise<{ jobs: NovitaJob[]; total: number }> {
     const res = await this.send<WireListJobsResponse>({
       operation: 'listJobs',
       method: 'GET',
@@ -263,7 +280,9 @@ export class HttpNovitaClient extends NovitaClient {
   private async send<T>(call: Call): Promise<T> {
     const policy: AttemptPolicy = call.idempotent ? this.policies.idempotent : this.policies.nonIdempotent;
     try {
-      const res = await policy.execute(({ signal }) => firstValueFrom(this.http.request<T>(this.requestConfig(call, signal))));
+      const res = await policy.execute(({ signal }) =>
+        firstValueFrom(this.http.request<T>(this.requestConfig(call, signal))),
+      );
       this.lastSuccessAt = Date.now();
       return res.data;
     } catch (err) {

@@ -16,13 +16,19 @@ const config = {
 } as InternalAxiosRequestConfig;
 
 function httpError(status: number, data: unknown, headers: Record<string, string> = {}): AxiosError {
-  return new AxiosError(`Request failed with status code ${status}`, 'ERR_BAD_RESPONSE', config, {}, {
-    status,
-    statusText: '',
-    data,
-    headers,
+  return new AxiosError(
+    `Request failed with status code ${status}`,
+    'ERR_BAD_RESPONSE',
     config,
-  });
+    {},
+    {
+      status,
+      statusText: '',
+      data,
+      headers,
+      config,
+    },
+  );
 }
 
 function networkError(code: string): AxiosError {
@@ -35,26 +41,74 @@ describe('novita-error.classifier', () => {
   describe('classifyNovitaError', () => {
     it.each([
       ['404 without a body', httpError(404, ''), ErrorCode.NOT_FOUND],
-      ['400 "instance not found"', httpError(400, { code: 400, reason: 'RESOURCE_NOT_FOUND', message: 'instance not found' }), ErrorCode.NOT_FOUND],
-      ['400 with the "not fount" typo', httpError(400, { message: 'template not fount' }), ErrorCode.NOT_FOUND],
-      ['400 with only a *_NOT_FOUND reason', httpError(400, { reason: 'TEMPLATE_NOT_FOUND', message: 'bad' }), ErrorCode.NOT_FOUND],
-      ['400 "invalid state change"', httpError(400, { message: 'invalid state change' }), ErrorCode.INVALID_STATE],
-      ['400 INSUFFICIENT_RESOURCE reason', httpError(400, { reason: 'INSUFFICIENT_RESOURCE', message: 'no gpu' }), ErrorCode.INSUFFICIENT_RESOURCES],
-      ['400 MIGRATE_INSUFFICIENT_RESOURCE', httpError(400, { reason: 'MIGRATE_INSUFFICIENT_RESOURCE', message: 'x' }), ErrorCode.INSUFFICIENT_RESOURCES],
-      ['400 with the name in a string code', httpError(400, { code: 'INSUFFICIENT_RESOURCE' }), ErrorCode.INSUFFICIENT_RESOURCES],
-      ['400 with the name inside the message', httpError(400, { message: 'create failed: INSUFFICIENT_RESOURCE' }), ErrorCode.INSUFFICIENT_RESOURCES],
-      ['401', httpError(401, { reason: 'UNAUTHORIZED', message: 'invalid api key' }), ErrorCode.UNAUTHORIZED_UPSTREAM],
+      [
+        '400 "instance not found"',
+        httpError(400, { code: 400, reason: 'RESOURCE_NOT_FOUND', message: 'instance not found' }),
+        ErrorCode.NOT_FOUND,
+      ],
+      [
+        '400 with the "not fount" typo',
+        httpError(400, { message: 'template not fount' }),
+        ErrorCode.NOT_FOUND,
+      ],
+      [
+        '400 with only a *_NOT_FOUND reason',
+        httpError(400, { reason: 'TEMPLATE_NOT_FOUND', message: 'bad' }),
+        ErrorCode.NOT_FOUND,
+      ],
+      [
+        '400 "invalid state change"',
+        httpError(400, { message: 'invalid state change' }),
+        ErrorCode.INVALID_STATE,
+      ],
+      [
+        '400 INSUFFICIENT_RESOURCE reason',
+        httpError(400, { reason: 'INSUFFICIENT_RESOURCE', message: 'no gpu' }),
+        ErrorCode.INSUFFICIENT_RESOURCES,
+      ],
+      [
+        '400 MIGRATE_INSUFFICIENT_RESOURCE',
+        httpError(400, { reason: 'MIGRATE_INSUFFICIENT_RESOURCE', message: 'x' }),
+        ErrorCode.INSUFFICIENT_RESOURCES,
+      ],
+      [
+        '400 with the name in a string code',
+        httpError(400, { code: 'INSUFFICIENT_RESOURCE' }),
+        ErrorCode.INSUFFICIENT_RESOURCES,
+      ],
+      [
+        '400 with the name inside the message',
+        httpError(400, { message: 'create failed: INSUFFICIENT_RESOURCE' }),
+        ErrorCode.INSUFFICIENT_RESOURCES,
+      ],
+      [
+        '401',
+        httpError(401, { reason: 'UNAUTHORIZED', message: 'invalid api key' }),
+        ErrorCode.UNAUTHORIZED_UPSTREAM,
+      ],
       ['403', httpError(403, { reason: 'FORBIDDEN', message: 'forbidden' }), ErrorCode.UNAUTHORIZED_UPSTREAM],
       ['429', httpError(429, { reason: 'RATE_LIMIT_EXCEEDED' }), ErrorCode.RATE_LIMITED],
       ['500', httpError(500, { reason: 'UNKNOWN', message: 'boom' }), ErrorCode.UPSTREAM_UNAVAILABLE],
       ['503 with an HTML body', httpError(503, '<html>bad gateway</html>'), ErrorCode.UPSTREAM_UNAVAILABLE],
-      ['other 400', httpError(400, { reason: 'VALIDATOR_PARAM', message: 'gpuNum out of range' }), ErrorCode.UPSTREAM_BAD_REQUEST],
+      [
+        'other 400',
+        httpError(400, { reason: 'VALIDATOR_PARAM', message: 'gpuNum out of range' }),
+        ErrorCode.UPSTREAM_BAD_REQUEST,
+      ],
       ['409', httpError(409, { message: 'conflict' }), ErrorCode.UPSTREAM_BAD_REQUEST],
       ['ECONNREFUSED', networkError('ECONNREFUSED'), ErrorCode.UPSTREAM_UNAVAILABLE],
       ['ECONNRESET', networkError('ECONNRESET'), ErrorCode.UPSTREAM_UNAVAILABLE],
       ['socket timeout', networkError('ECONNABORTED'), ErrorCode.UPSTREAM_TIMEOUT],
-      ['axios abort by the timeout signal', new CanceledError(undefined, undefined, config), ErrorCode.UPSTREAM_TIMEOUT],
-      ['cockatiel timeout', new TaskCancelledError('Operation timed out after 300ms'), ErrorCode.UPSTREAM_TIMEOUT],
+      [
+        'axios abort by the timeout signal',
+        new CanceledError(undefined, undefined, config),
+        ErrorCode.UPSTREAM_TIMEOUT,
+      ],
+      [
+        'cockatiel timeout',
+        new TaskCancelledError('Operation timed out after 300ms'),
+        ErrorCode.UPSTREAM_TIMEOUT,
+      ],
       ['open breaker', new BrokenCircuitError(), ErrorCode.UPSTREAM_UNAVAILABLE],
       ['full bulkhead', new BulkheadRejectedError(1, 1), ErrorCode.UPSTREAM_UNAVAILABLE],
       ['anything else', new TypeError('x is undefined'), ErrorCode.INTERNAL_ERROR],
@@ -66,7 +120,9 @@ describe('novita-error.classifier', () => {
     });
 
     it('should put Novita reason, code and message into details', () => {
-      const appError = classify(httpError(400, { code: 400, reason: 'INSUFFICIENT_RESOURCE', message: 'no 4090 left' }));
+      const appError = classify(
+        httpError(400, { code: 400, reason: 'INSUFFICIENT_RESOURCE', message: 'no 4090 left' }),
+      );
       expect(appError.details).toMatchObject({
         upstreamStatus: 400,
         reason: 'INSUFFICIENT_RESOURCE',
@@ -77,10 +133,19 @@ describe('novita-error.classifier', () => {
     });
 
     it('should never carry the API key, in details, message or cause', () => {
-      for (const err of [httpError(401, { message: 'bad key' }), networkError('ECONNREFUSED'), httpError(500, {})]) {
+      for (const err of [
+        httpError(401, { message: 'bad key' }),
+        networkError('ECONNREFUSED'),
+        httpError(500, {}),
+      ]) {
         const appError = classify(err);
         const cause = appError.cause as Error;
-        const dump = JSON.stringify({ d: appError.details, m: appError.message, c: cause?.message, s: cause?.stack });
+        const dump = JSON.stringify({
+          d: appError.details,
+          m: appError.message,
+          c: cause?.message,
+          s: cause?.stack,
+        });
         expect(dump).not.toContain(SECRET);
         expect(cause).not.toBeInstanceOf(AxiosError);
       }

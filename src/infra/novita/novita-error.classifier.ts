@@ -144,7 +144,10 @@ export function classifyResponse(err: AxiosError, ctx: ClassifyContext = {}): Ap
     return make(ErrorCode.NOT_FOUND, `Novita resource not found${upstream}`);
   }
   if (/invalid state change/i.test(text)) {
-    return make(ErrorCode.INVALID_STATE, `Novita refused the action in the instance's current state${upstream}`);
+    return make(
+      ErrorCode.INVALID_STATE,
+      `Novita refused the action in the instance's current state${upstream}`,
+    );
   }
   return make(ErrorCode.UPSTREAM_BAD_REQUEST, `Novita rejected the request (HTTP ${status})${upstream}`);
 }
@@ -153,10 +156,14 @@ export function classifyNovitaError(err: unknown, ctx: ClassifyContext = {}): Ap
   if (err instanceof AppError) return err;
   const details = { operation: ctx.operation };
   if (isBrokenCircuitError(err)) {
-    return new AppError(ErrorCode.UPSTREAM_UNAVAILABLE, 'Novita circuit breaker is open; call not attempted', {
-      ...details,
-      circuit: 'open',
-    });
+    return new AppError(
+      ErrorCode.UPSTREAM_UNAVAILABLE,
+      'Novita circuit breaker is open; call not attempted',
+      {
+        ...details,
+        circuit: 'open',
+      },
+    );
   }
   if (isBulkheadRejectedError(err)) {
     return new AppError(ErrorCode.UPSTREAM_UNAVAILABLE, 'Too many Novita calls queued', details);

@@ -155,7 +155,14 @@ describe('novita-mappers', () => {
 
     it('should survive a minimal body with only an id', () => {
       const i = toNovitaInstance({ id: 'abc' });
-      expect(i).toMatchObject({ id: 'abc', status: '', cpuNum: 0, gpuNum: 0, portMappings: [], spotReclaimTime: null });
+      expect(i).toMatchObject({
+        id: 'abc',
+        status: '',
+        cpuNum: 0,
+        gpuNum: 0,
+        portMappings: [],
+        spotReclaimTime: null,
+      });
     });
   });
 
@@ -200,8 +207,20 @@ describe('novita-mappers', () => {
 
   it('should map clusters', () => {
     expect(
-      toCluster({ id: '5', name: 'EU-01', availableGpuType: ['RTX 4090'], supportNetworkStorage: true, supportInstanceNetwork: false }),
-    ).toEqual({ id: '5', name: 'EU-01', availableGpuTypes: ['RTX 4090'], supportNetworkStorage: true, supportInstanceNetwork: false });
+      toCluster({
+        id: '5',
+        name: 'EU-01',
+        availableGpuType: ['RTX 4090'],
+        supportNetworkStorage: true,
+        supportInstanceNetwork: false,
+      }),
+    ).toEqual({
+      id: '5',
+      name: 'EU-01',
+      availableGpuTypes: ['RTX 4090'],
+      supportNetworkStorage: true,
+      supportInstanceNetwork: false,
+    });
   });
 
   describe('toTemplate', () => {
@@ -310,13 +329,28 @@ describe('novita-mappers', () => {
     });
 
     it('should omit empty optional fields and keep an explicit cpu kind', () => {
-      const req = toWireCreateRequest({ productId: 'p', gpuNum: 1, rootfsSize: 10, imageUrl: 'i', ports: [], envs: [], kind: 'cpu' });
+      const req = toWireCreateRequest({
+        productId: 'p',
+        gpuNum: 1,
+        rootfsSize: 10,
+        imageUrl: 'i',
+        ports: [],
+        envs: [],
+        kind: 'cpu',
+      });
       expect(req).toEqual({ productId: 'p', gpuNum: 1, rootfsSize: 10, imageUrl: 'i', kind: 'cpu' });
     });
 
     it('should build list queries without empty filters, sending billingMethod when given', () => {
-      expect(toWireListInstancesQuery(2, 50, { name: 'x', status: '' })).toEqual({ pageNum: 2, pageSize: 50, name: 'x' });
-      expect(toWireListProductsQuery({ billingMethod: 'onDemand', gpuNum: 2 })).toEqual({ billingMethod: 'onDemand', gpuNum: 2 });
+      expect(toWireListInstancesQuery(2, 50, { name: 'x', status: '' })).toEqual({
+        pageNum: 2,
+        pageSize: 50,
+        name: 'x',
+      });
+      expect(toWireListProductsQuery({ billingMethod: 'onDemand', gpuNum: 2 })).toEqual({
+        billingMethod: 'onDemand',
+        gpuNum: 2,
+      });
       expect(toWireListProductsQuery()).toEqual({});
       expect(toWireListJobsQuery({ type: 'instanceMigrate', startTime: 1_713_162_260_999 }, 1, 20)).toEqual({
         pageNum: 1,

@@ -129,9 +129,7 @@ export function toNovitaInstance(wire: WireInstance): NovitaInstance {
     lastStoppedAt: optMs(wire.lastStoppedAt),
     endTime: toEpochMs(wire.endTime),
     jobs: Array.isArray(wire.jobs)
-      ? wire.jobs
-          .map((j) => ({ id: str(j?.id ?? j?.Id), type: str(j?.type) }))
-          .filter((j) => j.id !== '')
+      ? wire.jobs.map((j) => ({ id: str(j?.id ?? j?.Id), type: str(j?.type) })).filter((j) => j.id !== '')
       : [],
   };
 }
@@ -182,7 +180,9 @@ function toPortType(value: string | null | undefined): 'http' | 'tcp' | undefine
  * other than http/tcp cannot be expressed in a create request, so they are dropped. A legacy
  * "8888/http,22/tcp" string is accepted too.
  */
-export function flattenTemplatePorts(ports: WireTemplatePort[] | string | null | undefined): Template['ports'] {
+export function flattenTemplatePorts(
+  ports: WireTemplatePort[] | string | null | undefined,
+): Template['ports'] {
   const out: Template['ports'] = [];
   if (typeof ports === 'string') {
     for (const part of ports.split(',')) {
@@ -261,8 +261,12 @@ export function toWireCreateRequest(spec: CreateInstanceSpec): WireCreateInstanc
     imageAuth: spec.imageAuth,
     imageAuthId: spec.imageAuthId,
     // Create takes a comma-joined string (edit takes objects; templates group by type).
-    ports: spec.ports && spec.ports.length > 0 ? spec.ports.map((p) => `${p.port}/${p.type}`).join(',') : undefined,
-    envs: spec.envs && spec.envs.length > 0 ? spec.envs.map((e) => ({ key: e.key, value: e.value })) : undefined,
+    ports:
+      spec.ports && spec.ports.length > 0
+        ? spec.ports.map((p) => `${p.port}/${p.type}`).join(',')
+        : undefined,
+    envs:
+      spec.envs && spec.envs.length > 0 ? spec.envs.map((e) => ({ key: e.key, value: e.value })) : undefined,
     command: spec.command,
     clusterId: spec.clusterId,
     billingMode: spec.billingMode,
@@ -295,7 +299,11 @@ export function toWireListProductsQuery(filter: ProductFilter = {}): WireListPro
   });
 }
 
-export function toWireListJobsQuery(filter: JobFilter = {}, pageNum: number, pageSize: number): WireListJobsQuery {
+export function toWireListJobsQuery(
+  filter: JobFilter = {},
+  pageNum: number,
+  pageSize: number,
+): WireListJobsQuery {
   const seconds = (ms: number | undefined) => (ms === undefined ? undefined : Math.floor(ms / 1000));
   return compact<WireListJobsQuery>({
     pageNum,

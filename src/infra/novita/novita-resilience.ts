@@ -18,7 +18,12 @@ import {
   wrap,
 } from 'cockatiel';
 import { NovitaConfig } from '../../config/config.types';
-import { isBreakerFailure, isNotConnectedError, isRetryableError, retryAfterMsOf } from './novita-error.classifier';
+import {
+  isBreakerFailure,
+  isNotConnectedError,
+  isRetryableError,
+  retryAfterMsOf,
+} from './novita-error.classifier';
 
 /** Longest Retry-After we sit out inside one call; a longer one is surfaced as RATE_LIMITED instead. */
 export const DEFAULT_RETRY_AFTER_CAP_MS = 30_000;
@@ -86,10 +91,14 @@ export function buildNovitaPolicies(config: NovitaConfig, options: ResilienceOpt
   // instance (or start a second migration) while the first is still being processed. Only a failure
   // before the TCP connection opened (ECONNREFUSED, DNS) proves nothing was sent, so only that is
   // retried. A timeout, a reset connection, a 5xx or even a 429 are not: Novita may have acted.
-  const retryNonIdempotent = retry(handleWhen(isNotConnectedError), { maxAttempts: config.maxRetries, backoff });
+  const retryNonIdempotent = retry(handleWhen(isNotConnectedError), {
+    maxAttempts: config.maxRetries,
+    backoff,
+  });
   const perAttemptTimeout = timeout(config.timeoutMs, TimeoutStrategy.Aggressive);
 
-  const compose = (retryPolicy: RetryPolicy): AttemptPolicy => wrap(limiter, breaker, retryPolicy, perAttemptTimeout);
+  const compose = (retryPolicy: RetryPolicy): AttemptPolicy =>
+    wrap(limiter, breaker, retryPolicy, perAttemptTimeout);
   return {
     idempotent: compose(retryIdempotent),
     nonIdempotent: compose(retryNonIdempotent),

@@ -26,7 +26,8 @@ describe('HttpNovitaClient (resilience)', () => {
     instanceId = server.sim.seedInstance({ status: 'running' }).id;
   });
 
-  const getCalls = () => server.sim.callLog({ path: '/gpu/instance' }).filter((c) => c.path === '/gpu/instance');
+  const getCalls = () =>
+    server.sim.callLog({ path: '/gpu/instance' }).filter((c) => c.path === '/gpu/instance');
 
   describe('retries', () => {
     it('should retry a 503 burst and succeed on the third attempt', async () => {
@@ -69,7 +70,11 @@ describe('HttpNovitaClient (resilience)', () => {
     });
 
     it('should never retry a create or a migrate that timed out (Novita may have acted on it)', async () => {
-      const reclaimed = server.sim.seedInstance({ status: 'exited', billingMode: 'spot', spotReclaimAt: server.sim.now() - 1000 });
+      const reclaimed = server.sim.seedInstance({
+        status: 'exited',
+        billingMode: 'spot',
+        spotReclaimAt: server.sim.now() - 1000,
+      });
       const { client } = buildTestClient(server, { maxRetries: 3 });
       const [product] = await client.listProducts({ productName: '4090', billingMethod: 'onDemand' });
       server.sim.injectFaults({ hang: true, paths: ['/gpu/instance/create', '/gpu/instance/migrate'] });
@@ -77,7 +82,9 @@ describe('HttpNovitaClient (resilience)', () => {
       await expect(
         client.createInstance({ productId: product.id, gpuNum: 1, rootfsSize: 50, imageUrl: 'img' }),
       ).rejects.toMatchObject({ code: ErrorCode.UPSTREAM_TIMEOUT });
-      await expect(client.migrateInstance(reclaimed.id)).rejects.toMatchObject({ code: ErrorCode.UPSTREAM_TIMEOUT });
+      await expect(client.migrateInstance(reclaimed.id)).rejects.toMatchObject({
+        code: ErrorCode.UPSTREAM_TIMEOUT,
+      });
       expect(server.sim.callLog({ path: '/gpu/instance/create' })).toHaveLength(1);
       expect(server.sim.callLog({ path: '/gpu/instance/migrate' })).toHaveLength(1);
     });
@@ -95,7 +102,10 @@ describe('HttpNovitaClient (resilience)', () => {
 
       await expect(
         client.createInstance({ productId: 'p', gpuNum: 1, rootfsSize: 50, imageUrl: 'img' }),
-      ).rejects.toMatchObject({ code: ErrorCode.UPSTREAM_UNAVAILABLE, details: expect.objectContaining({ networkCode: 'ECONNREFUSED' }) });
+      ).rejects.toMatchObject({
+        code: ErrorCode.UPSTREAM_UNAVAILABLE,
+        details: expect.objectContaining({ networkCode: 'ECONNREFUSED' }),
+      });
       expect(attempts).toHaveLength(config.maxRetries + 1);
     });
 
@@ -129,7 +139,10 @@ describe('HttpNovitaClient (resilience)', () => {
       const { client } = buildTestClient(server, { maxRetries: 3 }, { retryAfterCapMs: 500 });
       server.sim.injectFaults({ burst429: { count: 5, retryAfterSeconds: 2 } });
 
-      await expect(client.getInstance(instanceId)).rejects.toMatchObject({ code: ErrorCode.RATE_LIMITED, retryAfterSeconds: 2 });
+      await expect(client.getInstance(instanceId)).rejects.toMatchObject({
+        code: ErrorCode.RATE_LIMITED,
+        retryAfterSeconds: 2,
+      });
       expect(getCalls()).toHaveLength(1);
     });
 
@@ -149,7 +162,9 @@ describe('HttpNovitaClient (resilience)', () => {
       server.sim.injectFaults({ hang: true });
 
       const started = Date.now();
-      await expect(client.getInstance(instanceId)).rejects.toMatchObject({ code: ErrorCode.UPSTREAM_TIMEOUT });
+      await expect(client.getInstance(instanceId)).rejects.toMatchObject({
+        code: ErrorCode.UPSTREAM_TIMEOUT,
+      });
       const elapsed = Date.now() - started;
 
       expect(elapsed).toBeGreaterThanOrEqual(config.timeoutMs - 5);
@@ -168,13 +183,17 @@ describe('HttpNovitaClient (resilience)', () => {
       expect(Date.now() - started).toBeGreaterThanOrEqual(config.timeoutMs - 5);
       expect(getCalls().map((c) => c.status)).toEqual([0, 200]);
     });
+
     it('should abort the socket of a timed-out attempt, not just stop waiting for it', async () => {
       let closedByClient = 0;
       const silent = http.createServer((req) => req.socket.on('close', () => closedByClient++));
       await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
       const port = (silent.address() as net.AddressInfo).port;
       try {
-        const { client } = buildTestClient({ apiKey: 'k', baseUrl: `http://127.0.0.1:${port}` }, { maxRetries: 0, timeoutMs: 100 });
+        const { client } = buildTestClient(
+          { apiKey: 'k', baseUrl: `http://127.0.0.1:${port}` },
+          { maxRetries: 0, timeoutMs: 100 },
+        );
         await expect(client.listClusters()).rejects.toMatchObject({ code: ErrorCode.UPSTREAM_TIMEOUT });
         await sleep(50);
         expect(closedByClient).toBe(1);
@@ -187,11 +206,17 @@ describe('HttpNovitaClient (resilience)', () => {
 
   describe('circuit breaker', () => {
     it('should open under a 5xx storm, fail fast without calling Novita, and close after a half-open success', async () => {
-      const { client, config } = buildTestClient(server, { maxRetries: 1, breakerThreshold: 3, breakerHalfOpenAfterMs: 300 });
+      const { client, config } = buildTestClient(server, {
+        maxRetries: 1,
+        breakerThreshold: 3,
+        breakerHalfOpenAfterMs: 300,
+      });
       server.sim.injectFaults({ errorRate: 1, errorStatus: 500 });
 
       for (let i = 0; i < config.breakerThreshold; i++) {
-        await expect(client.getInstance(instanceId)).rejects.toMatchObject({ code: ErrorCode.UPSTREAM_UNAVAILABLE });
+        await expect(client.getInstance(instanceId)).rejects.toMatchObject({
+          code: ErrorCode.UPSTREAM_UNAVAILABLE,
+        });
       }
       expect(client.health().circuit).toBe('open');
       const callsWhenOpened = server.sim.callLog().length;
@@ -216,15 +241,23 @@ describe('HttpNovitaClient (resilience)', () => {
     });
 
     it('should open on repeated timeouts too', async () => {
-      const { client, config } = buildTestClient(server, { maxRetries: 0, breakerThreshold: 2, timeoutMs: 150 });
+      const { client, config } = buildTestClient(server, {
+        maxRetries: 0,
+        breakerThreshold: 2,
+        timeoutMs: 150,
+      });
       server.sim.injectFaults({ hang: true });
 
       for (let i = 0; i < config.breakerThreshold; i++) {
-        await expect(client.getInstance(instanceId)).rejects.toMatchObject({ code: ErrorCode.UPSTREAM_TIMEOUT });
+        await expect(client.getInstance(instanceId)).rejects.toMatchObject({
+          code: ErrorCode.UPSTREAM_TIMEOUT,
+        });
       }
 
       expect(client.health().circuit).toBe('open');
-      await expect(client.getInstance(instanceId)).rejects.toMatchObject({ code: ErrorCode.UPSTREAM_UNAVAILABLE });
+      await expect(client.getInstance(instanceId)).rejects.toMatchObject({
+        code: ErrorCode.UPSTREAM_UNAVAILABLE,
+      });
       expect(getCalls()).toHaveLength(config.breakerThreshold);
     });
   });

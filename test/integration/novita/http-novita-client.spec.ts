@@ -112,7 +112,11 @@ describe('HttpNovitaClient (simulator contract)', () => {
     });
 
     it('should migrate a reclaimed spot instance and see its job in listJobs', async () => {
-      const reclaimed = server.sim.seedInstance({ status: 'exited', billingMode: 'spot', spotReclaimAt: server.sim.now() - 60_000 });
+      const reclaimed = server.sim.seedInstance({
+        status: 'exited',
+        billingMode: 'spot',
+        spotReclaimAt: server.sim.now() - 60_000,
+      });
       const { client } = buildTestClient(server);
       const before = await client.getInstance(reclaimed.id);
       expect(before.spotReclaimTime).not.toBeNull();
@@ -139,7 +143,10 @@ describe('HttpNovitaClient (simulator contract)', () => {
         expect(p.onDemandPrice).toBeGreaterThan(0);
         expect(p.onDemandPrice).toBeLessThan(50);
       }
-      expect(server.sim.callLog({ path: '/products' })[0].query).toEqual({ billingMethod: 'spot', gpuNum: '1' });
+      expect(server.sim.callLog({ path: '/products' })[0].query).toEqual({
+        billingMethod: 'spot',
+        gpuNum: '1',
+      });
     });
 
     it('should list clusters, get a template with flattened ports, and list registry auths', async () => {
@@ -218,7 +225,10 @@ describe('HttpNovitaClient (simulator contract)', () => {
 
       await expect(client.startInstance(running.id)).rejects.toMatchObject({
         code: ErrorCode.INVALID_STATE,
-        details: expect.objectContaining({ novitaMessage: 'invalid state change', operation: 'startInstance' }),
+        details: expect.objectContaining({
+          novitaMessage: 'invalid state change',
+          operation: 'startInstance',
+        }),
       });
       expect(server.sim.callLog({ path: '/gpu/instance/start' })).toHaveLength(1);
     });
@@ -237,7 +247,10 @@ describe('HttpNovitaClient (simulator contract)', () => {
 
       await expect(
         client.createInstance({ productId: product.id, gpuNum: 1, rootfsSize: 50, imageUrl: 'img' }),
-      ).rejects.toMatchObject({ code: ErrorCode.INSUFFICIENT_RESOURCES, details: expect.objectContaining({ reason: 'INSUFFICIENT_RESOURCE' }) });
+      ).rejects.toMatchObject({
+        code: ErrorCode.INSUFFICIENT_RESOURCES,
+        details: expect.objectContaining({ reason: 'INSUFFICIENT_RESOURCE' }),
+      });
       await expect(client.migrateInstance(reclaimed.id)).rejects.toMatchObject({
         code: ErrorCode.INSUFFICIENT_RESOURCES,
         details: expect.objectContaining({ reason: 'MIGRATE_INSUFFICIENT_RESOURCE' }),
@@ -248,7 +261,10 @@ describe('HttpNovitaClient (simulator contract)', () => {
       const { client } = buildTestClient(server);
       await expect(
         client.createInstance({ productId: 'x', gpuNum: 9, rootfsSize: 50, imageUrl: 'img' }),
-      ).rejects.toMatchObject({ code: ErrorCode.UPSTREAM_BAD_REQUEST, details: expect.objectContaining({ reason: 'VALIDATOR_PARAM' }) });
+      ).rejects.toMatchObject({
+        code: ErrorCode.UPSTREAM_BAD_REQUEST,
+        details: expect.objectContaining({ reason: 'VALIDATOR_PARAM' }),
+      });
     });
   });
 });

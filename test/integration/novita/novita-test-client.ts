@@ -22,7 +22,10 @@ export interface TestClient {
 }
 
 /** Small timings so the suite stays fast; every test builds its own client, hence its own breaker. */
-export function testConfig(sim: Pick<RunningSimulator, 'apiKey' | 'baseUrl'>, overrides: Partial<NovitaConfig> = {}): NovitaConfig {
+export function testConfig(
+  sim: Pick<RunningSimulator, 'apiKey' | 'baseUrl'>,
+  overrides: Partial<NovitaConfig> = {},
+): NovitaConfig {
   return {
     apiKey: sim.apiKey,
     baseUrl: sim.baseUrl,
