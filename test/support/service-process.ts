@@ -32,8 +32,8 @@ export async function freePort(): Promise<number> {
 }
 
 /** Spawns src/main.ts with exactly the given environment (plus PATH/HOME); does not wait for readiness. */
-export function spawnService(env: Record<string, string>, port: number): ServiceProcess {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(ROOT, 'src', 'main.ts')], {
+export function spawnService(env: Record<string, string>, port: number, entry = 'main.ts'): ServiceProcess {
+  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(ROOT, 'src', entry)], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'test', LOG_LEVEL: 'info', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -63,9 +63,12 @@ export function spawnService(env: Record<string, string>, port: number): Service
 }
 
 /** Spawns the service and waits until /health/live answers. */
-export async function startService(env: Record<string, string>, opts: { port?: number; timeoutMs?: number } = {}): Promise<ServiceProcess> {
+export async function startService(
+  env: Record<string, string>,
+  opts: { port?: number; timeoutMs?: number; entry?: string } = {},
+): Promise<ServiceProcess> {
   const port = opts.port ?? (await freePort());
-  const svc = spawnService(env, port);
+  const svc = spawnService(env, port, opts.entry);
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
   let done = false;
   void svc.exited.then(() => (done = true));

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 const VALID_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -9,7 +9,7 @@ const VALID_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * The chosen id is written back onto the raw headers so pino-http (which sees the raw request)
  * logs the very same id on every line of the request.
  */
-export function genRequestId(req: IncomingMessage): string {
+export function genRequestId(req: { headers: IncomingHttpHeaders }): string {
   const incoming = req.headers[REQUEST_ID_HEADER];
   const value = Array.isArray(incoming) ? incoming[0] : incoming;
   if (value && VALID_REQUEST_ID.test(value)) return value;

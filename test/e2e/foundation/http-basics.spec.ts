@@ -1,4 +1,4 @@
-import OpenAPIBackend from 'openapi-backend';
+import OpenAPISchemaValidator from 'openapi-schema-validator';
 import { ServiceProcess, startService } from '../../support/service-process';
 
 const API_KEY = 'k3y-that-must-never-be-logged';
@@ -28,11 +28,11 @@ describe('HTTP basics (service process)', () => {
   it('serves a valid OpenAPI 3 document and the Swagger UI', async () => {
     const res = await fetch(`${svc.url}/docs-json`);
     expect(res.status).toBe(200);
-    const doc = await res.json();
+    const doc = (await res.json()) as any;
     expect(doc.openapi).toMatch(/^3\./);
-    // strict init validates the document against the OpenAPI schema and throws when it is invalid
-    const api = new OpenAPIBackend({ definition: doc, strict: true, quick: false, validate: true });
-    await expect(api.init()).resolves.toBeDefined();
+    const { errors } = new OpenAPISchemaValidator({ version: 3 }).validate(doc);
+    expect(errors).toEqual([]);
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/health/live', '/health/ready', '/api/instances']));
     const ui = await fetch(`${svc.url}/docs`);
     expect(ui.status).toBe(200);
     expect(await ui.text()).toContain('swagger');
@@ -50,7 +50,7 @@ describe('HTTP basics (service process)', () => {
   it('generates a request id when none is sent and puts it in error bodies', async () => {
     const res = await fetch(`${svc.url}/no/such/route`);
     expect(res.status).toBe(404);
-    const body = await res.json();
+    const body = (await res.json()) as any;
     const id = res.headers.get('x-request-id');
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
     expect(body).toEqual({ error: { code: 'ROUTE_NOT_FOUND', message: 'Route GET /no/such/route not found', requestId: id } });
@@ -59,7 +59,7 @@ describe('HTTP basics (service process)', () => {
   it('requires an API key on /api/* and accepts X-API-Key or Bearer', async () => {
     const none = await fetch(`${svc.url}/api/instances`);
     expect(none.status).toBe(401);
-    expect((await none.json()).error.code).toBe('UNAUTHORIZED');
+    expect(((await none.json()) as any).error.code).toBe('UNAUTHORIZED');
     const wrong = await fetch(`${svc.url}/api/instances`, { headers: { 'X-API-Key': 'nope' } });
     expect(wrong.status).toBe(401);
     const header = await fetch(`${svc.url}/api/instances`, { headers: { 'X-API-Key': API_KEY } });
@@ -77,7 +77,7 @@ describe('HTTP basics (service process)', () => {
       body: '{"name": ',
     });
     expect(res.status).toBe(400);
-    const body = await res.json();
+    const body = (await res.json()) as any;
     expect(body.error.code).toBe('VALIDATION_ERROR');
     expect(body.error.requestId).toBeTruthy();
   });

@@ -30,7 +30,7 @@ describe('rate limiting across replicas', () => {
     expect(statuses.slice(0, 6).every((s) => s !== 429)).toBe(true);
     expect(statuses.slice(6)).toEqual([429, 429]);
     expect(Number(lastLimited!.headers.get('retry-after'))).toBeGreaterThan(0);
-    const body = await lastLimited!.json();
+    const body = (await lastLimited!.json()) as any;
     expect(body.error.code).toBe('RATE_LIMITED');
   });
 

@@ -24,7 +24,7 @@ describe('store outage (service process on a real redis-server)', () => {
       const res = await fetch(`${svc.url}/health/ready`);
       return res.status === 503 ? res : undefined;
     });
-    const body = await down.json();
+    const body = (await down.json()) as any;
     expect(body.error.code).toBe('STORE_UNAVAILABLE');
     expect(body.error.message).toContain('store');
     expect((await fetch(`${svc.url}/health/live`)).status).toBe(200);
