@@ -14,6 +14,7 @@ import { AllConfig } from './config/config.types';
 import { StateStore } from './infra/store/state-store';
 import { StoreModule } from './infra/store/store.module';
 import { HealthModule } from './modules/health/health.module';
+import { WebhooksModule } from './modules/webhooks/webhooks.module';
 
 /**
  * The root module is built from an already validated configuration, so tests and the demo
@@ -38,6 +39,7 @@ export class AppModule {
           }),
         }),
         HealthModule,
+        WebhooksModule,
       ],
       providers: [
         { provide: SECURITY_CONFIG, useValue: config.security },

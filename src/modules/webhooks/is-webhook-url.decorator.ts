@@ -14,7 +14,8 @@ export function IsWebhookUrl(options?: ValidationOptions): PropertyDecorator {
       options,
       validator: {
         validate: (value: unknown) => webhookUrlSyntaxProblem(value) === null,
-        defaultMessage: (args) => `${args?.property ?? 'value'} ${webhookUrlSyntaxProblem(args?.value) ?? 'is invalid'}`,
+        defaultMessage: (args) =>
+          `${args?.property ?? 'value'} ${webhookUrlSyntaxProblem(args?.value) ?? 'is invalid'}`,
       },
     });
   };

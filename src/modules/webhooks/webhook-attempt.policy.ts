@@ -7,7 +7,8 @@ export interface RetrySettings extends BackoffSettings {
 }
 
 /** Error recorded for an attempt whose worker vanished before recording what happened. */
-export const INTERRUPTED_ATTEMPT_ERROR = 'attempt interrupted: the worker stopped before recording its outcome';
+export const INTERRUPTED_ATTEMPT_ERROR =
+  'attempt interrupted: the worker stopped before recording its outcome';
 
 /**
  * The record after one attempt: 2xx → delivered; 410 → gone (the receiver asked us to stop);
@@ -21,7 +22,10 @@ export function applyAttemptOutcome(
   settings: RetrySettings,
   random: () => number = Math.random,
 ): DeliveryRecord {
-  const attempt: DeliveryAttempt = { at: new Date(startedAtMs).toISOString(), durationMs: outcome.durationMs };
+  const attempt: DeliveryAttempt = {
+    at: new Date(startedAtMs).toISOString(),
+    durationMs: outcome.durationMs,
+  };
   if (outcome.status !== undefined) attempt.status = outcome.status;
   if (outcome.error !== undefined) attempt.error = outcome.error;
   const endedAt = new Date(startedAtMs + outcome.durationMs).toISOString();
@@ -37,14 +41,19 @@ export function applyAttemptOutcome(
   if (status !== undefined && status >= 200 && status < 300) {
     return { ...next, state: 'delivered', nextAttemptAt: null, lastError: undefined };
   }
-  const lastError = status !== undefined ? `receiver answered HTTP ${status}` : (outcome.error ?? 'unknown error');
+  const lastError =
+    status !== undefined ? `receiver answered HTTP ${status}` : (outcome.error ?? 'unknown error');
   if (status === 410) return { ...next, state: 'gone', nextAttemptAt: null, lastError };
   if (outcome.refused) return { ...next, state: 'failed', nextAttemptAt: null, lastError };
   return scheduleRetry(next, lastError, startedAtMs, settings, random);
 }
 
 /** Records an attempt whose claim lapsed (worker crash) and decides whether another one is allowed. */
-export function applyInterruptedAttempt(record: DeliveryRecord, nowMs: number, settings: RetrySettings): DeliveryRecord {
+export function applyInterruptedAttempt(
+  record: DeliveryRecord,
+  nowMs: number,
+  settings: RetrySettings,
+): DeliveryRecord {
   const claimedAt = record.claimExpiresAt ? record.updatedAt : new Date(nowMs).toISOString();
   const next: DeliveryRecord = {
     ...record,
@@ -55,7 +64,8 @@ export function applyInterruptedAttempt(record: DeliveryRecord, nowMs: number, s
     lastError: INTERRUPTED_ATTEMPT_ERROR,
   };
   // The interrupted attempt already counted; retry at once if the budget allows.
-  if (!hasAttemptsLeft(next.attemptCount, settings.maxAttempts)) return { ...next, state: 'failed', nextAttemptAt: null };
+  if (!hasAttemptsLeft(next.attemptCount, settings.maxAttempts))
+    return { ...next, state: 'failed', nextAttemptAt: null };
   return { ...next, state: 'pending', nextAttemptAt: new Date(nowMs).toISOString() };
 }
 
@@ -70,5 +80,10 @@ function scheduleRetry(
     return { ...record, state: 'failed', nextAttemptAt: null, lastError };
   }
   const delay = backoffDelayMs(record.attemptCount, settings, random);
-  return { ...record, state: 'pending', nextAttemptAt: new Date(startedAtMs + delay).toISOString(), lastError };
+  return {
+    ...record,
+    state: 'pending',
+    nextAttemptAt: new Date(startedAtMs + delay).toISOString(),
+    lastError,
+  };
 }

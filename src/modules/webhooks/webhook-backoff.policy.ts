@@ -18,7 +18,11 @@ export function baseBackoffMs(failedAttempts: number, settings: BackoffSettings)
 }
 
 /** The delay actually used: the base delay minus up to BACKOFF_JITTER_RATIO of it. */
-export function backoffDelayMs(failedAttempts: number, settings: BackoffSettings, random: () => number = Math.random): number {
+export function backoffDelayMs(
+  failedAttempts: number,
+  settings: BackoffSettings,
+  random: () => number = Math.random,
+): number {
   const base = baseBackoffMs(failedAttempts, settings);
   return Math.round(base * (1 - BACKOFF_JITTER_RATIO * random()));
 }

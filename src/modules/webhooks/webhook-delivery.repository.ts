@@ -23,7 +23,10 @@ export class WebhookDeliveryRepository {
 
   /** Writes a new record; false when one with this id already exists (a replayed emit). */
   async create(record: DeliveryRecord): Promise<boolean> {
-    return this.store.set(KEY.delivery(record.id), record, { onlyIfAbsent: true, ttlMs: DELIVERY_RETENTION_MS });
+    return this.store.set(KEY.delivery(record.id), record, {
+      onlyIfAbsent: true,
+      ttlMs: DELIVERY_RETENTION_MS,
+    });
   }
 
   async save(record: DeliveryRecord): Promise<void> {
@@ -62,7 +65,11 @@ export class WebhookDeliveryRepository {
    * since sorted-set members do not expire with the records they point to.
    */
   async listAll(): Promise<DeliveryRecord[]> {
-    const members = await this.store.sortedSetRangeByScore(KEY.index, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY);
+    const members = await this.store.sortedSetRangeByScore(
+      KEY.index,
+      Number.NEGATIVE_INFINITY,
+      Number.POSITIVE_INFINITY,
+    );
     const ids = members.map((m) => m.member).reverse();
     const records = ids.length > 0 ? await this.store.getMany<DeliveryRecord>(ids.map(KEY.delivery)) : [];
     const missing = ids.filter((_, i) => records[i] === null);

@@ -40,7 +40,9 @@ export class WebhookDeliveryService {
     this.config = configService.get('webhooks', { infer: true });
     this.signer = new WebhookSigner(this.config.secret);
     if (!this.signer.enabled) {
-      this.logger.warn('WEBHOOK_SECRET is not set: webhooks are sent unsigned and receivers cannot verify them');
+      this.logger.warn(
+        'WEBHOOK_SECRET is not set: webhooks are sent unsigned and receivers cannot verify them',
+      );
     }
   }
 
@@ -57,7 +59,14 @@ export class WebhookDeliveryService {
     const realStart = Date.now();
     const clock = () => now + (Date.now() - realStart);
     const ids = await this.repository.dueIds(now, DELIVERY_BATCH_SIZE);
-    const summary: DeliverySummary = { due: ids.length, delivered: 0, retrying: 0, failed: 0, gone: 0, skipped: 0 };
+    const summary: DeliverySummary = {
+      due: ids.length,
+      delivered: 0,
+      retrying: 0,
+      failed: 0,
+      gone: 0,
+      skipped: 0,
+    };
 
     let cursor = 0;
     const lane = async () => {
@@ -68,7 +77,10 @@ export class WebhookDeliveryService {
           summary[result]++;
         } catch (err) {
           summary.skipped++;
-          this.logger.warn({ err, deliveryId: id }, 'Webhook delivery pass failed for one delivery; it stays due');
+          this.logger.warn(
+            { err, deliveryId: id },
+            'Webhook delivery pass failed for one delivery; it stays due',
+          );
         }
       }
     };
@@ -91,13 +103,27 @@ export class WebhookDeliveryService {
       return next;
     });
     if (!updated) {
-      this.logger.warn({ deliveryId: id }, 'Webhook attempt finished after its claim lapsed; outcome discarded');
+      this.logger.warn(
+        { deliveryId: id },
+        'Webhook attempt finished after its claim lapsed; outcome discarded',
+      );
       return 'skipped';
     }
-    const log = { deliveryId: id, eventId: updated.eventId, url: updated.url, status: outcome.status, error: outcome.error };
+    const log = {
+      deliveryId: id,
+      eventId: updated.eventId,
+      url: updated.url,
+      status: outcome.status,
+      error: outcome.error,
+    };
     if (updated.state === 'delivered') this.logger.log(log, 'Webhook delivered');
-    else this.logger.warn({ ...log, state: updated.state, nextAttemptAt: updated.nextAttemptAt }, 'Webhook attempt failed');
-    return updated.state === 'delivered' ? 'delivered' : updated.state === 'pending' ? 'retrying' : updated.state;
+    else
+      this.logger.warn(
+        { ...log, state: updated.state, nextAttemptAt: updated.nextAttemptAt },
+        'Webhook attempt failed',
+      );
+    if (updated.state === 'pending') return 'retrying';
+    return updated.state === 'delivered' || updated.state === 'gone' ? updated.state : 'failed';
   }
 
   /**

@@ -71,22 +71,33 @@ export async function postWebhook(req: WebhookHttpRequest): Promise<WebhookHttpO
   });
 }
 
-function guardedLookup(allowPrivateTargets: boolean): LookupFunction {
+/** Exported for tests: the DNS step of postWebhook. */
+export function guardedLookup(allowPrivateTargets: boolean): LookupFunction {
   return (hostname, options, callback) => {
-    dnsLookup(hostname, { family: options.family, hints: options.hints, all: true }, (err, addresses: LookupAddress[]) => {
-      if (err) return callback(err, '', 0);
-      const privateOne = addresses.find((a) => isPrivateAddress(a.address));
-      if (privateOne && !allowPrivateTargets) {
-        const refused = new RefusedTargetError(
-          `target refused: ${hostname} resolves to a private or loopback address (${privateOne.address})`,
-        );
-        return callback(refused, '', 0);
-      }
-      if (addresses.length === 0) return callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), '', 0);
-      // net asks for every address when it races families (autoSelectFamily), else for one.
-      if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
-      callback(null, addresses[0].address, addresses[0].family);
-    });
+    dnsLookup(
+      hostname,
+      { family: options.family, hints: options.hints, all: true },
+      (err, addresses: LookupAddress[]) => {
+        if (err) return callback(err, '', 0);
+        const privateOne = addresses.find((a) => isPrivateAddress(a.address));
+        if (privateOne && !allowPrivateTargets) {
+          const refused = new RefusedTargetError(
+            `target refused: ${hostname} resolves to a private or loopback address (${privateOne.address})`,
+          );
+          return callback(refused, '', 0);
+        }
+        if (addresses.length === 0)
+          return callback(
+            Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }),
+            '',
+            0,
+          );
+        // net asks for every address when it races families (autoSelectFamily), else for one.
+        if (options.all)
+          return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
+        callback(null, addresses[0].address, addresses[0].family);
+      },
+    );
   };
 }
 

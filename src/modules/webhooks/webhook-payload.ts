@@ -22,7 +22,13 @@ export function resolveTargetUrl(input: EmitWebhookInput, globalUrl: string | un
 }
 
 export function buildPayload(input: EmitWebhookInput, eventId: string, now: Date): WebhookPayload {
-  return { id: eventId, type: input.type, timestamp: now.toISOString(), instanceId: input.instanceId, data: input.data };
+  return {
+    id: eventId,
+    type: input.type,
+    timestamp: now.toISOString(),
+    instanceId: input.instanceId,
+    data: input.data,
+  };
 }
 
 /** A fresh outbox entry, due immediately. */

@@ -9,7 +9,9 @@ export const STANDARD_WEBHOOKS_SECRET_PREFIX = 'whsec_';
  * key is exactly the configured text. docs/webhooks.md tells receivers the same rule.
  */
 export function toStandardWebhooksSecret(secret: string): string {
-  return secret.startsWith(STANDARD_WEBHOOKS_SECRET_PREFIX) ? secret : Buffer.from(secret, 'utf8').toString('base64');
+  return secret.startsWith(STANDARD_WEBHOOKS_SECRET_PREFIX)
+    ? secret
+    : Buffer.from(secret, 'utf8').toString('base64');
 }
 
 /** Signs payloads per Standard Webhooks (HMAC-SHA256 over "id.timestamp.body"); unsigned when no secret is set. */
@@ -25,7 +27,9 @@ export class WebhookSigner {
       this.webhook = new Webhook(toStandardWebhooksSecret(secret));
     } catch (err) {
       // Only a malformed "whsec_" value gets here; fail at boot rather than on the first delivery.
-      throw new Error(`WEBHOOK_SECRET is not a valid whsec_<base64> secret: ${(err as Error).message}`, { cause: err });
+      throw new Error(`WEBHOOK_SECRET is not a valid whsec_<base64> secret: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 

@@ -68,7 +68,8 @@ export function webhookUrlProblem(value: unknown, allowPrivateTargets: boolean):
   const syntax = webhookUrlSyntaxProblem(value);
   if (syntax || allowPrivateTargets) return syntax;
   const host = bareHostname(new URL(value as string));
-  if (isLoopbackHostname(host)) return 'must not target localhost (set WEBHOOK_ALLOW_PRIVATE_TARGETS=true to allow)';
+  if (isLoopbackHostname(host))
+    return 'must not target localhost (set WEBHOOK_ALLOW_PRIVATE_TARGETS=true to allow)';
   if (isPrivateAddress(host)) {
     return 'must not target a private, link-local or loopback address (set WEBHOOK_ALLOW_PRIVATE_TARGETS=true to allow)';
   }
@@ -76,7 +77,11 @@ export function webhookUrlProblem(value: unknown, allowPrivateTargets: boolean):
 }
 
 /** Throws AppError(VALIDATION_ERROR) when the URL is not an allowed webhook target. */
-export function assertWebhookUrlAllowed(url: unknown, allowPrivateTargets: boolean, field = 'webhookUrl'): void {
+export function assertWebhookUrlAllowed(
+  url: unknown,
+  allowPrivateTargets: boolean,
+  field = 'webhookUrl',
+): void {
   const problem = webhookUrlProblem(url, allowPrivateTargets);
   if (problem) {
     throw new AppError(ErrorCode.VALIDATION_ERROR, `${field} ${problem}`, {

@@ -16,7 +16,9 @@ export class WebhooksController {
   /** Lists webhook deliveries (newest first) with their attempts, kept for 7 days. */
   @Get('deliveries')
   @ApiOkResponse({ type: WebhookDeliveryListResponse })
-  async listWebhookDeliveries(@Query() query: ListWebhookDeliveriesQuery): Promise<WebhookDeliveryListResponse> {
+  async listWebhookDeliveries(
+    @Query() query: ListWebhookDeliveriesQuery,
+  ): Promise<WebhookDeliveryListResponse> {
     const page = await this.webhooks.listDeliveries({
       instanceId: query.instanceId,
       event: query.event,

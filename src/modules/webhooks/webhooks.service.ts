@@ -109,10 +109,18 @@ export class WebhooksService extends WebhookEmitter {
     return this.repository.withDeliveryLock(id, async () => {
       const record = await this.repository.get(id);
       if (!record) throw AppError.notFound('Webhook delivery', { deliveryId: id });
-      if (record.state === 'delivering' && record.claimExpiresAt && Date.parse(record.claimExpiresAt) > now.getTime()) {
-        throw new AppError(ErrorCode.CONFLICT, 'An attempt for this delivery is in flight; retry once it ends', {
-          deliveryId: id,
-        });
+      if (
+        record.state === 'delivering' &&
+        record.claimExpiresAt &&
+        Date.parse(record.claimExpiresAt) > now.getTime()
+      ) {
+        throw new AppError(
+          ErrorCode.CONFLICT,
+          'An attempt for this delivery is in flight; retry once it ends',
+          {
+            deliveryId: id,
+          },
+        );
       }
       const at = now.toISOString();
       const reset: DeliveryRecord = {

@@ -6,6 +6,7 @@ import { WEBHOOK_EVENT_TYPES, WebhookEventType } from '../webhook-emitter';
 
 export class ListWebhookDeliveriesQuery {
   /** Only deliveries about this instance. */
+  @ApiPropertyOptional({ description: 'Only deliveries about this instance' })
   @IsOptional()
   @IsString()
   @MaxLength(200)

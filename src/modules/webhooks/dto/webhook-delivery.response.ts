@@ -1,5 +1,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { DELIVERY_STATES, DeliveryAttempt, DeliveryRecord, DeliveryState, WebhookPayload } from '../webhook-delivery.types';
+import {
+  DELIVERY_STATES,
+  DeliveryAttempt,
+  DeliveryRecord,
+  DeliveryState,
+  WebhookPayload,
+} from '../webhook-delivery.types';
 import { WEBHOOK_EVENT_TYPES, WebhookEventType } from '../webhook-emitter';
 
 export class WebhookDeliveryAttemptResponse {
