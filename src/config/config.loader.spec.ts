@@ -67,6 +67,14 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('checks that a whsec_ webhook secret is base64', () => {
+    expect(problemsOf({ ...base, WEBHOOK_SECRET: 'whsec_not*base64*at*all!!' })).toEqual([
+      'WEBHOOK_SECRET starting with whsec_ must be followed by valid base64',
+    ]);
+    const ok = `whsec_${Buffer.from('0123456789abcdef0123').toString('base64')}`;
+    expect(loadConfig({ ...base, WEBHOOK_SECRET: ok }).webhooks.secret).toBe(ok);
+  });
+
   it('splits API keys and treats empty strings as unset', () => {
     const c = loadConfig({ ...base, API_KEYS: ' a , b,,', PORT: '' });
     expect(c.security.apiKeys).toEqual(['a', 'b']);

@@ -1,5 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
+import { Webhook } from 'standardwebhooks';
 import { AllConfig } from './config.types';
 import { EnvironmentVariables } from './env.schema';
 
@@ -44,6 +45,9 @@ export function loadConfig(rawEnv: Env, overrides: { demoMode?: boolean } = {}):
   const whInitial = v.WEBHOOK_INITIAL_BACKOFF_MS ?? 5000;
   const whMax = v.WEBHOOK_MAX_BACKOFF_MS ?? 3600000;
   if (whMax < whInitial) problems.push('WEBHOOK_MAX_BACKOFF_MS must not be below WEBHOOK_INITIAL_BACKOFF_MS');
+  if (v.WEBHOOK_SECRET?.startsWith('whsec_') && !isValidWhsecSecret(v.WEBHOOK_SECRET)) {
+    problems.push('WEBHOOK_SECRET starting with whsec_ must be followed by valid base64');
+  }
   if (problems.length > 0) throw new ConfigValidationError(problems);
 
   const storeKind = v.UPSTASH_REDIS_REST_URL ? 'upstash' : v.REDIS_URL ? 'redis' : 'memory';
@@ -130,4 +134,14 @@ export function loadConfig(rawEnv: Env, overrides: { demoMode?: boolean } = {}):
       workerIntervalMs: v.WEBHOOK_WORKER_INTERVAL_MS ?? 1000,
     },
   };
+}
+
+function isValidWhsecSecret(secret: string): boolean {
+  try {
+    new Webhook(secret);
+    return Buffer.from(secret.slice('whsec_'.length), 'base64').toString('base64').replace(/=+$/, '') ===
+      secret.slice('whsec_'.length).replace(/=+$/, '');
+  } catch {
+    return false;
+  }
 }
