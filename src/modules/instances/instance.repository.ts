@@ -89,6 +89,10 @@ export class InstanceRepository {
     await this.store.sortedSetAdd(AUTOSTOP_DEADLINES_KEY, [{ member: id, score: deadlineMs }]);
   }
 
+  async clearIdleDeadline(id: string): Promise<void> {
+    await this.store.sortedSetRemove(AUTOSTOP_DEADLINES_KEY, id);
+  }
+
   withInstanceLock<T>(id: string, fn: () => Promise<T>, waitMs = 10_000): Promise<T> {
     // A short TTL: if this process dies while holding it, the next one waits seconds, not minutes.
     return this.store.withMutex(instanceMutexKey(id), fn, { ttlMs: 15_000, waitMs });

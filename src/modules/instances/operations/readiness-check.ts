@@ -1,3 +1,4 @@
+import { Injectable } from '@nestjs/common';
 import { PortMapping } from '../../../infra/novita/novita.types';
 import { ReadinessConfig } from './operation.types';
 
@@ -78,6 +79,7 @@ function describe(err: unknown): string {
 }
 
 /** The prober the reconciler uses; a class so tests can swap it for a fake. */
+@Injectable()
 export class ReadinessProber {
   probe(url: string, timeoutMs: number): Promise<ProbeResult> {
     return probeEndpoint(url, timeoutMs);

@@ -1,0 +1,69 @@
+import { Type } from 'class-transformer';
+import {
+  IsArray,
+  IsDefined,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateIf,
+  ValidateNested,
+} from 'class-validator';
+import { HealthCheckDto, LegacyHealthCheckConfigDto } from './health-check.dto';
+import { IsWebhookUrl } from '../../webhooks/is-webhook-url.decorator';
+
+export const NAME_PATTERN = /^[a-zA-Z0-9-_]+$/;
+export const BILLING_MODES = ['spot', 'onDemand', 'monthly'] as const;
+
+export class PortDto {
+  @IsInt() @Min(1) @Max(65535) port!: number;
+  @IsIn(['http', 'tcp']) type!: 'http' | 'tcp';
+}
+
+export class EnvDto {
+  @IsString() @Length(1, 511) key!: string;
+  @IsString() @MaxLength(4095) value!: string;
+}
+
+export class CreateInstanceDto {
+  /** Unique among managed instances. */
+  @IsString() @Length(1, 100) @Matches(NAME_PATTERN, { message: 'name may contain only letters, digits, "-" and "_"' })
+  name!: string;
+
+  /** GPU product name, e.g. "RTX 4090 24GB" (matched as a substring). */
+  @IsString() @Length(1, 200) productName!: string;
+
+  /** Template supplying image, ports, envs and registry auth. Either templateId or imageUrl is required. */
+  @ValidateIf((o: CreateInstanceDto) => o.imageUrl === undefined || o.templateId !== undefined)
+  @IsDefined({ message: 'either templateId or imageUrl is required' })
+  @IsString()
+  @Length(1, 100)
+  templateId?: string;
+
+  @IsOptional() @IsString() @Length(1, 500) imageUrl?: string;
+  /** Registry auth id for a private imageUrl. */
+  @IsOptional() @IsString() @Length(1, 255) imageAuthId?: string;
+  @IsOptional() @IsArray() @ValidateNested({ each: true }) @Type(() => PortDto) ports?: PortDto[];
+  @IsOptional() @IsArray() @ValidateNested({ each: true }) @Type(() => EnvDto) envs?: EnvDto[];
+  @IsOptional() @IsString() @MaxLength(2047) command?: string;
+
+  @IsOptional() @IsInt() @Min(1) @Max(8) gpuNum?: number;
+  /** GB; default DEFAULT_ROOTFS_SIZE_GB. */
+  @IsOptional() @IsInt() @Min(10) @Max(6144) rootfsSize?: number;
+  /** Preferred region code, e.g. AS-SGP-02; default DEFAULT_REGION. Other regions follow REGION_FALLBACK_ORDER. */
+  @IsOptional() @IsString() @Matches(/^[A-Za-z0-9-]{2,40}$/, { message: 'region must be a region code such as AS-SGP-02' })
+  region?: string;
+  @IsOptional() @IsIn(BILLING_MODES) billingMode?: (typeof BILLING_MODES)[number];
+  @IsOptional() @IsWebhookUrl() webhookUrl?: string;
+
+  @IsOptional() @ValidateNested() @Type(() => HealthCheckDto) healthCheck?: HealthCheckDto;
+  /** Deprecated shape of healthCheck. */
+  @IsOptional() @ValidateNested() @Type(() => LegacyHealthCheckConfigDto) healthCheckConfig?: LegacyHealthCheckConfigDto;
+  /** Deprecated: healthCheck.port. */
+  @IsOptional() @IsInt() @Min(1) @Max(65535) targetPort?: number;
+}

@@ -1,0 +1,30 @@
+import { Transform, Type } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { INSTANCE_STATUSES } from '../instance.types';
+
+/** Query strings arrive as text: "true"/"1" and "false"/"0" become booleans, anything else stays and fails validation. */
+const toBoolean = ({ value }: { value: unknown }): unknown =>
+  value === 'true' || value === '1' || value === true ? true : value === 'false' || value === '0' || value === false ? false : value;
+
+/** Either limit/offset or page/pageSize (page is 1-based). */
+export class ListInstancesQuery {
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(500) limit?: number;
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0) offset?: number;
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) page?: number;
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(500) pageSize?: number;
+  @IsOptional() @IsIn(INSTANCE_STATUSES) status?: (typeof INSTANCE_STATUSES)[number];
+  /** Case-insensitive substring of the name. */
+  @IsOptional() @IsString() @MaxLength(100) name?: string;
+  /** Accepted for compatibility with the previous API; ignored. */
+  @IsOptional() @IsString() source?: string;
+  /** Accepted for compatibility; use /api/instances/comprehensive. */
+  @IsOptional() @Transform(toBoolean) @IsBoolean() includeNovitaOnly?: boolean;
+  @IsOptional() @Transform(toBoolean) @IsBoolean() syncLocalState?: boolean;
+}
+
+export class ComprehensiveQuery {
+  /** Include Novita instances this service does not manage (default DEFAULT_INCLUDE_NOVITA_ONLY). */
+  @IsOptional() @Transform(toBoolean) @IsBoolean() includeNovitaOnly?: boolean;
+  /** Write Novita's observed state into the local records (default DEFAULT_SYNC_LOCAL_STATE). */
+  @IsOptional() @Transform(toBoolean) @IsBoolean() syncLocalState?: boolean;
+}

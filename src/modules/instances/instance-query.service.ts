@@ -1,0 +1,146 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { AppError, ErrorCode, isAppError } from '../../common/errors';
+import { AllConfig, InstancesConfig } from '../../config/config.types';
+import { NovitaClient } from '../../infra/novita/novita-client';
+import { NovitaInstance } from '../../infra/novita/novita.types';
+import { ComprehensiveListResponseDto, InstanceListResponseDto, InstanceResponseDto } from './dto/instance-response.dto';
+import { ComprehensiveQuery, ListInstancesQuery } from './dto/list-instances.query';
+import { applyNovitaObservation, markTerminated } from './instance-observation';
+import { toInstanceResponse, toNovitaOnlyResponse } from './instance.mapper';
+import { InstanceRepository } from './instance.repository';
+import { InstanceRecord } from './instance.types';
+
+const DEFAULT_PAGE_SIZE = 100;
+/** Reads never wait long for the instance lock: if busy, the fresh view is returned without persisting it. */
+const READ_LOCK_WAIT_MS = 500;
+
+const byCreatedDesc = (a: { createdAt: string | null }, b: { createdAt: string | null }): number =>
+  (b.createdAt ?? '').localeCompare(a.createdAt ?? '');
+
+/** List, get and the merged local + Novita listing. Reads serve the store; Novita is asked only when the cache is stale. */
+@Injectable()
+export class InstanceQueryService {
+  private readonly logger = new Logger(InstanceQueryService.name);
+  private readonly config: InstancesConfig;
+
+  constructor(
+    private readonly repo: InstanceRepository,
+    private readonly novita: NovitaClient,
+    configService: ConfigService<AllConfig, true>,
+  ) {
+    this.config = configService.get('instances', { infer: true });
+  }
+
+  async list(query: ListInstancesQuery): Promise<InstanceListResponseDto> {
+    const name = query.name?.toLowerCase();
+    const matches = (await this.repo.listAll())
+      .filter((r) => (query.status ? r.status === query.status : r.status !== 'deleted'))
+      .filter((r) => !name || r.name.toLowerCase().includes(name))
+      .sort(byCreatedDesc);
+    const usePages = query.page !== undefined || query.pageSize !== undefined;
+    const limit = (usePages ? query.pageSize : query.limit) ?? DEFAULT_PAGE_SIZE;
+    const offset = usePages ? ((query.page ?? 1) - 1) * limit : (query.offset ?? 0);
+    return {
+      instances: matches.slice(offset, offset + limit).map((r) => toInstanceResponse(r)),
+      total: matches.length,
+      limit,
+      offset,
+      page: Math.floor(offset / limit) + 1,
+      pageSize: limit,
+    };
+  }
+
+  /** By our id or the Novita id; refreshed from Novita when older than INSTANCE_CACHE_STALE_MS. */
+  async get(id: string, now = new Date()): Promise<InstanceResponseDto> {
+    const record = await this.repo.findByAnyId(id);
+    if (!record) return this.getNovitaOnly(id, now);
+    const age = record.lastSyncedAt ? now.getTime() - Date.parse(record.lastSyncedAt) : Infinity;
+    if (!record.novitaInstanceId || record.status === 'deleted' || age < this.config.staleAfterMs) {
+      return toInstanceResponse(record, { stale: false });
+    }
+    let observed: NovitaInstance;
+    try {
+      observed = await this.novita.getInstance(record.novitaInstanceId);
+    } catch (err) {
+      if (isAppError(err) && err.code === ErrorCode.NOT_FOUND) {
+        return toInstanceResponse(await this.persist(record.id, (r) => markTerminated(r, now), markTerminated(record, now)));
+      }
+      this.logger.warn({ instanceId: record.id, err }, 'Novita unavailable; serving the cached state');
+      return toInstanceResponse(record, { stale: true });
+    }
+    const updated = await this.persist(record.id, (r) => applyNovitaObservation(r, observed, now), applyNovitaObservation(record, observed, now));
+    return toInstanceResponse(updated, { stale: false });
+  }
+
+  async comprehensive(query: ComprehensiveQuery, now = new Date()): Promise<ComprehensiveListResponseDto> {
+    if (!this.config.enableComprehensiveListing) {
+      throw new AppError(ErrorCode.FEATURE_DISABLED, 'Comprehensive listing is disabled (ENABLE_COMPREHENSIVE_LISTING=false)');
+    }
+    const includeNovitaOnly = query.includeNovitaOnly ?? this.config.defaultIncludeNovitaOnly;
+    const syncLocalState = query.syncLocalState ?? this.config.defaultSyncLocalState;
+    const locals = (await this.repo.listAll()).filter((r) => r.status !== 'deleted');
+
+    let remote: NovitaInstance[];
+    try {
+      remote = [];
+      for await (const inst of this.novita.listAllInstances()) remote.push(inst);
+    } catch (err) {
+      const e = isAppError(err) ? err : new AppError(ErrorCode.UPSTREAM_UNAVAILABLE, 'Novita listing failed');
+      this.logger.warn({ err }, 'Novita unavailable; comprehensive listing shows local state only');
+      const instances = locals.sort(byCreatedDesc).map((r) => toInstanceResponse(r, { stale: true }));
+      return { instances, total: instances.length, sources: { local: locals.length, novita: 0, merged: 0 }, novitaAvailable: false, novitaError: { code: e.code, message: e.message } };
+    }
+
+    const byNovitaId = new Map(locals.filter((r) => r.novitaInstanceId).map((r) => [r.novitaInstanceId!, r]));
+    const merged = new Map<string, InstanceResponseDto>();
+    const novitaOnly: InstanceResponseDto[] = [];
+    for (const n of remote) {
+      const local = byNovitaId.get(n.id);
+      if (!local) {
+        if (includeNovitaOnly) novitaOnly.push(toNovitaOnlyResponse(n, now));
+        continue;
+      }
+      const view = applyNovitaObservation(local, n, now);
+      const saved = syncLocalState ? await this.persist(local.id, (r) => applyNovitaObservation(r, n, now), view) : view;
+      merged.set(local.id, toInstanceResponse(saved, { source: 'merged' }));
+    }
+    const instances = [...locals.map((r) => merged.get(r.id) ?? toInstanceResponse(r)), ...novitaOnly].sort(byCreatedDesc);
+    return {
+      instances,
+      total: instances.length,
+      sources: { local: locals.length, novita: remote.length, merged: merged.size },
+      novitaAvailable: true,
+    };
+  }
+
+  private async getNovitaOnly(id: string, now: Date): Promise<InstanceResponseDto> {
+    // Our own ids never exist on Novita: answer 404 without asking it.
+    if (id.startsWith('inst_')) throw AppError.notFound(`Instance ${id}`, { instanceId: id });
+    try {
+      return toNovitaOnlyResponse(await this.novita.getInstance(id), now);
+    } catch (err) {
+      if (isAppError(err) && (err.code === ErrorCode.NOT_FOUND || err.code === ErrorCode.UPSTREAM_BAD_REQUEST)) {
+        throw AppError.notFound(`Instance ${id}`, { instanceId: id });
+      }
+      throw err;
+    }
+  }
+
+  /** Applies the change to the freshest record under the instance lock; when the lock is busy, returns the unsaved view. */
+  private async persist(id: string, change: (r: InstanceRecord) => InstanceRecord, fallback: InstanceRecord): Promise<InstanceRecord> {
+    try {
+      return await this.repo.withInstanceLock(
+        id,
+        async () => {
+          const current = await this.repo.get(id);
+          return current ? this.repo.save(change(current)) : fallback;
+        },
+        READ_LOCK_WAIT_MS,
+      );
+    } catch (err) {
+      if (isAppError(err) && (err.code === ErrorCode.OPERATION_IN_PROGRESS || err.code === ErrorCode.CONFLICT)) return fallback;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,74 @@
+import { Injectable } from '@nestjs/common';
+import { AppError, ErrorCode, isAppError } from '../../common/errors';
+import { NovitaClient } from '../../infra/novita/novita-client';
+import { Cluster } from '../../infra/novita/novita.types';
+import { CreateInstanceDto } from './dto/create-instance.dto';
+
+/** Clusters change rarely; a short cache saves one Novita call per create. */
+const CLUSTER_CACHE_MS = 60_000;
+
+export interface ImageSpec {
+  imageUrl: string;
+  /** "user:password", sent to Novita instead of imageAuthId when known; never stored. */
+  imageAuth?: string;
+  /** Registry auth id (stored with the instance spec). */
+  imageAuthId?: string;
+  ports: { port: number; type: 'http' | 'tcp' }[];
+  envs: { key: string; value: string }[];
+  command?: string;
+  rootfsSize?: number;
+}
+
+/** Catalogue look-ups for create: clusters (cached) and the image a template or the request describes. */
+@Injectable()
+export class NovitaCatalogService {
+  private clusterCache: { at: number; clusters: Cluster[] } | null = null;
+
+  constructor(private readonly novita: NovitaClient) {}
+
+  async clusters(now = Date.now()): Promise<Cluster[]> {
+    if (this.clusterCache && now - this.clusterCache.at < CLUSTER_CACHE_MS) return this.clusterCache.clusters;
+    const clusters = await this.novita.listClusters();
+    this.clusterCache = { at: now, clusters };
+    return clusters;
+  }
+
+  /** The template supplies image, ports, envs, command and registry auth; explicit request fields win. */
+  async resolveImage(dto: CreateInstanceDto): Promise<ImageSpec> {
+    const own = {
+      ports: dto.ports?.map((p) => ({ port: p.port, type: p.type })),
+      envs: dto.envs?.map((e) => ({ key: e.key, value: e.value })),
+      command: dto.command,
+    };
+    if (!dto.templateId) {
+      return { imageUrl: dto.imageUrl!, imageAuthId: dto.imageAuthId, ports: own.ports ?? [], envs: own.envs ?? [], command: own.command };
+    }
+    const template = await this.novita.getTemplate(dto.templateId).catch((err: unknown) => {
+      if (isAppError(err) && (err.code === ErrorCode.NOT_FOUND || err.code === ErrorCode.UPSTREAM_BAD_REQUEST)) {
+        throw new AppError(ErrorCode.NOT_FOUND, `Template ${dto.templateId} not found`, { templateId: dto.templateId });
+      }
+      throw err;
+    });
+    const spec: ImageSpec = {
+      imageUrl: dto.imageUrl ?? template.imageUrl,
+      ports: own.ports ?? template.ports,
+      envs: mergeEnvs(template.envs, own.envs ?? []),
+      command: own.command ?? template.command,
+      rootfsSize: template.rootfsSize,
+    };
+    const authId = dto.imageAuthId ?? template.imageAuthId;
+    if (authId) {
+      const auth = (await this.novita.listRegistryAuths()).find((a) => a.id === authId);
+      // Inline credentials when we can read them; otherwise let Novita resolve the id itself.
+      spec.imageAuthId = authId;
+      if (auth) spec.imageAuth = `${auth.username}:${auth.password}`;
+    }
+    return spec;
+  }
+}
+
+function mergeEnvs(base: { key: string; value: string }[], overrides: { key: string; value: string }[]): { key: string; value: string }[] {
+  const map = new Map(base.map((e) => [e.key, e.value]));
+  for (const e of overrides) map.set(e.key, e.value);
+  return [...map].map(([key, value]) => ({ key, value }));
+}
