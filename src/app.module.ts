@@ -36,7 +36,8 @@ export class AppModule {
           imports: [StoreModule],
           inject: [StateStore],
           useFactory: (store: StateStore) => ({
-            throttlers: [{ name: 'api', limit: config.security.rateLimitMax, ttl: config.security.rateLimitWindowMs }],
+            // Named 'default' so the headers are the usual X-RateLimit-* and Retry-After (other names become suffixes).
+            throttlers: [{ name: 'default', limit: config.security.rateLimitMax, ttl: config.security.rateLimitWindowMs }],
             storage: new StoreThrottlerStorage(store),
           }),
         }),
