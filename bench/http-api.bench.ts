@@ -50,6 +50,7 @@ async function load(name: string, base: string, makeRequest: (i: number) => [str
 
 async function main(): Promise<void> {
   const sim = await startSimulator({ speed: 1000 });
+  sim.sim.setCapacity(undefined, 'RTX 4090 24GB', 1000);
   const redis = STORE === 'redis' ? await startRedisServer() : undefined;
   const config = loadConfig({
     NOVITA_API_KEY: sim.apiKey,
