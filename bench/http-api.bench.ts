@@ -24,7 +24,11 @@ interface Result {
   p99: number;
 }
 
-async function load(name: string, base: string, makeRequest: (i: number) => [string, RequestInit]): Promise<Result> {
+async function load(
+  name: string,
+  base: string,
+  makeRequest: (i: number) => [string, RequestInit],
+): Promise<Result> {
   const latencies: number[] = [];
   let errors = 0;
   let issued = 0;
@@ -45,7 +49,14 @@ async function load(name: string, base: string, makeRequest: (i: number) => [str
   const elapsed = (Date.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))];
-  return { name, count: latencies.length, errors, rps: latencies.length / elapsed, p50: pct(0.5), p99: pct(0.99) };
+  return {
+    name,
+    count: latencies.length,
+    errors,
+    rps: latencies.length / elapsed,
+    p50: pct(0.5),
+    p99: pct(0.99),
+  };
 }
 
 async function main(): Promise<void> {
@@ -72,7 +83,12 @@ async function main(): Promise<void> {
     const res = await fetch(`${base}/api/instances`, {
       method: 'POST',
       headers,
-      body: JSON.stringify({ name: `bench-${i}`, productName: 'RTX 4090', imageUrl: 'nginx:latest', billingMode: 'onDemand' }),
+      body: JSON.stringify({
+        name: `bench-${i}`,
+        productName: 'RTX 4090',
+        imageUrl: 'nginx:latest',
+        billingMode: 'onDemand',
+      }),
     });
     const body = (await res.json()) as { instanceId?: string };
     if (!body.instanceId) throw new Error(`create failed: ${JSON.stringify(body)}`);
@@ -81,7 +97,10 @@ async function main(): Promise<void> {
   const rssBefore = process.memoryUsage().rss;
   const results = [
     await load('GET /health/live', base, () => ['/health/live', {}]),
-    await load('GET /api/instances/:id (cached)', base, (i) => [`/api/instances/${ids[i % ids.length]}`, { headers }]),
+    await load('GET /api/instances/:id (cached)', base, (i) => [
+      `/api/instances/${ids[i % ids.length]}`,
+      { headers },
+    ]),
     await load('GET /api/instances?limit=50', base, () => ['/api/instances?limit=50', { headers }]),
     await load('PUT /api/instances/:id/last-used', base, (i) => [
       `/api/instances/${ids[i % ids.length]}/last-used`,
@@ -93,13 +112,19 @@ async function main(): Promise<void> {
   await sim.close();
   await redis?.stop();
 
-  console.log(`HTTP API, ${STORE} store, ${CONCURRENCY} concurrent clients, ${SECONDS}s per row (client and server share one process)\n`);
+  console.log(
+    `HTTP API, ${STORE} store, ${CONCURRENCY} concurrent clients, ${SECONDS}s per row (client and server share one process)\n`,
+  );
   console.log('| route | requests | errors | req/s | p50 ms | p99 ms |');
   console.log('|---|---|---|---|---|---|');
   for (const r of results) {
-    console.log(`| ${r.name} | ${r.count} | ${r.errors} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} |`);
+    console.log(
+      `| ${r.name} | ${r.count} | ${r.errors} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} |`,
+    );
   }
-  console.log(`\nRSS ${(rssBefore / 2 ** 20).toFixed(0)} MiB before load, ${(rssAfter / 2 ** 20).toFixed(0)} MiB after.`);
+  console.log(
+    `\nRSS ${(rssBefore / 2 ** 20).toFixed(0)} MiB before load, ${(rssAfter / 2 ** 20).toFixed(0)} MiB after.`,
+  );
 }
 
 void main();

@@ -26,7 +26,14 @@ function median(xs: number[]): number {
 
 async function measure(name: string, store: StateStore): Promise<string> {
   const keys = Array.from({ length: KEYS }, (_, i) => `bench:inst:${i}`);
-  const value = { id: 'x', name: 'bench', status: 'running', novitaStatus: 'running', gpuNum: 1, updatedAt: Date.now() };
+  const value = {
+    id: 'x',
+    name: 'bench',
+    status: 'running',
+    novitaStatus: 'running',
+    gpuNum: 1,
+    updatedAt: Date.now(),
+  };
   const setBatch: number[] = [];
   const getBatch: number[] = [];
   const getOneByOne: number[] = [];
@@ -34,13 +41,17 @@ async function measure(name: string, store: StateStore): Promise<string> {
   for (let r = 0; r < ROUNDS; r++) {
     setBatch.push(await time(() => store.setMany(keys.map((key) => ({ key, value, ttlMs: 60_000 })))));
     getBatch.push(await time(() => store.getMany(keys)));
-    getOneByOne.push(await time(async () => {
-      for (const k of keys.slice(0, 100)) await store.get(k);
-    }));
-    lease.push(await time(async () => {
-      const l = await store.acquireLease(`bench-${r}`, 5000);
-      if (l) await store.releaseLease(l);
-    }));
+    getOneByOne.push(
+      await time(async () => {
+        for (const k of keys.slice(0, 100)) await store.get(k);
+      }),
+    );
+    lease.push(
+      await time(async () => {
+        const l = await store.acquireLease(`bench-${r}`, 5000);
+        if (l) await store.releaseLease(l);
+      }),
+    );
   }
   await store.delete(...keys);
   const perKey = median(getOneByOne) / 100;
@@ -54,7 +65,15 @@ async function main(): Promise<void> {
   const stores: [string, StateStore][] = [
     ['memory', new MemoryStateStore()],
     ['redis (ioredis, TCP)', new RedisStateStore({ redisUrl: redis.url, keyPrefix: 'bench', ...timeouts })],
-    ['upstash (REST bridge)', new UpstashStateStore({ upstashUrl: bridge.url, upstashToken: bridge.token, keyPrefix: 'bench', ...timeouts })],
+    [
+      'upstash (REST bridge)',
+      new UpstashStateStore({
+        upstashUrl: bridge.url,
+        upstashToken: bridge.token,
+        keyPrefix: 'bench',
+        ...timeouts,
+      }),
+    ],
   ];
   const rows: string[] = [];
   for (const [name, store] of stores) {
@@ -64,7 +83,9 @@ async function main(): Promise<void> {
   await bridge.close();
   await redis.stop();
   console.log(`StateStore, ${KEYS} keys, median of ${ROUNDS} rounds (ms)\n`);
-  console.log('| adapter | setMany (1 round trip) | getMany (1 round trip) | get one by one (extrapolated) | lease acquire+release |');
+  console.log(
+    '| adapter | setMany (1 round trip) | getMany (1 round trip) | get one by one (extrapolated) | lease acquire+release |',
+  );
   console.log('|---|---|---|---|---|');
   console.log(rows.join('\n'));
 }

@@ -10,7 +10,15 @@ export { Simulator, API_BASE_PATH } from './simulator';
 export type { WireInstance } from './simulator';
 export { seedDemo } from './seed-demo';
 export { DEFAULT_TIMINGS } from './sim-types';
-export type { SimTimings, SimulatorOptions, FaultConfig, CallLogEntry, CallLogFilter, SeedInstanceInput, AppHealth } from './sim-types';
+export type {
+  SimTimings,
+  SimulatorOptions,
+  FaultConfig,
+  CallLogEntry,
+  CallLogFilter,
+  SeedInstanceInput,
+  AppHealth,
+} from './sim-types';
 
 export interface RunningSimulator {
   /** http://127.0.0.1:PORT */

@@ -14,7 +14,9 @@ async function main(): Promise<void> {
     controlToken: process.env.SIM_CONTROL_TOKEN || undefined,
   });
   if (process.env.SIM_SEED_DEMO !== '0') seedDemo(running.sim);
-  process.stdout.write(`Novita simulator: ${running.baseUrl}\n  API key: ${running.apiKey}\n  control: ${running.url}/__sim/state\n`);
+  process.stdout.write(
+    `Novita simulator: ${running.baseUrl}\n  API key: ${running.apiKey}\n  control: ${running.url}/__sim/state\n`,
+  );
   const stop = (): void => void running.close().then(() => process.exit(0));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

@@ -11,7 +11,8 @@ export interface ApiResult {
 }
 type Handler = (query: Query, body: unknown) => unknown;
 
-const instanceIdOf = (body: unknown): unknown => (typeof body === 'object' && body !== null ? (body as Record<string, unknown>).instanceId : undefined);
+const instanceIdOf = (body: unknown): unknown =>
+  typeof body === 'object' && body !== null ? (body as Record<string, unknown>).instanceId : undefined;
 
 function int(query: Query, key: string): number | undefined {
   const raw = query[key];
@@ -33,12 +34,18 @@ const contains = (value: string, needle: string | undefined): boolean =>
   !needle || value.toLowerCase().includes(needle.toLowerCase());
 
 export function buildApiRoutes(state: SimState, appBaseUrl: () => string): Record<string, Handler> {
-  const wire = (id: string): unknown => toWireInstance(state.instances.get(id)!, state.catalogue, appBaseUrl());
+  const wire = (id: string): unknown =>
+    toWireInstance(state.instances.get(id)!, state.catalogue, appBaseUrl());
   return {
     'GET /gpu/instances': (q) => {
       state.settleAll();
       const matches = [...state.instances.values()]
-        .filter((i) => contains(i.name, q.name) && contains(state.product(i).name, q.productName) && (!q.status || i.status === q.status))
+        .filter(
+          (i) =>
+            contains(i.name, q.name) &&
+            contains(state.product(i).name, q.productName) &&
+            (!q.status || i.status === q.status),
+        )
         .sort((a, b) => b.seq - a.seq);
       return { instances: paginate(matches, q).map((i) => wire(i.id)), total: matches.length };
     },
@@ -79,7 +86,9 @@ export function buildApiRoutes(state: SimState, appBaseUrl: () => string): Recor
       data: state.catalogue.clusters.map((c) => ({
         id: c.id,
         name: c.name,
-        availableGpuType: [...new Set(state.catalogue.products.filter((p) => p.clusterId === c.id).map((p) => p.name))],
+        availableGpuType: [
+          ...new Set(state.catalogue.products.filter((p) => p.clusterId === c.id).map((p) => p.name)),
+        ],
         supportNetworkStorage: c.supportNetworkStorage,
         supportInstanceNetwork: c.supportInstanceNetwork,
       })),
@@ -104,7 +113,10 @@ export function buildApiRoutes(state: SimState, appBaseUrl: () => string): Recor
             (!end || j.createdAt <= end * 1000),
         )
         .sort((a, b) => b.createdAt - a.createdAt);
-      return { jobs: paginate(matches, q).map((j) => toWireJob(j, now, appBaseUrl())), total: matches.length };
+      return {
+        jobs: paginate(matches, q).map((j) => toWireJob(j, now, appBaseUrl())),
+        total: matches.length,
+      };
     },
   };
 }

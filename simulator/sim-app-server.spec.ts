@@ -11,7 +11,8 @@ describe('simulator app endpoints', () => {
 
   const endpointOf = (id: string): string => {
     const inst = running.sim.getInstance(id)!;
-    return (inst.portMappings as { endpoint: string; type: string }[]).find((p) => p.type === 'http')!.endpoint;
+    return (inst.portMappings as { endpoint: string; type: string }[]).find((p) => p.type === 'http')!
+      .endpoint;
   };
 
   it('answers 200 when running and healthy, 503 when unhealthy', async () => {
@@ -28,7 +29,9 @@ describe('simulator app endpoints', () => {
 
   it('has no endpoint before running, and answers 503 once the instance stops', async () => {
     const inst = running.sim.seedInstance({ status: 'creating', ports: '8080/http' });
-    expect(running.sim.getInstance(inst.id)!.portMappings).toEqual([{ port: 8080, type: 'http', endpoint: '' }]);
+    expect(running.sim.getInstance(inst.id)!.portMappings).toEqual([
+      { port: 8080, type: 'http', endpoint: '' },
+    ]);
     running.sim.advance(60_000);
     const url = endpointOf(inst.id);
     expect((await fetch(url)).status).toBe(200);

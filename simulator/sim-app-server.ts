@@ -42,7 +42,8 @@ export class SimAppServer {
     if (inst.status !== 'running' || inst.spotStatus === 'reclaiming') {
       return { status: 503, slow: false, reason: `instance is ${inst.status}` };
     }
-    if (now < inst.startedAt + this.state.timings.appBoot) return { status: 503, slow: false, reason: 'app booting' };
+    if (now < inst.startedAt + this.state.timings.appBoot)
+      return { status: 503, slow: false, reason: 'app booting' };
     if (inst.appHealth === 'unhealthy') return { status: 503, slow: false, reason: 'app unhealthy' };
     return { status: 200, slow: inst.appHealth === 'slow', reason: 'ok' };
   }

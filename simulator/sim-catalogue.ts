@@ -53,7 +53,12 @@ export interface SimRepositoryAuth {
 }
 
 const CLUSTERS: SimCluster[] = [
-  { id: 'as-sgp-2', name: 'AS-SGP-02 (Singapore)', supportNetworkStorage: true, supportInstanceNetwork: true },
+  {
+    id: 'as-sgp-2',
+    name: 'AS-SGP-02 (Singapore)',
+    supportNetworkStorage: true,
+    supportInstanceNetwork: true,
+  },
   { id: 'cn-hk-1', name: 'CN-HK-01 (Hong Kong)', supportNetworkStorage: true, supportInstanceNetwork: false },
   { id: 'as-in-1', name: 'AS-IN-01 (Mumbai)', supportNetworkStorage: false, supportInstanceNetwork: false },
   { id: 'us-ca-6', name: 'US-CA-06 (California)', supportNetworkStorage: true, supportInstanceNetwork: true },
@@ -70,11 +75,39 @@ interface ModelSpec {
 }
 
 const MODELS: ModelSpec[] = [
-  { name: 'RTX 4090 24GB', slug: 'rtx4090-24gb', cpuPerGpu: 16, memoryPerGpu: 62, diskPerGpu: 200, maxRootFS: 500 },
-  { name: 'RTX 3090 24GB', slug: 'rtx3090-24gb', cpuPerGpu: 12, memoryPerGpu: 46, diskPerGpu: 150, maxRootFS: 400 },
+  {
+    name: 'RTX 4090 24GB',
+    slug: 'rtx4090-24gb',
+    cpuPerGpu: 16,
+    memoryPerGpu: 62,
+    diskPerGpu: 200,
+    maxRootFS: 500,
+  },
+  {
+    name: 'RTX 3090 24GB',
+    slug: 'rtx3090-24gb',
+    cpuPerGpu: 12,
+    memoryPerGpu: 46,
+    diskPerGpu: 150,
+    maxRootFS: 400,
+  },
   { name: 'L40S 48GB', slug: 'l40s-48gb', cpuPerGpu: 16, memoryPerGpu: 92, diskPerGpu: 300, maxRootFS: 800 },
-  { name: 'A100 80GB', slug: 'a100-80gb', cpuPerGpu: 16, memoryPerGpu: 120, diskPerGpu: 500, maxRootFS: 1000 },
-  { name: 'H100 80GB', slug: 'h100-80gb', cpuPerGpu: 24, memoryPerGpu: 200, diskPerGpu: 800, maxRootFS: 2000 },
+  {
+    name: 'A100 80GB',
+    slug: 'a100-80gb',
+    cpuPerGpu: 16,
+    memoryPerGpu: 120,
+    diskPerGpu: 500,
+    maxRootFS: 1000,
+  },
+  {
+    name: 'H100 80GB',
+    slug: 'h100-80gb',
+    cpuPerGpu: 24,
+    memoryPerGpu: 200,
+    diskPerGpu: 800,
+    maxRootFS: 2000,
+  },
 ];
 
 /** [model slug, cluster id, on-demand price, spot price (0 = none), GPUs free]. Prices differ per region on purpose. */
@@ -127,8 +160,18 @@ const TEMPLATES: SimTemplate[] = [
 ];
 
 const REPOSITORY_AUTHS: SimRepositoryAuth[] = [
-  { id: 'a1b2c3d4e5f60718293a4b5c6d7e8f90', name: 'registry.sim.local', username: 'sim-bot', password: 'sim-registry-secret' },
-  { id: '0f1e2d3c4b5a69788796a5b4c3d2e1f0', name: 'docker.io', username: 'simuser', password: 'dockerhub-token' },
+  {
+    id: 'a1b2c3d4e5f60718293a4b5c6d7e8f90',
+    name: 'registry.sim.local',
+    username: 'sim-bot',
+    password: 'sim-registry-secret',
+  },
+  {
+    id: '0f1e2d3c4b5a69788796a5b4c3d2e1f0',
+    name: 'docker.io',
+    username: 'simuser',
+    password: 'dockerhub-token',
+  },
 ];
 
 export class SimCatalogue {
@@ -184,7 +227,9 @@ export class SimCatalogue {
     const cluster = clusterRef === undefined ? undefined : this.resolveCluster(clusterRef);
     if (clusterRef !== undefined && !cluster) return [];
     const name = productRef.trim().toLowerCase();
-    return this.products.filter((p) => p.name.toLowerCase() === name && (!cluster || p.clusterId === cluster.id));
+    return this.products.filter(
+      (p) => p.name.toLowerCase() === name && (!cluster || p.clusterId === cluster.id),
+    );
   }
 
   billingMethods(p: SimProduct): BillingMethodList {

@@ -34,7 +34,8 @@ type Definition = any;
 /** Corrections to the yaml, each with its reason. Nothing else is patched. */
 const YAML_CORRECTIONS: { reason: string; apply: (d: Definition) => void }[] = [
   {
-    reason: 'spotStatus is "" for non-spot instances live (API-NOTES §4.3, §6 #8; the SDK patched its models)',
+    reason:
+      'spotStatus is "" for non-spot instances live (API-NOTES §4.3, §6 #8; the SDK patched its models)',
     apply: (d) => d.components.schemas.InstanceInfo.properties.spotStatus.enum.push(''),
   },
   {
@@ -48,7 +49,12 @@ async function backend(corrected: boolean): Promise<OpenAPIBackend> {
   if (corrected) for (const c of YAML_CORRECTIONS) c.apply(definition);
   // The yaml's only formats are Template.createTime "date-time" (live: a Unix-seconds string,
   // API-NOTES §3.9) and "password" (no constraint), so format checks are off rather than wrong.
-  const api = new OpenAPIBackend({ definition, quick: true, validate: true, ajvOpts: { validateFormats: false } });
+  const api = new OpenAPIBackend({
+    definition,
+    quick: true,
+    validate: true,
+    ajvOpts: { validateFormats: false },
+  });
   await api.init();
   return api;
 }
@@ -82,7 +88,12 @@ describe('simulator responses match openapi.yaml', () => {
   /** Error statuses the yaml does not declare per operation (400 not-found, 429, 5xx) use the shared ErrorResponse schema. */
   function expectValidError(body: unknown): void {
     expectValid('create_instance', 400, body);
-    expect(body).toEqual({ code: expect.any(Number), reason: expect.any(String), message: expect.any(String), metadata: {} });
+    expect(body).toEqual({
+      code: expect.any(Number),
+      reason: expect.any(String),
+      message: expect.any(String),
+      metadata: {},
+    });
   }
 
   async function anyProductId(): Promise<string> {
@@ -195,10 +206,13 @@ describe('simulator responses match openapi.yaml', () => {
     expectValidError(noTemplate.body);
   });
 
-  it.each(YAML_CORRECTIONS.map((c, i) => [c.reason, i] as const))('the uncorrected yaml rejects what this correction allows: %s', (_reason, i) => {
-    const sample = running.sim.seedInstance({ status: 'running' });
-    const body = i === 0 ? { ...sample, spotStatus: '' } : { ...sample, status: 'pending' };
-    expect(raw.validateResponse(body, 'get_instance', 200).valid).toBe(false);
-    expectValid('get_instance', 200, body);
-  });
+  it.each(YAML_CORRECTIONS.map((c, i) => [c.reason, i] as const))(
+    'the uncorrected yaml rejects what this correction allows: %s',
+    (_reason, i) => {
+      const sample = running.sim.seedInstance({ status: 'running' });
+      const body = i === 0 ? { ...sample, spotStatus: '' } : { ...sample, status: 'pending' };
+      expect(raw.validateResponse(body, 'get_instance', 200).valid).toBe(false);
+      expectValid('get_instance', 200, body);
+    },
+  );
 });

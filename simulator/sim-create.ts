@@ -36,7 +36,8 @@ export function createInstance(state: SimState, raw: unknown): { id: string } {
   if (typeof gpuNum !== 'number' || !Number.isInteger(gpuNum) || gpuNum < 1 || gpuNum > 8) {
     throw badParam('gpuNum must be an integer 1-8');
   }
-  if (typeof body.rootfsSize !== 'number' || !Number.isFinite(body.rootfsSize)) throw badParam('rootfsSize is required');
+  if (typeof body.rootfsSize !== 'number' || !Number.isFinite(body.rootfsSize))
+    throw badParam('rootfsSize is required');
   if (typeof body.name === 'string' && body.name.length > 255) throw badParam('name is too long');
   const product = state.catalogue.product(body.productId);
   if (!product) throw new SimError(400, 'RESOURCE_NOT_FOUND', 'product not found');
@@ -44,22 +45,31 @@ export function createInstance(state: SimState, raw: unknown): { id: string } {
     throw badParam('product is not available in the requested cluster');
   }
   const rootfsSize = Math.max(10, Math.floor(body.rootfsSize));
-  if (rootfsSize > product.maxRootFS) throw badParam(`rootfsSize exceeds the product maximum of ${product.maxRootFS} GB`);
+  if (rootfsSize > product.maxRootFS)
+    throw badParam(`rootfsSize exceeds the product maximum of ${product.maxRootFS} GB`);
   const ports = parsePorts(body.ports);
   const month = typeof body.month === 'number' ? body.month : 0;
-  const billingMode: BillingMode = month > 0 ? 'monthly' : ((body.billingMode as BillingMode) || 'onDemand');
-  if (!['onDemand', 'monthly', 'spot'].includes(billingMode)) throw badParam('billingMode must be onDemand, monthly or spot');
+  const billingMode: BillingMode = month > 0 ? 'monthly' : (body.billingMode as BillingMode) || 'onDemand';
+  if (!['onDemand', 'monthly', 'spot'].includes(billingMode))
+    throw badParam('billingMode must be onDemand, monthly or spot');
   if (billingMode === 'spot' && product.spotPrice <= 0) {
     throw new SimError(400, 'UNSUPPORTED_BILLING_MODE', 'this product does not support spot billing');
   }
   const live = [...state.instances.values()].filter((i) => i.status !== 'removed').length;
   if (live >= state.instanceLimit) {
-    throw new SimError(400, 'CREATE_INSTANCE_LIMIT', 'instance limit reached, please recharge or delete other instances');
+    throw new SimError(
+      400,
+      'CREATE_INSTANCE_LIMIT',
+      'instance limit reached, please recharge or delete other instances',
+    );
   }
   if (product.capacity < gpuNum) throw insufficientResource();
 
   const envs = Array.isArray(body.envs)
-    ? (body.envs as { key?: unknown; value?: unknown }[]).map((e) => ({ key: str(e?.key), value: str(e?.value) }))
+    ? (body.envs as { key?: unknown; value?: unknown }[]).map((e) => ({
+        key: str(e?.key),
+        value: str(e?.value),
+      }))
     : [];
   const networkStorages = Array.isArray(body.networkStorages)
     ? (body.networkStorages as { Id?: unknown; mountPoint?: unknown }[]).map((n) => ({

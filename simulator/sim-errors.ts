@@ -17,7 +17,8 @@ export class SimError extends Error {
   }
 }
 
-export const invalidStateChange = (): SimError => new SimError(400, 'INVALID_STATE_CHANGE', 'invalid state change');
+export const invalidStateChange = (): SimError =>
+  new SimError(400, 'INVALID_STATE_CHANGE', 'invalid state change');
 export const insufficientResource = (): SimError =>
   new SimError(400, 'INSUFFICIENT_RESOURCE', 'insufficient resource: no GPUs available for this product');
 export const badParam = (message: string): SimError => new SimError(400, 'VALIDATOR_PARAM', message);

@@ -14,9 +14,16 @@ describe('simulator faults, auth and the /__sim control API', () => {
   it('401 with an error body without a key, with a wrong key or a non-Bearer scheme', async () => {
     const none = await simFetcher(running, null)('GET', '/gpu/instances');
     expect(none.status).toBe(401);
-    expect(none.body).toEqual({ code: 401, reason: 'UNAUTHORIZED', message: expect.any(String), metadata: {} });
+    expect(none.body).toEqual({
+      code: 401,
+      reason: 'UNAUTHORIZED',
+      message: expect.any(String),
+      metadata: {},
+    });
     expect((await simFetcher(running, 'sk_other')('GET', '/products')).status).toBe(401);
-    const basic = await fetch(`${running.baseUrl}/clusters`, { headers: { authorization: `Basic ${running.apiKey}` } });
+    const basic = await fetch(`${running.baseUrl}/clusters`, {
+      headers: { authorization: `Basic ${running.apiKey}` },
+    });
     expect(basic.status).toBe(401);
     expect((await call('GET', '/clusters')).status).toBe(200);
   });
@@ -73,7 +80,13 @@ describe('simulator faults, auth and the /__sim control API', () => {
     running.sim.injectFaults({ hang: { count: 1 } });
     const ctrl = new AbortController();
     const hung = call('GET', '/gpu/instances', undefined, ctrl.signal);
-    const outcome = await Promise.race([hung.then(() => 'answered', () => 'failed'), new Promise((r) => setTimeout(() => r('pending'), 300))]);
+    const outcome = await Promise.race([
+      hung.then(
+        () => 'answered',
+        () => 'failed',
+      ),
+      new Promise((r) => setTimeout(() => r('pending'), 300)),
+    ]);
     expect(outcome).toBe('pending');
     ctrl.abort();
     await expect(hung).rejects.toThrow(/abort/i);
@@ -90,7 +103,12 @@ describe('simulator faults, auth and the /__sim control API', () => {
   });
 
   describe('over HTTP', () => {
-    const control = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const control = async (
+      method: string,
+      path: string,
+      body?: unknown,
+      headers: Record<string, string> = {},
+    ) => {
       const res = await fetch(`${running.url}/__sim${path}`, {
         method,
         headers: { 'content-type': 'application/json', ...headers },
@@ -109,7 +127,9 @@ describe('simulator faults, auth and the /__sim control API', () => {
       await control('POST', '/faults', { burst429: { count: 1, retryAfterSeconds: 1 } });
       expect((await call('GET', '/gpu/instances')).status).toBe(429);
       const calls = await control('GET', '/calls?status=429');
-      expect(calls.body.calls).toEqual([{ method: 'GET', path: '/gpu/instances', query: {}, body: null, status: 429, at: expect.any(Number) }]);
+      expect(calls.body.calls).toEqual([
+        { method: 'GET', path: '/gpu/instances', query: {}, body: null, status: 429, at: expect.any(Number) },
+      ]);
       await control('DELETE', '/calls');
       expect((await control('GET', '/calls')).body.calls).toEqual([]);
     });
@@ -119,7 +139,9 @@ describe('simulator faults, auth and the /__sim control API', () => {
       const cap = (await control('GET', '/capacity')).body.capacity;
       expect(cap.find((c: any) => c.productId === 'a100-80gb-eu-de-1').gpus).toBe(0);
       const inst = running.sim.seedInstance({ status: 'running', billingMode: 'spot' });
-      expect((await control('POST', '/app-health', { instanceId: inst.id, health: 'unhealthy' })).status).toBe(200);
+      expect(
+        (await control('POST', '/app-health', { instanceId: inst.id, health: 'unhealthy' })).status,
+      ).toBe(200);
       const reclaimed = await control('POST', '/reclaim', { instanceId: inst.id });
       expect(reclaimed.body.instance).toMatchObject({ status: 'exited', spotStatus: 'terminated' });
       expect((await control('POST', '/reclaim', { instanceId: 'ffffffffffffffff' })).status).toBe(404);

@@ -38,7 +38,12 @@ export class SimFaults {
   /** Decides what happens to one API request (path relative to the API base). */
   decide(path: string): FaultDecision {
     const c = this.config;
-    if (c.paths?.length && !c.paths.some((p) => path === p || path.startsWith(p.endsWith('/') ? p : `${p}/`) || path.startsWith(`${p}?`))) {
+    if (
+      c.paths?.length &&
+      !c.paths.some(
+        (p) => path === p || path.startsWith(p.endsWith('/') ? p : `${p}/`) || path.startsWith(`${p}?`),
+      )
+    ) {
       return { kind: 'pass', latencyMs: 0 };
     }
     const latencyMs = c.latencyMs ?? 0;

@@ -52,11 +52,19 @@ export class SimHttpServer {
     try {
       raw = await readBody(req);
     } catch {
-      return send(res, 413, { code: 413, reason: 'REQUEST', message: 'request body too large', metadata: {} });
+      return send(res, 413, {
+        code: 413,
+        reason: 'REQUEST',
+        message: 'request body too large',
+        metadata: {},
+      });
     }
-    if (url.pathname === '/__sim' || url.pathname.startsWith('/__sim/')) return this.handleControl(req, res, method, url.pathname, query, raw);
+    if (url.pathname === '/__sim' || url.pathname.startsWith('/__sim/'))
+      return this.handleControl(req, res, method, url.pathname, query, raw);
 
-    const path = url.pathname.startsWith(`${API_BASE_PATH}/`) ? url.pathname.slice(API_BASE_PATH.length) : url.pathname;
+    const path = url.pathname.startsWith(`${API_BASE_PATH}/`)
+      ? url.pathname.slice(API_BASE_PATH.length)
+      : url.pathname;
     let body: unknown = undefined;
     let badJson = false;
     if (raw) {
@@ -67,15 +75,28 @@ export class SimHttpServer {
         body = raw;
       }
     }
-    const entry = this.sim.calls.record({ method, path, query, body: body ?? null, status: 0, at: this.sim.now() });
-    const decision = url.pathname.startsWith(`${API_BASE_PATH}/`) ? this.sim.faults.decide(path) : { kind: 'pass' as const, latencyMs: 0 };
+    const entry = this.sim.calls.record({
+      method,
+      path,
+      query,
+      body: body ?? null,
+      status: 0,
+      at: this.sim.now(),
+    });
+    const decision = url.pathname.startsWith(`${API_BASE_PATH}/`)
+      ? this.sim.faults.decide(path)
+      : { kind: 'pass' as const, latencyMs: 0 };
     if (decision.kind === 'hang') return; // answered only by the client giving up (or close())
     if (decision.latencyMs > 0) await this.sleep(decision.latencyMs);
     if (res.destroyed) return;
 
     let result: ApiResult & { headers?: Record<string, string> };
     if (decision.kind === 'error') {
-      result = { status: decision.error.status, body: decision.error.body(), headers: decision.error.headers };
+      result = {
+        status: decision.error.status,
+        body: decision.error.body(),
+        headers: decision.error.headers,
+      };
     } else {
       result = this.runApi(method, path, query, body, badJson, req.headers.authorization, url.pathname);
     }
@@ -83,20 +104,39 @@ export class SimHttpServer {
     send(res, result.status, result.body, result.headers);
   }
 
-  private runApi(method: string, path: string, query: Record<string, string>, body: unknown, badJson: boolean, auth: string | undefined, fullPath: string): ApiResult & { headers?: Record<string, string> } {
+  private runApi(
+    method: string,
+    path: string,
+    query: Record<string, string>,
+    body: unknown,
+    badJson: boolean,
+    auth: string | undefined,
+    fullPath: string,
+  ): ApiResult & { headers?: Record<string, string> } {
     try {
-      if (auth !== `Bearer ${this.apiKey}`) throw new SimError(401, 'UNAUTHORIZED', 'invalid or missing API key');
+      if (auth !== `Bearer ${this.apiKey}`)
+        throw new SimError(401, 'UNAUTHORIZED', 'invalid or missing API key');
       const handler = fullPath.startsWith(`${API_BASE_PATH}/`) ? this.api[`${method} ${path}`] : undefined;
       if (!handler) throw new SimError(404, 'NOT_FOUND', `no route ${method} ${fullPath}`);
       if (badJson) throw new SimError(400, 'REQUEST', 'request body is not valid JSON');
       return { status: 200, body: handler(query, body) };
     } catch (err) {
       if (err instanceof SimError) return { status: err.status, body: err.body(), headers: err.headers };
-      return { status: 500, body: { code: 500, reason: 'UNKNOWN', message: (err as Error).message, metadata: {} } };
+      return {
+        status: 500,
+        body: { code: 500, reason: 'UNKNOWN', message: (err as Error).message, metadata: {} },
+      };
     }
   }
 
-  private handleControl(req: http.IncomingMessage, res: http.ServerResponse, method: string, path: string, query: Record<string, string>, raw: string): void {
+  private handleControl(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    method: string,
+    path: string,
+    query: Record<string, string>,
+    raw: string,
+  ): void {
     if (this.controlToken && req.headers['x-sim-token'] !== this.controlToken) {
       return send(res, 401, { message: 'control token required (x-sim-token)' });
     }
@@ -138,9 +178,18 @@ function readBody(req: http.IncomingMessage): Promise<string> {
   });
 }
 
-function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function send(
+  res: http.ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   if (res.destroyed || res.writableEnded) return;
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }

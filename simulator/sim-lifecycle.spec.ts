@@ -10,8 +10,10 @@ describe('simulator lifecycle (manual clock)', () => {
     running = await startSimulator({ manualClock: true, seed: 3, ...opts });
     call = simFetcher(running);
   }
-  const statusOf = async (id: string): Promise<string> => (await call('GET', `/gpu/instance?instanceId=${id}`)).body.status;
-  const capacityOf = (productId: string): number => running.sim.capacity().find((c) => c.productId === productId)!.gpus;
+  const statusOf = async (id: string): Promise<string> =>
+    (await call('GET', `/gpu/instance?instanceId=${id}`)).body.status;
+  const capacityOf = (productId: string): number =>
+    running.sim.capacity().find((c) => c.productId === productId)!.gpus;
 
   afterEach(() => running.close());
 
@@ -57,7 +59,10 @@ describe('simulator lifecycle (manual clock)', () => {
     expect(await statusOf(inst.id)).toBe('stopping');
     running.sim.advance(1_500);
     expect(await statusOf(inst.id)).toBe('exited');
-    expect((await call('POST', '/gpu/instance/start', { instanceId: inst.id })).body).toEqual({ instanceId: inst.id, state: 'toStart' });
+    expect((await call('POST', '/gpu/instance/start', { instanceId: inst.id })).body).toEqual({
+      instanceId: inst.id,
+      state: 'toStart',
+    });
     expect(capacityOf(PRODUCT)).toBe(held);
     running.sim.advance(500);
     expect(await statusOf(inst.id)).toBe('starting');
@@ -86,8 +91,14 @@ describe('simulator lifecycle (manual clock)', () => {
     running.sim.advance(1_000);
     const gone = await call('GET', `/gpu/instance?instanceId=${inst.id}`);
     expect(gone.status).toBe(404);
-    expect(gone.body).toMatchObject({ code: 404, reason: 'RESOURCE_NOT_FOUND', message: 'instance not found' });
-    expect((await call('GET', '/gpu/instances')).body.instances.map((i: any) => i.status)).toEqual(['removed']);
+    expect(gone.body).toMatchObject({
+      code: 404,
+      reason: 'RESOURCE_NOT_FOUND',
+      message: 'instance not found',
+    });
+    expect((await call('GET', '/gpu/instances')).body.instances.map((i: any) => i.status)).toEqual([
+      'removed',
+    ]);
     expect((await call('POST', '/gpu/instance/delete', { instanceId: inst.id })).status).toBe(404);
     running.sim.advance(10_000);
     expect((await call('GET', '/gpu/instances')).body).toEqual({ instances: [], total: 0 });
@@ -111,7 +122,12 @@ describe('simulator lifecycle (manual clock)', () => {
     const inst = running.sim.seedInstance({ status });
     const res = await call('POST', `/gpu/instance/${op}`, { instanceId: inst.id });
     expect(res.status).toBe(400);
-    expect(res.body).toEqual({ code: 400, reason: 'INVALID_STATE_CHANGE', message: 'invalid state change', metadata: {} });
+    expect(res.body).toEqual({
+      code: 400,
+      reason: 'INVALID_STATE_CHANGE',
+      message: 'invalid state change',
+      metadata: {},
+    });
     expect(await statusOf(inst.id)).toBe(status);
   });
 
@@ -130,7 +146,11 @@ describe('simulator lifecycle (manual clock)', () => {
     expect(inst.spotReclaimTime).toBe('0');
     running.sim.reclaimSpot(inst.id);
     const reclaimAt = String(Math.floor((running.sim.now() + 35_000) / 1000));
-    expect(running.sim.getInstance(inst.id)).toMatchObject({ status: 'running', spotStatus: 'notified', spotReclaimTime: reclaimAt });
+    expect(running.sim.getInstance(inst.id)).toMatchObject({
+      status: 'running',
+      spotStatus: 'notified',
+      spotReclaimTime: reclaimAt,
+    });
     running.sim.advance(30_000);
     expect(running.sim.getInstance(inst.id)).toMatchObject({ status: 'running', spotStatus: 'reclaiming' });
     running.sim.advance(5_000);
@@ -145,7 +165,11 @@ describe('simulator lifecycle (manual clock)', () => {
 
   it('migration success: migrating with a running job, then running on another node', async () => {
     await start();
-    const inst = running.sim.seedInstance({ status: 'exited', billingMode: 'spot', spotReclaimAt: running.sim.now() - 60_000 });
+    const inst = running.sim.seedInstance({
+      status: 'exited',
+      billingMode: 'spot',
+      spotReclaimAt: running.sim.now() - 60_000,
+    });
     const nodeBefore = (inst.node as { id: string }).id;
     expect((await call('POST', '/gpu/instance/migrate', { instanceId: inst.id })).status).toBe(200);
     const migrating = (await call('GET', `/gpu/instance?instanceId=${inst.id}`)).body;
@@ -153,7 +177,11 @@ describe('simulator lifecycle (manual clock)', () => {
     expect(migrating.jobs).toEqual([{ id: expect.any(String), type: 'instanceMigrate' }]);
     const jobs = (await call('GET', '/jobs?type=instanceMigrate')).body;
     expect(jobs.total).toBe(1);
-    expect(jobs.jobs[0]).toMatchObject({ Id: migrating.jobs[0].id, instanceId: inst.id, state: { state: 'running' } });
+    expect(jobs.jobs[0]).toMatchObject({
+      Id: migrating.jobs[0].id,
+      instanceId: inst.id,
+      state: { state: 'running' },
+    });
     running.sim.advance(5_000);
     const done = (await call('GET', `/gpu/instance?instanceId=${inst.id}`)).body;
     expect(done).toMatchObject({ status: 'running', spotReclaimTime: '0', spotStatus: 'running' });
@@ -192,7 +220,9 @@ describe('simulator lifecycle (manual clock)', () => {
     expect(second.status).toBe(400);
     expect(second.body).toMatchObject({ code: 400, reason: 'INSUFFICIENT_RESOURCE' });
     const products = (await call('GET', '/products?clusterId=as-sgp-2&productName=4090')).body.data;
-    expect(products).toEqual([expect.objectContaining({ id: PRODUCT, availableDeploy: false, inventoryState: 'none' })]);
+    expect(products).toEqual([
+      expect.objectContaining({ id: PRODUCT, availableDeploy: false, inventoryState: 'none' }),
+    ]);
     const other = (await call('GET', '/products?clusterId=cn-hk-1&productName=4090')).body.data;
     expect(other[0].availableDeploy).toBe(true);
     running.sim.advance(10_000);
@@ -212,7 +242,11 @@ describe('simulator lifecycle (manual clock)', () => {
       const res = await call('POST', '/gpu/instance/create', body);
       expect([res.status, res.body.reason]).toEqual([400, 'VALIDATOR_PARAM']);
     }
-    const spot = await call('POST', '/gpu/instance/create', createBody('h100-80gb-as-sgp-2', { billingMode: 'spot' }));
+    const spot = await call(
+      'POST',
+      '/gpu/instance/create',
+      createBody('h100-80gb-as-sgp-2', { billingMode: 'spot' }),
+    );
     expect(spot.body.reason).toBe('UNSUPPORTED_BILLING_MODE');
   });
 
@@ -220,18 +254,29 @@ describe('simulator lifecycle (manual clock)', () => {
     await start();
     const data = (await call('GET', '/products?productName=rtx%204090&billingMethod=spot')).body.data;
     expect(data.map((p: any) => p.regions[0]).sort()).toEqual([
-      'AS-IN-01 (Mumbai)', 'AS-SGP-02 (Singapore)', 'CN-HK-01 (Hong Kong)', 'EU-DE-01 (Frankfurt)', 'US-CA-06 (California)',
+      'AS-IN-01 (Mumbai)',
+      'AS-SGP-02 (Singapore)',
+      'CN-HK-01 (Hong Kong)',
+      'EU-DE-01 (Frankfurt)',
+      'US-CA-06 (California)',
     ]);
     expect(new Set(data.map((p: any) => p.price)).size).toBe(5);
     const clusters = (await call('GET', '/clusters')).body.data;
-    expect(clusters.map((c: any) => c.name)).toEqual(expect.arrayContaining(data.map((p: any) => p.regions[0])));
+    expect(clusters.map((c: any) => c.name)).toEqual(
+      expect.arrayContaining(data.map((p: any) => p.regions[0])),
+    );
   });
 
   it('seedDemo seeds instances in several states, including spot ones', async () => {
     await start();
     const demo = seedDemo(running.sim);
     expect(new Set(demo.map((i) => i.status))).toEqual(new Set(['running', 'exited', 'creating']));
-    expect(demo.filter((i) => i.billingMode === 'spot').map((i) => i.spotStatus).sort()).toEqual(['running', 'terminated']);
+    expect(
+      demo
+        .filter((i) => i.billingMode === 'spot')
+        .map((i) => i.spotStatus)
+        .sort(),
+    ).toEqual(['running', 'terminated']);
     expect((await call('GET', '/gpu/instances')).body.total).toBe(demo.length);
   });
 
@@ -248,15 +293,24 @@ describe('simulator lifecycle (manual clock)', () => {
       }
       expect(seen.size).toBe(1_000);
       expect((await call('GET', '/gpu/instances?pageSize=100&pageNum=11')).body.instances).toHaveLength(0);
-      const zero = (await call('GET', '/gpu/instances?pageSize=100&pageNum=0')).body.instances.map((i: any) => i.id);
-      const one = (await call('GET', '/gpu/instances?pageSize=100&pageNum=1')).body.instances.map((i: any) => i.id);
+      const zero = (await call('GET', '/gpu/instances?pageSize=100&pageNum=0')).body.instances.map(
+        (i: any) => i.id,
+      );
+      const one = (await call('GET', '/gpu/instances?pageSize=100&pageNum=1')).body.instances.map(
+        (i: any) => i.id,
+      );
       expect(zero).toEqual(one);
       expect((await call('GET', '/gpu/instances')).body.instances).toHaveLength(1_000);
     });
 
     it('filters by name and productName substring and exact status, total counting matches', async () => {
       await start();
-      running.sim.seedInstances(3, { name: 'alpha-web', status: 'running', productName: 'A100 80GB', clusterId: 'us-ca-6' });
+      running.sim.seedInstances(3, {
+        name: 'alpha-web',
+        status: 'running',
+        productName: 'A100 80GB',
+        clusterId: 'us-ca-6',
+      });
       running.sim.seedInstances(2, { name: 'beta', status: 'exited' });
       const byName = (await call('GET', '/gpu/instances?name=ALPHA&pageSize=2&pageNum=1')).body;
       expect(byName.total).toBe(3);

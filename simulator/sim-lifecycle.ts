@@ -7,13 +7,51 @@ import { Plan, PlanKind, PlanStep, SimInstance, SimTimings } from './sim-types';
 type Phase = [status: string, timing: keyof SimTimings, spotStatus?: string];
 
 const PHASES: Record<PlanKind, { phases: Phase[]; final: string }> = {
-  create: { phases: [['pending', 'pending'], ['toCreate', 'toCreate'], ['creating', 'creating'], ['pulling', 'pulling']], final: 'running' },
-  start: { phases: [['toStart', 'toStart'], ['starting', 'starting']], final: 'running' },
-  stop: { phases: [['toStop', 'toStop'], ['stopping', 'stopping']], final: 'exited' },
-  restart: { phases: [['toRestart', 'toRestart'], ['restarting', 'restarting']], final: 'running' },
-  delete: { phases: [['toRemove', 'toRemove'], ['removing', 'removing']], final: 'removed' },
+  create: {
+    phases: [
+      ['pending', 'pending'],
+      ['toCreate', 'toCreate'],
+      ['creating', 'creating'],
+      ['pulling', 'pulling'],
+    ],
+    final: 'running',
+  },
+  start: {
+    phases: [
+      ['toStart', 'toStart'],
+      ['starting', 'starting'],
+    ],
+    final: 'running',
+  },
+  stop: {
+    phases: [
+      ['toStop', 'toStop'],
+      ['stopping', 'stopping'],
+    ],
+    final: 'exited',
+  },
+  restart: {
+    phases: [
+      ['toRestart', 'toRestart'],
+      ['restarting', 'restarting'],
+    ],
+    final: 'running',
+  },
+  delete: {
+    phases: [
+      ['toRemove', 'toRemove'],
+      ['removing', 'removing'],
+    ],
+    final: 'removed',
+  },
   migrate: { phases: [['migrating', 'migrating']], final: 'running' },
-  reclaim: { phases: [['running', 'spotNotice', 'notified'], ['running', 'spotReclaiming', 'reclaiming']], final: 'exited' },
+  reclaim: {
+    phases: [
+      ['running', 'spotNotice', 'notified'],
+      ['running', 'spotReclaiming', 'reclaiming'],
+    ],
+    final: 'exited',
+  },
 };
 
 /** Where each operation may start from; anything else is 400 "invalid state change" (§4.2 table). */
@@ -26,8 +64,20 @@ export const ALLOWED_FROM: Record<'start' | 'stop' | 'restart' | 'migrate', stri
 
 /** Statuses during which the instance occupies GPUs on its node. */
 export const HOLDS_GPUS = new Set([
-  'pending', 'toCreate', 'creating', 'pulling', 'running', 'toStart', 'starting',
-  'toRestart', 'restarting', 'toStop', 'stopping', 'migrating', 'toReset', 'resetting',
+  'pending',
+  'toCreate',
+  'creating',
+  'pulling',
+  'running',
+  'toStart',
+  'starting',
+  'toRestart',
+  'restarting',
+  'toStop',
+  'stopping',
+  'migrating',
+  'toReset',
+  'resetting',
 ]);
 
 /** Builds a plan starting at `now`. `fromStatus` skips the phases before it (used when seeding mid-transition). */
@@ -36,7 +86,9 @@ export function buildPlan(kind: PlanKind, timings: SimTimings, now: number, from
   let phases = def.phases.filter(([, timing]) => timings[timing] > 0);
   if (fromStatus !== undefined) {
     const i = def.phases.findIndex(([status]) => status === fromStatus);
-    phases = def.phases.slice(Math.max(i, 0)).filter(([status, timing]) => status === fromStatus || timings[timing] > 0);
+    phases = def.phases
+      .slice(Math.max(i, 0))
+      .filter(([status, timing]) => status === fromStatus || timings[timing] > 0);
   }
   const steps: PlanStep[] = [];
   let t = now;

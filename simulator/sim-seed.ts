@@ -8,8 +8,10 @@ export function seedOne(state: SimState, input: SeedInstanceInput, index: number
   const product = resolveSeedProduct(state, input);
   const billingMode = input.billingMode ?? 'onDemand';
   const status = input.status ?? 'running';
-  if (input.id !== undefined && !/^[0-9a-f]{16}$/.test(input.id)) throw new Error('seeded ids must be 16 lowercase hex characters');
-  if (input.id !== undefined && state.instances.has(input.id)) throw new Error(`instance ${input.id} already exists`);
+  if (input.id !== undefined && !/^[0-9a-f]{16}$/.test(input.id))
+    throw new Error('seeded ids must be 16 lowercase hex characters');
+  if (input.id !== undefined && state.instances.has(input.id))
+    throw new Error(`instance ${input.id} already exists`);
   const inst = state.addInstance({
     id: input.id,
     name: input.name ?? `seed-${String(index + 1).padStart(4, '0')}`,
@@ -21,7 +23,10 @@ export function seedOne(state: SimState, input: SeedInstanceInput, index: number
     command: input.command ?? '',
     billingMode,
     envs: input.envs ?? [],
-    ports: typeof input.ports === 'string' ? parsePorts(input.ports) : (input.ports ?? [{ port: 8080, type: 'http' }]),
+    ports:
+      typeof input.ports === 'string'
+        ? parsePorts(input.ports)
+        : (input.ports ?? [{ port: 8080, type: 'http' }]),
     spotStatus: input.spotStatus ?? (billingMode === 'spot' ? 'running' : ''),
     appHealth: input.appHealth ?? 'healthy',
     createdAt: input.createdAt ?? state.now(),
@@ -45,6 +50,7 @@ function resolveSeedProduct(state: SimState, input: SeedInstanceInput) {
     return p!;
   }
   const matches = state.catalogue.resolveProducts(ref, input.clusterId);
-  if (!matches.length) throw new Error(`unknown product ${ref}${input.clusterId ? ` in ${input.clusterId}` : ''}`);
+  if (!matches.length)
+    throw new Error(`unknown product ${ref}${input.clusterId ? ` in ${input.clusterId}` : ''}`);
   return matches[0];
 }

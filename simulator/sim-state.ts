@@ -70,10 +70,14 @@ export class SimState {
   }
 
   /** Creates the record (no validation: create and seed validate before calling). */
-  addInstance(fields: Partial<SimInstance> & Pick<SimInstance, 'clusterId' | 'productId' | 'gpuNum'>): SimInstance {
+  addInstance(
+    fields: Partial<SimInstance> & Pick<SimInstance, 'clusterId' | 'productId' | 'gpuNum'>,
+  ): SimInstance {
     const now = this.now();
     // Explicit undefineds in `fields` must not wipe out the defaults below.
-    const given = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as Partial<SimInstance>;
+    const given = Object.fromEntries(
+      Object.entries(fields).filter(([, v]) => v !== undefined),
+    ) as Partial<SimInstance>;
     const inst: SimInstance = {
       seq: ++this.seq,
       name: '',
@@ -168,7 +172,11 @@ export class SimState {
     const now = this.settleAll();
     const inst = this.mustGet(id);
     if (inst.billingMode === 'monthly') {
-      throw new SimError(400, 'PREPAID_INSTANCE_NOT_SUPPORT_RELEASE', 'prepaid instance does not support release');
+      throw new SimError(
+        400,
+        'PREPAID_INSTANCE_NOT_SUPPORT_RELEASE',
+        'prepaid instance does not support release',
+      );
     }
     if (inst.plan?.kind === 'delete') return {};
     for (const job of this.jobsOf(inst)) if (now < job.endsAt) job.brokenAt = now;
@@ -252,7 +260,14 @@ export class SimState {
   }
 
   private migrateJobFor(inst: SimInstance, plan: Plan): void {
-    const job: SimJob = { id: this.rng.hex(16), type: 'instanceMigrate', instanceId: inst.id, createdAt: plan.startedAt, endsAt: planEnd(plan), fails: false };
+    const job: SimJob = {
+      id: this.rng.hex(16),
+      type: 'instanceMigrate',
+      instanceId: inst.id,
+      createdAt: plan.startedAt,
+      endsAt: planEnd(plan),
+      fails: false,
+    };
     this.jobs.push(job);
     inst.jobIds.push(job.id);
   }

@@ -8,7 +8,12 @@ export interface SimResponse<T = any> {
 }
 
 export function simFetcher(running: RunningSimulator, apiKey: string | null = running.apiKey) {
-  return async <T = any>(method: 'GET' | 'POST', path: string, payload?: unknown, signal?: AbortSignal): Promise<SimResponse<T>> => {
+  return async <T = any>(
+    method: 'GET' | 'POST',
+    path: string,
+    payload?: unknown,
+    signal?: AbortSignal,
+  ): Promise<SimResponse<T>> => {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (apiKey !== null) headers.authorization = `Bearer ${apiKey}`;
     const res = await fetch(`${running.baseUrl}${path}`, {
@@ -18,11 +23,24 @@ export function simFetcher(running: RunningSimulator, apiKey: string | null = ru
       signal,
     });
     const text = await res.text();
-    return { status: res.status, body: text ? (JSON.parse(text) as T) : (undefined as T), headers: res.headers };
+    return {
+      status: res.status,
+      body: text ? (JSON.parse(text) as T) : (undefined as T),
+      headers: res.headers,
+    };
   };
 }
 
 /** A valid create body for the given product. */
 export function createBody(productId: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { name: 'test-instance', productId, gpuNum: 1, rootfsSize: 20, imageUrl: 'ghcr.io/sim/app:1', kind: 'gpu', ports: '8080/http,22/tcp', ...extra };
+  return {
+    name: 'test-instance',
+    productId,
+    gpuNum: 1,
+    rootfsSize: 20,
+    imageUrl: 'ghcr.io/sim/app:1',
+    kind: 'gpu',
+    ports: '8080/http,22/tcp',
+    ...extra,
+  };
 }

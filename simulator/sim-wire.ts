@@ -12,7 +12,11 @@ export function appEndpoint(appBaseUrl: string, inst: SimInstance, port: number,
   return `${new URL(appBaseUrl).host}`;
 }
 
-export function toWireInstance(inst: SimInstance, catalogue: SimCatalogue, appBaseUrl: string): Record<string, unknown> {
+export function toWireInstance(
+  inst: SimInstance,
+  catalogue: SimCatalogue,
+  appBaseUrl: string,
+): Record<string, unknown> {
   const product = catalogue.product(inst.productId)!;
   const cluster = catalogue.cluster(inst.clusterId)!;
   const running = inst.status === 'running';
@@ -34,8 +38,17 @@ export function toWireInstance(inst: SimInstance, catalogue: SimCatalogue, appBa
     productName: product.name,
     rootfsSize: inst.rootfsSize,
     // Endpoints are empty until the instance runs (API-NOTES §5).
-    portMappings: inst.ports.map((p) => ({ port: p.port, endpoint: running ? appEndpoint(appBaseUrl, inst, p.port, p.type) : '', type: p.type })),
-    volumeMounts: inst.networkStorages.map((n) => ({ type: 'network', size: '10', id: n.id, mountPath: n.mountPoint })),
+    portMappings: inst.ports.map((p) => ({
+      port: p.port,
+      endpoint: running ? appEndpoint(appBaseUrl, inst, p.port, p.type) : '',
+      type: p.type,
+    })),
+    volumeMounts: inst.networkStorages.map((n) => ({
+      type: 'network',
+      size: '10',
+      id: n.id,
+      mountPath: n.mountPoint,
+    })),
     envs: inst.envs.map((e) => ({ ...e })),
     kind: inst.kind,
     billingMode: inst.billingMode,
@@ -47,10 +60,23 @@ export function toWireInstance(inst: SimInstance, catalogue: SimCatalogue, appBa
     keepDataDay: 7,
     jobs: inst.jobIds.map((id) => ({ id, type: 'instanceMigrate' })),
     // The docs' connect-component shapes (API-NOTES §6 #10).
-    connectComponentSSH: { sshCommand: running ? `ssh root@${host.split(':')[0]} -p 22` : '', password: 'sim-password', isRunning: running },
-    connectComponentWebTerminal: { address: running ? `${appBaseUrl}/i/${inst.id}/terminal` : '', username: 'root', password: 'sim-password', isRunning: running },
+    connectComponentSSH: {
+      sshCommand: running ? `ssh root@${host.split(':')[0]} -p 22` : '',
+      password: 'sim-password',
+      isRunning: running,
+    },
+    connectComponentWebTerminal: {
+      address: running ? `${appBaseUrl}/i/${inst.id}/terminal` : '',
+      username: 'root',
+      password: 'sim-password',
+      isRunning: running,
+    },
     connectComponentJupyter: { port: 8888, address: '', isRunning: false },
-    connectComponentLog: { systemLogAddress: `${appBaseUrl}/i/${inst.id}/logs/system`, instanceLogAddress: `${appBaseUrl}/i/${inst.id}/logs/instance`, isRunning: running },
+    connectComponentLog: {
+      systemLogAddress: `${appBaseUrl}/i/${inst.id}/logs/system`,
+      instanceLogAddress: `${appBaseUrl}/i/${inst.id}/logs/instance`,
+      isRunning: running,
+    },
     createdAt: secs(inst.createdAt),
   };
   if (inst.statusError) wire.statusError = { ...inst.statusError };
@@ -71,7 +97,11 @@ export function inventoryState(capacity: number): 'none' | 'low' | 'normal' | 'h
   return capacity < 16 ? 'normal' : 'high';
 }
 
-export function toWireProduct(p: SimProduct, catalogue: SimCatalogue, gpuNum: number): Record<string, unknown> {
+export function toWireProduct(
+  p: SimProduct,
+  catalogue: SimCatalogue,
+  gpuNum: number,
+): Record<string, unknown> {
   const cluster = catalogue.cluster(p.clusterId)!;
   return {
     id: p.id,
@@ -88,7 +118,10 @@ export function toWireProduct(p: SimProduct, catalogue: SimCatalogue, gpuNum: nu
     price: p.price,
     spotPrice: p.spotPrice,
     // Subscriptions: about 20% off the on-demand hourly price over a 30-day month, more for longer terms.
-    monthlyPrice: [1, 3, 6, 12].map((month) => ({ month, price: Math.round(p.price * 24 * 30 * month * (0.8 - month * 0.01)) })),
+    monthlyPrice: [1, 3, 6, 12].map((month) => ({
+      month,
+      price: Math.round(p.price * 24 * 30 * month * (0.8 - month * 0.01)),
+    })),
     billingMethods: catalogue.billingMethods(p),
     inventoryState: inventoryState(p.capacity),
   };
@@ -100,7 +133,10 @@ export function toWireJob(job: SimJob, now: number, appBaseUrl: string): Record<
     Id: job.id,
     user: 'sim-user-1000001',
     type: job.type,
-    state: state === 'fail' ? { state, error: 'MIGRATE_FAILED', message: 'migration failed on target node' } : { state },
+    state:
+      state === 'fail'
+        ? { state, error: 'MIGRATE_FAILED', message: 'migration failed on target node' }
+        : { state },
     logAddress: `${appBaseUrl}/jobs/${job.id}/log`,
     createdAt: secs(job.createdAt),
     instanceId: job.instanceId,

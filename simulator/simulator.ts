@@ -7,7 +7,16 @@ import { SimClock, SimRng } from './sim-clock';
 import { SimFaults } from './sim-faults';
 import { seedOne } from './sim-seed';
 import { SimState } from './sim-state';
-import { AppHealth, CallLogEntry, CallLogFilter, DEFAULT_TIMINGS, FaultConfig, SeedInstanceInput, SimTimings, SimulatorOptions } from './sim-types';
+import {
+  AppHealth,
+  CallLogEntry,
+  CallLogFilter,
+  DEFAULT_TIMINGS,
+  FaultConfig,
+  SeedInstanceInput,
+  SimTimings,
+  SimulatorOptions,
+} from './sim-types';
 import { inventoryState, toWireInstance, toWireJob } from './sim-wire';
 
 export const API_BASE_PATH = '/gpu-instance/openapi/v1';
@@ -27,7 +36,13 @@ export class Simulator {
     const seed = options.seed ?? 1;
     this.clock = new SimClock(options.manualClock ? 0 : (options.speed ?? 1));
     this.timings = { ...DEFAULT_TIMINGS, ...options.timings };
-    this.state = new SimState(this.clock, new SimRng(seed), this.timings, options.notFoundStatus ?? 404, options);
+    this.state = new SimState(
+      this.clock,
+      new SimRng(seed),
+      this.timings,
+      options.notFoundStatus ?? 404,
+      options,
+    );
     this.faults = new SimFaults(new SimRng(seed ^ 0x5eed));
     this.appSlowMs = options.appSlowMs ?? 3_000;
     this.app = new SimAppServer(this.state, () => this.appSlowMs);
@@ -56,7 +71,15 @@ export class Simulator {
     const out: WireInstance[] = [];
     for (let i = 0; i < n; i++) {
       const name = partial.name === undefined ? undefined : n > 1 ? `${partial.name}-${i + 1}` : partial.name;
-      out.push(this.wire(seedOne(this.state, { ...partial, id: n > 1 ? undefined : partial.id, name }, this.state.instances.size).id)!);
+      out.push(
+        this.wire(
+          seedOne(
+            this.state,
+            { ...partial, id: n > 1 ? undefined : partial.id, name },
+            this.state.instances.size,
+          ).id,
+        )!,
+      );
     }
     return out;
   }
@@ -78,7 +101,9 @@ export class Simulator {
   }
 
   injectFaults(faults: FaultConfig): void {
-    const paths = faults.paths?.map((p) => (p.startsWith(API_BASE_PATH) ? p.slice(API_BASE_PATH.length) || '/' : p));
+    const paths = faults.paths?.map((p) =>
+      p.startsWith(API_BASE_PATH) ? p.slice(API_BASE_PATH.length) || '/' : p,
+    );
     this.faults.inject(paths ? { ...faults, paths } : faults);
   }
 
@@ -103,9 +128,21 @@ export class Simulator {
     for (const p of matches) p.capacity = Math.floor(gpus);
   }
 
-  capacity(): { clusterId: string; productId: string; productName: string; gpus: number; inventoryState: string }[] {
+  capacity(): {
+    clusterId: string;
+    productId: string;
+    productName: string;
+    gpus: number;
+    inventoryState: string;
+  }[] {
     this.state.settleAll();
-    return this.state.catalogue.products.map((p) => ({ clusterId: p.clusterId, productId: p.id, productName: p.name, gpus: p.capacity, inventoryState: inventoryState(p.capacity) }));
+    return this.state.catalogue.products.map((p) => ({
+      clusterId: p.clusterId,
+      productId: p.id,
+      productName: p.name,
+      gpus: p.capacity,
+      inventoryState: inventoryState(p.capacity),
+    }));
   }
 
   setAppHealth(id: string, health: AppHealth): void {

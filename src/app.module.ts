@@ -37,7 +37,13 @@ export class AppModule {
           inject: [StateStore],
           useFactory: (store: StateStore) => ({
             // Named 'default' so the headers are the usual X-RateLimit-* and Retry-After (other names become suffixes).
-            throttlers: [{ name: 'default', limit: config.security.rateLimitMax, ttl: config.security.rateLimitWindowMs }],
+            throttlers: [
+              {
+                name: 'default',
+                limit: config.security.rateLimitMax,
+                ttl: config.security.rateLimitWindowMs,
+              },
+            ],
             storage: new StoreThrottlerStorage(store),
           }),
         }),

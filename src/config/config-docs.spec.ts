@@ -7,11 +7,17 @@ import { EnvironmentVariables } from './env.schema';
 describe('configuration docs', () => {
   const root = join(__dirname, '..', '..');
   const variables = [
-    ...new Set(getMetadataStorage().getTargetValidationMetadatas(EnvironmentVariables, '', true, false).map((m) => m.propertyName)),
+    ...new Set(
+      getMetadataStorage()
+        .getTargetValidationMetadatas(EnvironmentVariables, '', true, false)
+        .map((m) => m.propertyName),
+    ),
   ];
 
   it('validates a sizeable set of variables', () => {
-    expect(variables).toEqual(expect.arrayContaining(['SYNC_INTERVAL_MINUTES', 'MIGRATION_MAX_CONCURRENT', 'API_KEYS', 'REDIS_URL']));
+    expect(variables).toEqual(
+      expect.arrayContaining(['SYNC_INTERVAL_MINUTES', 'MIGRATION_MAX_CONCURRENT', 'API_KEYS', 'REDIS_URL']),
+    );
   });
 
   it.each(['.env.example', 'docs/configuration.md'])('%s lists every variable', (file) => {

@@ -35,7 +35,12 @@ describe('loadConfig', () => {
   });
 
   it('lists every bad variable at once', () => {
-    const problems = problemsOf({ ...base, SYNC_INTERVAL_MINUTES: '2', MIGRATION_MAX_CONCURRENT: '50', SYNC_ENABLE_AUTOMATIC_SYNC: 'maybe' });
+    const problems = problemsOf({
+      ...base,
+      SYNC_INTERVAL_MINUTES: '2',
+      MIGRATION_MAX_CONCURRENT: '50',
+      SYNC_ENABLE_AUTOMATIC_SYNC: 'maybe',
+    });
     expect(problems).toHaveLength(3);
     expect(problems.join('\n')).toMatch(/MIGRATION_MAX_CONCURRENT must be an integer from 1 to 20/);
     expect(problems.join('\n')).toMatch(/SYNC_ENABLE_AUTOMATIC_SYNC must be true or false/);
@@ -53,14 +58,23 @@ describe('loadConfig', () => {
   });
 
   it('refuses production without API keys unless explicitly allowed', () => {
-    expect(problemsOf({ ...base, NODE_ENV: 'production' })).toEqual([expect.stringMatching(/^API_KEYS must be set/)]);
-    expect(loadConfig({ ...base, NODE_ENV: 'production', ALLOW_UNAUTHENTICATED: 'true' }).security.apiKeys).toEqual([]);
+    expect(problemsOf({ ...base, NODE_ENV: 'production' })).toEqual([
+      expect.stringMatching(/^API_KEYS must be set/),
+    ]);
+    expect(
+      loadConfig({ ...base, NODE_ENV: 'production', ALLOW_UNAUTHENTICATED: 'true' }).security.apiKeys,
+    ).toEqual([]);
   });
 
   it('chooses the store adapter from what is configured', () => {
     expect(loadConfig({ ...base, REDIS_URL: 'redis://127.0.0.1:6379' }).store.kind).toBe('redis');
     expect(
-      loadConfig({ ...base, REDIS_URL: 'redis://127.0.0.1:6379', UPSTASH_REDIS_REST_URL: 'https://x.upstash.io', UPSTASH_REDIS_REST_TOKEN: 't' }).store.kind,
+      loadConfig({
+        ...base,
+        REDIS_URL: 'redis://127.0.0.1:6379',
+        UPSTASH_REDIS_REST_URL: 'https://x.upstash.io',
+        UPSTASH_REDIS_REST_TOKEN: 't',
+      }).store.kind,
     ).toBe('upstash');
     expect(problemsOf({ ...base, UPSTASH_REDIS_REST_URL: 'https://x.upstash.io' })).toEqual([
       'UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN must be set together',

@@ -10,7 +10,9 @@ export const DEFAULT_REGION_FALLBACK_ORDER = ['AS-SGP-02', 'CN-HK-01', 'AS-IN-01
 /** Thrown at boot with every problem found, one per line. */
 export class ConfigValidationError extends Error {
   constructor(readonly problems: string[]) {
-    super(`Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  - ${problems.join('\n  - ')}`);
+    super(
+      `Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  - ${problems.join('\n  - ')}`,
+    );
     this.name = 'ConfigValidationError';
   }
 }
@@ -29,19 +31,26 @@ export function loadConfig(rawEnv: Env, overrides: { demoMode?: boolean } = {}):
 
   const demoMode = overrides.demoMode ?? v.DEMO_MODE ?? false;
   const nodeEnv = (v.NODE_ENV ?? 'development') as AllConfig['app']['nodeEnv'];
-  const apiKeys = (v.API_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
+  const apiKeys = (v.API_KEYS ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
   const allowUnauthenticated = v.ALLOW_UNAUTHENTICATED ?? false;
 
-  if (!demoMode && !v.NOVITA_API_KEY) problems.push('NOVITA_API_KEY is required (or run the demo mode: npm run demo)');
+  if (!demoMode && !v.NOVITA_API_KEY)
+    problems.push('NOVITA_API_KEY is required (or run the demo mode: npm run demo)');
   if (nodeEnv === 'production' && apiKeys.length === 0 && !allowUnauthenticated) {
-    problems.push('API_KEYS must be set when NODE_ENV=production (or set ALLOW_UNAUTHENTICATED=true to run without API keys)');
+    problems.push(
+      'API_KEYS must be set when NODE_ENV=production (or set ALLOW_UNAUTHENTICATED=true to run without API keys)',
+    );
   }
   if (Boolean(v.UPSTASH_REDIS_REST_URL) !== Boolean(v.UPSTASH_REDIS_REST_TOKEN)) {
     problems.push('UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN must be set together');
   }
   const retryBase = v.NOVITA_RETRY_BASE_DELAY_MS ?? 500;
   const retryMax = v.NOVITA_RETRY_MAX_DELAY_MS ?? 10000;
-  if (retryMax < retryBase) problems.push('NOVITA_RETRY_MAX_DELAY_MS must not be below NOVITA_RETRY_BASE_DELAY_MS');
+  if (retryMax < retryBase)
+    problems.push('NOVITA_RETRY_MAX_DELAY_MS must not be below NOVITA_RETRY_BASE_DELAY_MS');
   const whInitial = v.WEBHOOK_INITIAL_BACKOFF_MS ?? 5000;
   const whMax = v.WEBHOOK_MAX_BACKOFF_MS ?? 3600000;
   if (whMax < whInitial) problems.push('WEBHOOK_MAX_BACKOFF_MS must not be below WEBHOOK_INITIAL_BACKOFF_MS');
@@ -51,7 +60,9 @@ export function loadConfig(rawEnv: Env, overrides: { demoMode?: boolean } = {}):
   if (problems.length > 0) throw new ConfigValidationError(problems);
 
   const storeKind = v.UPSTASH_REDIS_REST_URL ? 'upstash' : v.REDIS_URL ? 'redis' : 'memory';
-  const fallback = v.REGION_FALLBACK_ORDER ? v.REGION_FALLBACK_ORDER.split(',') : DEFAULT_REGION_FALLBACK_ORDER;
+  const fallback = v.REGION_FALLBACK_ORDER
+    ? v.REGION_FALLBACK_ORDER.split(',')
+    : DEFAULT_REGION_FALLBACK_ORDER;
 
   return {
     app: {
@@ -139,8 +150,10 @@ export function loadConfig(rawEnv: Env, overrides: { demoMode?: boolean } = {}):
 function isValidWhsecSecret(secret: string): boolean {
   try {
     new Webhook(secret);
-    return Buffer.from(secret.slice('whsec_'.length), 'base64').toString('base64').replace(/=+$/, '') ===
-      secret.slice('whsec_'.length).replace(/=+$/, '');
+    return (
+      Buffer.from(secret.slice('whsec_'.length), 'base64').toString('base64').replace(/=+$/, '') ===
+      secret.slice('whsec_'.length).replace(/=+$/, '')
+    );
   } catch {
     return false;
   }

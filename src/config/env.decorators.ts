@@ -1,6 +1,16 @@
 import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, ValidationArguments } from 'class-validator';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  ValidationArguments,
+} from 'class-validator';
 
 /** Messages name the variable, what it allows and what it got, so one boot error says everything. */
 const got = (a: ValidationArguments) => `(got "${String(a.value)}")`;
@@ -13,8 +23,15 @@ const toInt = Transform(({ value }) => {
 
 /** Optional integer env var within [min, max]; the default lives in config.loader.ts. */
 export function IntRange(min: number, max: number) {
-  const message = (a: ValidationArguments) => `${a.property} must be an integer from ${min} to ${max} ${got(a)}`;
-  return applyDecorators(IsOptional(), toInt, IsInt({ message }), Min(min, { message }), Max(max, { message }));
+  const message = (a: ValidationArguments) =>
+    `${a.property} must be an integer from ${min} to ${max} ${got(a)}`;
+  return applyDecorators(
+    IsOptional(),
+    toInt,
+    IsInt({ message }),
+    Min(min, { message }),
+    Max(max, { message }),
+  );
 }
 
 export function Bool() {

@@ -25,7 +25,8 @@ export class EnvironmentVariables {
   @Pattern(REDIS_URL, 'a redis:// or rediss:// URL') REDIS_URL?: string;
   @Pattern(HTTP_URL, 'an http(s) URL') UPSTASH_REDIS_REST_URL?: string;
   @IsOptional() @IsString() UPSTASH_REDIS_REST_TOKEN?: string;
-  @Pattern(/^[a-zA-Z0-9_:-]{1,50}$/, '1-50 characters of letters, digits, _, : or -') REDIS_KEY_PREFIX?: string;
+  @Pattern(/^[a-zA-Z0-9_:-]{1,50}$/, '1-50 characters of letters, digits, _, : or -')
+  REDIS_KEY_PREFIX?: string;
   @IntRange(100, 60000) REDIS_CONNECTION_TIMEOUT_MS?: number;
   @IntRange(100, 30000) REDIS_COMMAND_TIMEOUT_MS?: number;
 
@@ -42,7 +43,8 @@ export class EnvironmentVariables {
 
   // --- instances
   @Pattern(/^[A-Z0-9-]{2,40}$/, 'a region code such as AS-SGP-02') DEFAULT_REGION?: string;
-  @Pattern(/^[A-Z0-9-]{2,40}(,[A-Z0-9-]{2,40})*$/, 'a comma-separated list of region codes') REGION_FALLBACK_ORDER?: string;
+  @Pattern(/^[A-Z0-9-]{2,40}(,[A-Z0-9-]{2,40})*$/, 'a comma-separated list of region codes')
+  REGION_FALLBACK_ORDER?: string;
   @OneOf(['spot', 'onDemand', 'monthly']) DEFAULT_BILLING_MODE?: string;
   @IntRange(10, 6144) DEFAULT_ROOTFS_SIZE_GB?: number;
   @IntRange(0, 3600000) INSTANCE_CACHE_STALE_MS?: number;
@@ -79,7 +81,8 @@ export class EnvironmentVariables {
 
   // --- webhooks
   @Pattern(HTTP_URL, 'an http(s) URL') WEBHOOK_URL?: string;
-  @Pattern(/^(whsec_[A-Za-z0-9+/=]{16,}|[^\s]{16,})$/, 'at least 16 characters (or whsec_<base64>)') WEBHOOK_SECRET?: string;
+  @Pattern(/^(whsec_[A-Za-z0-9+/=]{16,}|[^\s]{16,})$/, 'at least 16 characters (or whsec_<base64>)')
+  WEBHOOK_SECRET?: string;
   @IntRange(1000, 30000) WEBHOOK_TIMEOUT_MS?: number;
   @IntRange(1, 20) WEBHOOK_MAX_ATTEMPTS?: number;
   @IntRange(10, 600000) WEBHOOK_INITIAL_BACKOFF_MS?: number;

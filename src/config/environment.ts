@@ -5,4 +5,3 @@ import { loadConfig } from './config.loader';
 export function readConfigFromEnvironment(overrides: { demoMode?: boolean } = {}): AllConfig {
   return loadConfig(process.env, overrides);
 }
-

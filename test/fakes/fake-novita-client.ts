@@ -29,9 +29,27 @@ export class FakeNovitaClient extends NovitaClient {
   readonly instances = new Map<string, NovitaInstance>();
   products: GpuProduct[] = [];
   clusters: Cluster[] = [
-    { id: 'as-sgp-2', name: 'AS-SGP-02 (Singapore)', availableGpuTypes: [], supportNetworkStorage: true, supportInstanceNetwork: true },
-    { id: 'cn-hk-1', name: 'CN-HK-01 (Hong Kong)', availableGpuTypes: [], supportNetworkStorage: true, supportInstanceNetwork: false },
-    { id: 'us-ca-6', name: 'US-CA-06 (California)', availableGpuTypes: [], supportNetworkStorage: true, supportInstanceNetwork: true },
+    {
+      id: 'as-sgp-2',
+      name: 'AS-SGP-02 (Singapore)',
+      availableGpuTypes: [],
+      supportNetworkStorage: true,
+      supportInstanceNetwork: true,
+    },
+    {
+      id: 'cn-hk-1',
+      name: 'CN-HK-01 (Hong Kong)',
+      availableGpuTypes: [],
+      supportNetworkStorage: true,
+      supportInstanceNetwork: false,
+    },
+    {
+      id: 'us-ca-6',
+      name: 'US-CA-06 (California)',
+      availableGpuTypes: [],
+      supportNetworkStorage: true,
+      supportInstanceNetwork: true,
+    },
   ];
   templates: Template[] = [];
   registryAuths: RegistryAuth[] = [];
@@ -40,7 +58,10 @@ export class FakeNovitaClient extends NovitaClient {
   private readonly queuedErrors = new Map<Method, Error[]>();
   private seq = 0;
 
-  failNext(method: Method, error: Error = new AppError(ErrorCode.UPSTREAM_UNAVAILABLE, 'Novita is down')): void {
+  failNext(
+    method: Method,
+    error: Error = new AppError(ErrorCode.UPSTREAM_UNAVAILABLE, 'Novita is down'),
+  ): void {
     this.queuedErrors.set(method, [...(this.queuedErrors.get(method) ?? []), error]);
   }
 
@@ -68,7 +89,8 @@ export class FakeNovitaClient extends NovitaClient {
 
   private mustGet(id: string): NovitaInstance {
     const inst = this.instances.get(id);
-    if (!inst || inst.status === 'removed') throw new AppError(ErrorCode.NOT_FOUND, `instance ${id} not found`);
+    if (!inst || inst.status === 'removed')
+      throw new AppError(ErrorCode.NOT_FOUND, `instance ${id} not found`);
     return inst;
   }
 
@@ -94,7 +116,9 @@ export class FakeNovitaClient extends NovitaClient {
   async createInstance(spec: CreateInstanceSpec): Promise<{ id: string }> {
     this.record('createInstance', spec);
     if (spec.clusterId && this.fullClusters.has(spec.clusterId)) {
-      throw new AppError(ErrorCode.INSUFFICIENT_RESOURCES, 'INSUFFICIENT_RESOURCE', { reason: 'INSUFFICIENT_RESOURCE' });
+      throw new AppError(ErrorCode.INSUFFICIENT_RESOURCES, 'INSUFFICIENT_RESOURCE', {
+        reason: 'INSUFFICIENT_RESOURCE',
+      });
     }
     const id = `nv${++this.seq}`;
     const product = this.products.find((p) => p.id === spec.productId);
@@ -124,7 +148,8 @@ export class FakeNovitaClient extends NovitaClient {
   async stopInstance(instanceId: string): Promise<void> {
     this.record('stopInstance', instanceId);
     const inst = this.mustGet(instanceId);
-    if (!['running', 'pulling', 'starting', 'toStart'].includes(inst.status)) throw new AppError(ErrorCode.INVALID_STATE, 'invalid state change');
+    if (!['running', 'pulling', 'starting', 'toStart'].includes(inst.status))
+      throw new AppError(ErrorCode.INVALID_STATE, 'invalid state change');
     this.setStatus(instanceId, 'toStop');
   }
 

@@ -1,4 +1,8 @@
-import { EmitWebhookInput, EmitWebhookResult, WebhookEmitter } from '../../src/modules/webhooks/webhook-emitter';
+import {
+  EmitWebhookInput,
+  EmitWebhookResult,
+  WebhookEmitter,
+} from '../../src/modules/webhooks/webhook-emitter';
 
 /** Records emitted events and dedupes by dedupeKey exactly as the real outbox promises to. */
 export class FakeWebhookEmitter extends WebhookEmitter {

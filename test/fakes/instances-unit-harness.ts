@@ -32,7 +32,13 @@ export function buildInstancesHarness(env: Record<string, string> = {}) {
   // Unit specs assert state and events, not log lines.
   Logger.overrideLogger(false);
   const config: AllConfig = loadConfig(
-    { NOVITA_API_KEY: 'test', OPERATIONS_RECONCILE_INTERVAL_MS: '200', HEALTH_CHECK_RETRY_DELAY_MS: '500', REGION_FALLBACK_ORDER: 'AS-SGP-02,CN-HK-01,US-CA-06', ...env },
+    {
+      NOVITA_API_KEY: 'test',
+      OPERATIONS_RECONCILE_INTERVAL_MS: '200',
+      HEALTH_CHECK_RETRY_DELAY_MS: '500',
+      REGION_FALLBACK_ORDER: 'AS-SGP-02,CN-HK-01,US-CA-06',
+      ...env,
+    },
     { demoMode: false },
   );
   const configService = new ConfigService<AllConfig, true>(config as unknown as Record<string, unknown>);
@@ -44,7 +50,18 @@ export function buildInstancesHarness(env: Record<string, string> = {}) {
     fakeProduct({ id: 'p-ca', regions: ['US-CA-06 (California)'], spotPrice: 0.19, onDemandPrice: 0.39 }),
   ];
   novita.templates = [
-    { id: 't1', name: 'web', imageUrl: 'ghcr.io/x/web:1', ports: [{ port: 8080, type: 'http' }, { port: 22, type: 'tcp' }], envs: [{ key: 'A', value: '1' }], command: 'serve', rootfsSize: 50 },
+    {
+      id: 't1',
+      name: 'web',
+      imageUrl: 'ghcr.io/x/web:1',
+      ports: [
+        { port: 8080, type: 'http' },
+        { port: 22, type: 'tcp' },
+      ],
+      envs: [{ key: 'A', value: '1' }],
+      command: 'serve',
+      rootfsSize: 50,
+    },
     { id: 't2', name: 'private', imageUrl: 'registry.local/x:1', imageAuthId: 'auth1', ports: [], envs: [] },
   ];
   novita.registryAuths = [{ id: 'auth1', name: 'registry.local', username: 'bot', password: 'secret' }];
@@ -55,11 +72,35 @@ export function buildInstancesHarness(env: Record<string, string> = {}) {
   const events = new InstanceEvents(emitter);
   const catalog = new NovitaCatalogService(novita);
   const idempotency = new IdempotencyService(store, configService);
-  const creator = new InstanceCreateService(repo, operations, novita, catalog, events, idempotency, configService);
+  const creator = new InstanceCreateService(
+    repo,
+    operations,
+    novita,
+    catalog,
+    events,
+    idempotency,
+    configService,
+  );
   const lifecycle = new InstanceLifecycleService(repo, operations, novita, events, configService);
   const query = new InstanceQueryService(repo, novita, configService);
   const reconciler = new ReconcilerService(operations, repo, novita, events, prober, configService);
-  return { config, configService, store, novita, emitter, prober, repo, operations, events, catalog, idempotency, creator, lifecycle, query, reconciler };
+  return {
+    config,
+    configService,
+    store,
+    novita,
+    emitter,
+    prober,
+    repo,
+    operations,
+    events,
+    catalog,
+    idempotency,
+    creator,
+    lifecycle,
+    query,
+    reconciler,
+  };
 }
 
 export type InstancesHarness = ReturnType<typeof buildInstancesHarness>;

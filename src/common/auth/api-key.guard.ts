@@ -36,7 +36,10 @@ export class ApiKeyGuard implements CanActivate {
       for (const k of this.keyDigests) ok = timingSafeEqual(d, k) || ok;
       if (ok) return true;
     }
-    throw new AppError(ErrorCode.UNAUTHORIZED, presented ? 'Invalid API key' : 'Missing API key (send X-API-Key or Authorization: Bearer)');
+    throw new AppError(
+      ErrorCode.UNAUTHORIZED,
+      presented ? 'Invalid API key' : 'Missing API key (send X-API-Key or Authorization: Bearer)',
+    );
   }
 }
 

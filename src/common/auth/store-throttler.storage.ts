@@ -11,12 +11,23 @@ import { StateStore } from '../../infra/store/state-store';
 export class StoreThrottlerStorage implements ThrottlerStorage {
   constructor(private readonly store: StateStore) {}
 
-  async increment(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord> {
+  async increment(
+    key: string,
+    ttl: number,
+    limit: number,
+    blockDuration: number,
+    throttlerName: string,
+  ): Promise<ThrottlerStorageRecord> {
     const counterKey = `ratelimit:${throttlerName}:${key}`;
     const blockKey = `${counterKey}:blocked`;
     const blockedTtl = await this.store.ttl(blockKey);
     if (blockedTtl > 0) {
-      return { totalHits: limit + 1, timeToExpire: seconds(blockedTtl), isBlocked: true, timeToBlockExpire: seconds(blockedTtl) };
+      return {
+        totalHits: limit + 1,
+        timeToExpire: seconds(blockedTtl),
+        isBlocked: true,
+        timeToBlockExpire: seconds(blockedTtl),
+      };
     }
     const totalHits = await this.store.increment(counterKey, 1, ttl);
     let remaining = await this.store.ttl(counterKey);
@@ -24,7 +35,12 @@ export class StoreThrottlerStorage implements ThrottlerStorage {
     if (totalHits > limit) {
       const block = blockDuration > 0 ? blockDuration : remaining;
       await this.store.set(blockKey, 1, { ttlMs: block });
-      return { totalHits, timeToExpire: seconds(remaining), isBlocked: true, timeToBlockExpire: seconds(block) };
+      return {
+        totalHits,
+        timeToExpire: seconds(remaining),
+        isBlocked: true,
+        timeToBlockExpire: seconds(block),
+      };
     }
     return { totalHits, timeToExpire: seconds(remaining), isBlocked: false, timeToBlockExpire: 0 };
   }

@@ -30,7 +30,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const { status, body, retryAfter } = this.render(exception, request, requestId);
 
     if (status >= 500 && !(exception instanceof AppError)) {
-      this.logger.error({ err: exception, requestId, method: request.method, url: request.url }, 'Unhandled error');
+      this.logger.error(
+        { err: exception, requestId, method: request.method, url: request.url },
+        'Unhandled error',
+      );
     } else if (status >= 500) {
       this.logger.warn({ requestId, code: body.error.code, details: body.error.details }, body.error.message);
     }
@@ -52,18 +55,34 @@ export class AllExceptionsFilter implements ExceptionFilter {
       };
     }
     if (exception instanceof ThrottlerException) {
-      return { status: 429, body: envelope(ErrorCode.RATE_LIMITED, 'Too many requests; slow down and retry later') };
+      return {
+        status: 429,
+        body: envelope(ErrorCode.RATE_LIMITED, 'Too many requests; slow down and retry later'),
+      };
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
-      const response = exception.getResponse() as { message?: unknown; details?: Record<string, unknown> } | string;
-      const code = CODE_BY_HTTP_STATUS[status] ?? (status >= 500 ? ErrorCode.INTERNAL_ERROR : ErrorCode.VALIDATION_ERROR);
+      const response = exception.getResponse() as
+        { message?: unknown; details?: Record<string, unknown> } | string;
+      const code =
+        CODE_BY_HTTP_STATUS[status] ??
+        (status >= 500 ? ErrorCode.INTERNAL_ERROR : ErrorCode.VALIDATION_ERROR);
       if (status === HttpStatus.NOT_FOUND && code === ErrorCode.ROUTE_NOT_FOUND) {
-        return { status, body: envelope(code, `Route ${request.method} ${request.url.split('?')[0]} not found`) };
+        return {
+          status,
+          body: envelope(code, `Route ${request.method} ${request.url.split('?')[0]} not found`),
+        };
       }
       const message =
-        typeof response === 'string' ? response : typeof response.message === 'string' ? response.message : exception.message;
-      return { status, body: envelope(code, message, typeof response === 'object' ? response.details : undefined) };
+        typeof response === 'string'
+          ? response
+          : typeof response.message === 'string'
+            ? response.message
+            : exception.message;
+      return {
+        status,
+        body: envelope(code, message, typeof response === 'object' ? response.details : undefined),
+      };
     }
     // Fastify's own errors (bad JSON, body too large, wrong content type) carry a 4xx statusCode.
     const fastifyStatus = (exception as { statusCode?: number })?.statusCode;
@@ -73,7 +92,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     return {
       status: 500,
-      body: envelope(ErrorCode.INTERNAL_ERROR, `Internal error; quote request id ${requestId} when reporting it`),
+      body: envelope(
+        ErrorCode.INTERNAL_ERROR,
+        `Internal error; quote request id ${requestId} when reporting it`,
+      ),
     };
   }
 }

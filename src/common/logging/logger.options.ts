@@ -35,9 +35,14 @@ export function buildLoggerOptions(app: AppConfig): Params {
       customAttributeKeys: { reqId: 'requestId' },
       quietReqLogger: true,
       // Behind Fastify's middleware layer req.url is relative to the mount point; originalUrl is the full path.
-      autoLogging: { ignore: (req: IncomingMessage) => isQuietPath((req as { originalUrl?: string }).originalUrl ?? req.url) },
+      autoLogging: {
+        ignore: (req: IncomingMessage) =>
+          isQuietPath((req as { originalUrl?: string }).originalUrl ?? req.url),
+      },
       redact: { paths: REDACT_PATHS, censor: '[Redacted]' },
-      transport: pretty ? { target: 'pino-pretty', options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l' } } : undefined,
+      transport: pretty
+        ? { target: 'pino-pretty', options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l' } }
+        : undefined,
     },
   };
 }

@@ -15,11 +15,13 @@ import {
   toNumber,
   toRegistryAuth,
   toTemplate,
+} from './novita-mappers';
+import {
   toWireCreateRequest,
   toWireListInstancesQuery,
   toWireListJobsQuery,
   toWireListProductsQuery,
-} from './novita-mappers';
+} from './novita-requests';
 import { AttemptPolicy, NovitaPolicies, ResilienceOptions, buildNovitaPolicies } from './novita-resilience';
 import {
   Cluster,

@@ -20,7 +20,11 @@ import {
  */
 export abstract class NovitaClient {
   /** One page; pageNum starts at 1. Idempotent, retried. */
-  abstract listInstances(pageNum: number, pageSize: number, filter?: InstanceListFilter): Promise<InstancePage>;
+  abstract listInstances(
+    pageNum: number,
+    pageSize: number,
+    filter?: InstanceListFilter,
+  ): Promise<InstancePage>;
   /** Walks every page until `total` is reached or a page comes back short. */
   abstract listAllInstances(filter?: InstanceListFilter, pageSize?: number): AsyncGenerator<NovitaInstance>;
   abstract getInstance(instanceId: string): Promise<NovitaInstance>;
@@ -36,7 +40,15 @@ export abstract class NovitaClient {
   abstract listClusters(): Promise<Cluster[]>;
   abstract getTemplate(templateId: string): Promise<Template>;
   abstract listRegistryAuths(): Promise<RegistryAuth[]>;
-  abstract listJobs(filter?: JobFilter, pageNum?: number, pageSize?: number): Promise<{ jobs: NovitaJob[]; total: number }>;
+  abstract listJobs(
+    filter?: JobFilter,
+    pageNum?: number,
+    pageSize?: number,
+  ): Promise<{ jobs: NovitaJob[]; total: number }>;
   /** Breaker state and last success, for /health. */
-  abstract health(): { circuit: 'closed' | 'open' | 'half-open' | 'isolated'; lastSuccessAt: number | null; lastError: string | null };
+  abstract health(): {
+    circuit: 'closed' | 'open' | 'half-open' | 'isolated';
+    lastSuccessAt: number | null;
+    lastError: string | null;
+  };
 }

@@ -8,11 +8,13 @@ import {
   toNumber,
   toRegistryAuth,
   toTemplate,
+} from './novita-mappers';
+import {
   toWireCreateRequest,
   toWireListInstancesQuery,
   toWireListJobsQuery,
   toWireListProductsQuery,
-} from './novita-mappers';
+} from './novita-requests';
 import { WireGpuProduct, WireInstance, WireJob, WireTemplate } from './novita-wire.types';
 
 /** A get-instance body in the live shape: integers as strings, "" billing/spot, "0" reclaim time. */

@@ -19,7 +19,10 @@ describe(NovitaModule.name, () => {
       maxConcurrent: 4,
     };
     const moduleRef = await Test.createTestingModule({
-      imports: [ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [() => ({ novita })] }), NovitaModule],
+      imports: [
+        ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [() => ({ novita })] }),
+        NovitaModule,
+      ],
     }).compile();
 
     const client = moduleRef.get(NovitaClient);

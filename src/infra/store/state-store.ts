@@ -72,7 +72,11 @@ export abstract class StateStore {
    * Runs fn while holding a per-key mutex shared by every replica on this store.
    * Waits up to waitMs for the mutex, then throws AppError(OPERATION_IN_PROGRESS).
    */
-  abstract withMutex<T>(key: string, fn: () => Promise<T>, opts?: { ttlMs?: number; waitMs?: number }): Promise<T>;
+  abstract withMutex<T>(
+    key: string,
+    fn: () => Promise<T>,
+    opts?: { ttlMs?: number; waitMs?: number },
+  ): Promise<T>;
 
   /** Round trip to the backing store; throws when it is unreachable. */
   abstract ping(): Promise<void>;

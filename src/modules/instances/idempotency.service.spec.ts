@@ -21,22 +21,42 @@ describe('IdempotencyService', () => {
       return { status: 201, body: { id: `result-${runs}` } };
     };
     const results = await Promise.all(
-      Array.from({ length: 5 }, () => h.idempotency.execute({ scope: 't', key: 'k1', fingerprint: 'f', work, release: () => true })),
+      Array.from({ length: 5 }, () =>
+        h.idempotency.execute({ scope: 't', key: 'k1', fingerprint: 'f', work, release: () => true }),
+      ),
     );
     expect(runs).toBe(1);
     expect(results.map((r) => r.body)).toEqual(Array(5).fill({ id: 'result-1' }));
     expect(results.filter((r) => !r.replayed)).toHaveLength(1);
 
     // A later retry gets the stored result without running anything.
-    const later = await h.idempotency.execute({ scope: 't', key: 'k1', fingerprint: 'f', work, release: () => true });
+    const later = await h.idempotency.execute({
+      scope: 't',
+      key: 'k1',
+      fingerprint: 'f',
+      work,
+      release: () => true,
+    });
     expect(later).toEqual({ status: 201, body: { id: 'result-1' }, replayed: true });
     expect(runs).toBe(1);
   });
 
   it('rejects the same key with a different body (409)', async () => {
-    await h.idempotency.execute({ scope: 't', key: 'k', fingerprint: 'a', work: async () => ({ status: 201, body: 1 }), release: () => true });
+    await h.idempotency.execute({
+      scope: 't',
+      key: 'k',
+      fingerprint: 'a',
+      work: async () => ({ status: 201, body: 1 }),
+      release: () => true,
+    });
     await expect(
-      h.idempotency.execute({ scope: 't', key: 'k', fingerprint: 'b', work: async () => ({ status: 201, body: 2 }), release: () => true }),
+      h.idempotency.execute({
+        scope: 't',
+        key: 'k',
+        fingerprint: 'b',
+        work: async () => ({ status: 201, body: 2 }),
+        release: () => true,
+      }),
     ).rejects.toMatchObject({ code: ErrorCode.CONFLICT, details: { reason: 'IDEMPOTENCY_KEY_REUSED' } });
   });
 
@@ -44,10 +64,18 @@ describe('IdempotencyService', () => {
     const fail = async (): Promise<never> => {
       throw new AppError(ErrorCode.INSUFFICIENT_RESOURCES, 'none');
     };
-    await expect(h.idempotency.execute({ scope: 't', key: 'k', fingerprint: 'f', work: fail, release: () => true })).rejects.toMatchObject({
+    await expect(
+      h.idempotency.execute({ scope: 't', key: 'k', fingerprint: 'f', work: fail, release: () => true }),
+    ).rejects.toMatchObject({
       code: ErrorCode.INSUFFICIENT_RESOURCES,
     });
-    const ok = await h.idempotency.execute({ scope: 't', key: 'k', fingerprint: 'f', work: async () => ({ status: 201, body: 'x' }), release: () => true });
+    const ok = await h.idempotency.execute({
+      scope: 't',
+      key: 'k',
+      fingerprint: 'f',
+      work: async () => ({ status: 201, body: 'x' }),
+      release: () => true,
+    });
     expect(ok).toEqual({ status: 201, body: 'x', replayed: false });
   });
 
@@ -68,11 +96,27 @@ describe('IdempotencyService', () => {
 
   it('answers 409 OPERATION_IN_PROGRESS when the first request is still running after the wait', async () => {
     let release!: () => void;
-    const slow = () => new Promise<{ status: number; body: number }>((resolve) => (release = () => resolve({ status: 201, body: 1 })));
-    const first = h.idempotency.execute({ scope: 't', key: 'k', fingerprint: 'f', work: async (note) => (await note('inst_1'), slow()), release: () => true });
+    const slow = () =>
+      new Promise<{ status: number; body: number }>(
+        (resolve) => (release = () => resolve({ status: 201, body: 1 })),
+      );
+    const first = h.idempotency.execute({
+      scope: 't',
+      key: 'k',
+      fingerprint: 'f',
+      work: async (note) => (await note('inst_1'), slow()),
+      release: () => true,
+    });
     await new Promise((r) => setTimeout(r, 20));
     await expect(
-      h.idempotency.execute({ scope: 't', key: 'k', fingerprint: 'f', work: slow, release: () => true, waitMs: 150 }),
+      h.idempotency.execute({
+        scope: 't',
+        key: 'k',
+        fingerprint: 'f',
+        work: slow,
+        release: () => true,
+        waitMs: 150,
+      }),
     ).rejects.toMatchObject({ code: ErrorCode.OPERATION_IN_PROGRESS, details: { instanceId: 'inst_1' } });
     release();
     await expect(first).resolves.toMatchObject({ body: 1 });
@@ -80,7 +124,13 @@ describe('IdempotencyService', () => {
 
   it('rejects malformed keys', async () => {
     await expect(
-      h.idempotency.execute({ scope: 't', key: 'has space', fingerprint: 'f', work: async () => ({ status: 201, body: 1 }), release: () => true }),
+      h.idempotency.execute({
+        scope: 't',
+        key: 'has space',
+        fingerprint: 'f',
+        work: async () => ({ status: 201, body: 1 }),
+        release: () => true,
+      }),
     ).rejects.toMatchObject({ code: ErrorCode.VALIDATION_ERROR });
   });
 });

@@ -41,7 +41,9 @@ export function fingerprintOf(body: unknown): string {
     }
     return v;
   };
-  return createHash('sha256').update(JSON.stringify(canonical(body))).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify(canonical(body)))
+    .digest('hex');
 }
 
 /**
@@ -71,12 +73,25 @@ export class IdempotencyService {
     waitMs?: number;
   }): Promise<IdempotentResult<T>> {
     if (!KEY_PATTERN.test(args.key)) {
-      throw new AppError(ErrorCode.VALIDATION_ERROR, 'Idempotency-Key must be 1-255 printable ASCII characters', {
-        fields: [{ field: 'Idempotency-Key', messages: ['must be 1-255 printable ASCII characters without spaces'] }],
-      });
+      throw new AppError(
+        ErrorCode.VALIDATION_ERROR,
+        'Idempotency-Key must be 1-255 printable ASCII characters',
+        {
+          fields: [
+            {
+              field: 'Idempotency-Key',
+              messages: ['must be 1-255 printable ASCII characters without spaces'],
+            },
+          ],
+        },
+      );
     }
     const storeKey = `idempotency:${args.scope}:${args.key}`;
-    const entry: IdempotencyEntry = { state: 'pending', fingerprint: args.fingerprint, createdAt: Date.now() };
+    const entry: IdempotencyEntry = {
+      state: 'pending',
+      fingerprint: args.fingerprint,
+      createdAt: Date.now(),
+    };
     const deadline = Date.now() + (args.waitMs ?? DEFAULT_IDEMPOTENCY_WAIT_MS);
     while (!(await this.store.set(storeKey, entry, { onlyIfAbsent: true, ttlMs: this.ttlMs }))) {
       const replayed = await this.replay<T>(storeKey, args.key, args.fingerprint, deadline);
@@ -96,32 +111,53 @@ export class IdempotencyService {
       if (args.release(err) || !isAppError(err)) {
         await this.store.delete(storeKey);
       } else {
-        const error = { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) };
+        const error = {
+          code: err.code,
+          message: err.message,
+          ...(err.details ? { details: err.details } : {}),
+        };
         await this.store.set(storeKey, { ...entry, state: 'done', error }, { ttlMs: this.ttlMs });
       }
       throw err;
     }
   }
 
-  private async replay<T>(storeKey: string, key: string, fingerprint: string, deadline: number): Promise<IdempotentResult<T> | null> {
+  private async replay<T>(
+    storeKey: string,
+    key: string,
+    fingerprint: string,
+    deadline: number,
+  ): Promise<IdempotentResult<T> | null> {
     for (;;) {
       const entry = await this.store.get<IdempotencyEntry>(storeKey);
       if (!entry) return null;
       if (entry.fingerprint !== fingerprint) {
-        throw new AppError(ErrorCode.CONFLICT, 'Idempotency-Key was already used with a different request body', {
-          idempotencyKey: key,
-          reason: 'IDEMPOTENCY_KEY_REUSED',
-        });
+        throw new AppError(
+          ErrorCode.CONFLICT,
+          'Idempotency-Key was already used with a different request body',
+          {
+            idempotencyKey: key,
+            reason: 'IDEMPOTENCY_KEY_REUSED',
+          },
+        );
       }
       if (entry.state === 'done') {
-        if (entry.error) throw new AppError(entry.error.code, entry.error.message, { ...entry.error.details, idempotentReplay: true });
+        if (entry.error)
+          throw new AppError(entry.error.code, entry.error.message, {
+            ...entry.error.details,
+            idempotentReplay: true,
+          });
         return { status: entry.response!.status, body: entry.response!.body as T, replayed: true };
       }
       if (Date.now() >= deadline) {
-        throw new AppError(ErrorCode.OPERATION_IN_PROGRESS, 'A request with this Idempotency-Key is still in progress', {
-          idempotencyKey: key,
-          ...(entry.instanceId ? { instanceId: entry.instanceId } : {}),
-        });
+        throw new AppError(
+          ErrorCode.OPERATION_IN_PROGRESS,
+          'A request with this Idempotency-Key is still in progress',
+          {
+            idempotencyKey: key,
+            ...(entry.instanceId ? { instanceId: entry.instanceId } : {}),
+          },
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }

@@ -1,6 +1,11 @@
 import { Body, Controller, Delete, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { InstanceActionDto, InstanceByNameActionDto, StartByNameDto, StartInstanceDto } from './dto/instance-action.dto';
+import {
+  InstanceActionDto,
+  InstanceByNameActionDto,
+  StartByNameDto,
+  StartInstanceDto,
+} from './dto/instance-action.dto';
 import { InstanceIdPipe } from './dto/instance-id.pipe';
 import { OperationAcceptedResponseDto } from './dto/instance-response.dto';
 import { InstanceLifecycleService } from './instance-lifecycle.service';

@@ -2,7 +2,8 @@ import { AppError, ErrorCode } from '../../common/errors';
 import { CreateInstanceSpec } from '../../infra/novita/novita.types';
 import { buildInstancesHarness, InstancesHarness } from '../../../test/fakes/instances-unit-harness';
 
-const body = (over: Record<string, unknown> = {}) => ({ name: 'job-1', productName: 'RTX 4090', templateId: 't1', ...over }) as never;
+const body = (over: Record<string, unknown> = {}) =>
+  ({ name: 'job-1', productName: 'RTX 4090', templateId: 't1', ...over }) as never;
 
 describe('InstanceCreateService', () => {
   let h: InstancesHarness;
@@ -11,7 +12,9 @@ describe('InstanceCreateService', () => {
   });
 
   it('creates in the preferred region with the template image, ports, envs and the cheapest spot price', async () => {
-    const res = await h.creator.create(body({ region: 'CN-HK-01', gpuNum: 2, webhookUrl: 'https://hooks.example/x' }));
+    const res = await h.creator.create(
+      body({ region: 'CN-HK-01', gpuNum: 2, webhookUrl: 'https://hooks.example/x' }),
+    );
     expect(res).toMatchObject({
       region: 'CN-HK-01',
       clusterId: 'cn-hk-1',
@@ -30,15 +33,25 @@ describe('InstanceCreateService', () => {
       gpuNum: 2,
       rootfsSize: 50,
       imageUrl: 'ghcr.io/x/web:1',
-      ports: [{ port: 8080, type: 'http' }, { port: 22, type: 'tcp' }],
+      ports: [
+        { port: 8080, type: 'http' },
+        { port: 22, type: 'tcp' },
+      ],
       envs: [{ key: 'A', value: '1' }],
       command: 'serve',
       billingMode: 'spot',
       kind: 'gpu',
     });
     const record = await h.repo.get(res.instanceId);
-    expect(record).toMatchObject({ novitaInstanceId: res.novitaInstanceId, activeOperationId: res.operationId, webhookUrl: 'https://hooks.example/x' });
-    expect(await h.operations.get(res.operationId)).toMatchObject({ kind: 'create', phase: 'waiting_running' });
+    expect(record).toMatchObject({
+      novitaInstanceId: res.novitaInstanceId,
+      activeOperationId: res.operationId,
+      webhookUrl: 'https://hooks.example/x',
+    });
+    expect(await h.operations.get(res.operationId)).toMatchObject({
+      kind: 'create',
+      phase: 'waiting_running',
+    });
     expect(h.emitter.types()).toEqual(['instance.created']);
   });
 
@@ -61,7 +74,7 @@ describe('InstanceCreateService', () => {
     ]);
   });
 
-  it('answers 503 with every region\'s reason when no region has capacity, and frees the name', async () => {
+  it("answers 503 with every region's reason when no region has capacity, and frees the name", async () => {
     for (const c of ['as-sgp-2', 'cn-hk-1', 'us-ca-6']) h.novita.fullClusters.add(c);
     const err = await h.creator.create(body()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AppError);
@@ -80,11 +93,15 @@ describe('InstanceCreateService', () => {
 
   it('keeps the record as failed when it is unknown whether Novita created the instance', async () => {
     h.novita.failNext('createInstance', new AppError(ErrorCode.UPSTREAM_TIMEOUT, 'timeout'));
-    await expect(h.creator.create(body(), 'key-1')).rejects.toMatchObject({ code: ErrorCode.UPSTREAM_TIMEOUT });
+    await expect(h.creator.create(body(), 'key-1')).rejects.toMatchObject({
+      code: ErrorCode.UPSTREAM_TIMEOUT,
+    });
     const held = await h.repo.findByName('job-1');
     expect(held).toMatchObject({ status: 'failed', novitaInstanceId: null });
     // The retry with the same key replays the failure rather than creating a second instance.
-    await expect(h.creator.create(body(), 'key-1')).rejects.toMatchObject({ code: ErrorCode.UPSTREAM_TIMEOUT });
+    await expect(h.creator.create(body(), 'key-1')).rejects.toMatchObject({
+      code: ErrorCode.UPSTREAM_TIMEOUT,
+    });
     expect(h.novita.callsTo('createInstance')).toHaveLength(1);
   });
 
@@ -95,8 +112,14 @@ describe('InstanceCreateService', () => {
   });
 
   it('uses an explicit image without a template', async () => {
-    await h.creator.create(body({ templateId: undefined, imageUrl: 'docker.io/me/app:2', ports: [{ port: 7860, type: 'http' }] }));
+    await h.creator.create(
+      body({ templateId: undefined, imageUrl: 'docker.io/me/app:2', ports: [{ port: 7860, type: 'http' }] }),
+    );
     expect(h.novita.callsTo('getTemplate')).toHaveLength(0);
-    expect(h.novita.callsTo('createInstance')[0].args[0]).toMatchObject({ imageUrl: 'docker.io/me/app:2', ports: [{ port: 7860, type: 'http' }], rootfsSize: 60 });
+    expect(h.novita.callsTo('createInstance')[0].args[0]).toMatchObject({
+      imageUrl: 'docker.io/me/app:2',
+      ports: [{ port: 7860, type: 'http' }],
+      rootfsSize: 60,
+    });
   });
 });

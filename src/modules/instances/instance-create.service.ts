@@ -69,7 +69,10 @@ export class InstanceCreateService {
     return result.body;
   }
 
-  private async createOnce(dto: CreateInstanceDto, note: (instanceId: string) => Promise<void>): Promise<CreateInstanceResponseDto> {
+  private async createOnce(
+    dto: CreateInstanceDto,
+    note: (instanceId: string) => Promise<void>,
+  ): Promise<CreateInstanceResponseDto> {
     const image = await this.catalog.resolveImage(dto);
     const spec = this.specOf(dto, image);
     const record = await this.reserve(dto, spec);
@@ -82,7 +85,12 @@ export class InstanceCreateService {
       if (err instanceof AmbiguousCreateError) {
         // Novita may have created it: keep the record (and its name) as failed, for the operator and sync to settle.
         const at = new Date().toISOString();
-        await this.repo.save({ ...record, status: 'failed', lastError: { code: err.code, message: err.message, at }, updatedAt: at });
+        await this.repo.save({
+          ...record,
+          status: 'failed',
+          lastError: { code: err.code, message: err.message, at },
+          updatedAt: at,
+        });
       } else {
         await this.repo.remove(record);
       }
@@ -163,7 +171,11 @@ export class InstanceCreateService {
     image: ImageSpec,
   ): Promise<{ novitaId: string; candidate: RegionCandidate; attempts: RegionAttemptDto[] }> {
     const [products, clusters] = await Promise.all([
-      this.novita.listProducts({ productName: spec.productName, billingMethod: spec.billingMode, gpuNum: spec.gpuNum }),
+      this.novita.listProducts({
+        productName: spec.productName,
+        billingMethod: spec.billingMode,
+        gpuNum: spec.gpuNum,
+      }),
       this.catalog.clusters(),
     ]);
     const regions = buildRegionOrder(spec.preferredRegion, this.config.regionFallbackOrder);
@@ -183,34 +195,56 @@ export class InstanceCreateService {
           gpuNum: spec.gpuNum,
           rootfsSize: spec.rootfsSize,
           imageUrl: spec.imageUrl,
-          ...(image.imageAuth ? { imageAuth: image.imageAuth } : spec.imageAuthId ? { imageAuthId: spec.imageAuthId } : {}),
+          ...(image.imageAuth
+            ? { imageAuth: image.imageAuth }
+            : spec.imageAuthId
+              ? { imageAuthId: spec.imageAuthId }
+              : {}),
           ports: spec.ports,
           envs: spec.envs,
           command: spec.command,
           billingMode: spec.billingMode,
           kind: 'gpu',
         });
-        attempts.push({ region: entry.region, outcome: 'used', reason: `cheapest ${spec.billingMode} product with capacity: ${c.product.id}` });
+        attempts.push({
+          region: entry.region,
+          outcome: 'used',
+          reason: `cheapest ${spec.billingMode} product with capacity: ${c.product.id}`,
+        });
         return { novitaId: id, candidate: c, attempts };
       } catch (err) {
         if (isAppError(err) && err.code === ErrorCode.INSUFFICIENT_RESOURCES) {
-          attempts.push({ region: entry.region, outcome: 'skipped', reason: `Novita answered insufficient resources for ${c.product.id}` });
+          attempts.push({
+            region: entry.region,
+            outcome: 'skipped',
+            reason: `Novita answered insufficient resources for ${c.product.id}`,
+          });
           continue;
         }
         if (isAppError(err) && REJECTED_BY_NOVITA.has(err.code)) throw err;
-        const e = isAppError(err) ? err : new AppError(ErrorCode.INTERNAL_ERROR, 'Unexpected failure creating the instance');
-        throw new AmbiguousCreateError(e.code, `${e.message} (the instance may or may not have been created on Novita)`, {
-          ...e.details,
-          region: entry.region,
-          regionAttempts: attempts,
-        });
+        const e = isAppError(err)
+          ? err
+          : new AppError(ErrorCode.INTERNAL_ERROR, 'Unexpected failure creating the instance');
+        throw new AmbiguousCreateError(
+          e.code,
+          `${e.message} (the instance may or may not have been created on Novita)`,
+          {
+            ...e.details,
+            region: entry.region,
+            regionAttempts: attempts,
+          },
+        );
       }
     }
-    throw new AppError(ErrorCode.INSUFFICIENT_RESOURCES, `No capacity for ${spec.productName} (${spec.billingMode}) in any region`, {
-      productName: spec.productName,
-      billingMode: spec.billingMode,
-      regionAttempts: attempts,
-    });
+    throw new AppError(
+      ErrorCode.INSUFFICIENT_RESOURCES,
+      `No capacity for ${spec.productName} (${spec.billingMode}) in any region`,
+      {
+        productName: spec.productName,
+        billingMode: spec.billingMode,
+        regionAttempts: attempts,
+      },
+    );
   }
 
   private async open(
@@ -244,8 +278,19 @@ export class InstanceCreateService {
     // Operation first: if we die before the record is saved, the reconciler still follows the instance.
     await this.operations.open(op, now);
     await this.repo.save(record);
-    await this.events.emitSafely('instance.created', record, { dedupeKey: `${record.id}:created`, operation: op });
-    this.logger.log({ instanceId: record.id, novitaInstanceId: created.novitaId, region: c.region, productId: c.product.id }, 'Instance created');
+    await this.events.emitSafely('instance.created', record, {
+      dedupeKey: `${record.id}:created`,
+      operation: op,
+    });
+    this.logger.log(
+      {
+        instanceId: record.id,
+        novitaInstanceId: created.novitaId,
+        region: c.region,
+        productId: c.product.id,
+      },
+      'Instance created',
+    );
     return {
       instanceId: record.id,
       novitaInstanceId: created.novitaId,

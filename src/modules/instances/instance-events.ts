@@ -48,11 +48,18 @@ export class InstanceEvents {
   }
 
   /** For request paths where the action already happened: a failed emit is logged, not turned into a failed request. */
-  async emitSafely(type: WebhookEventType, record: InstanceRecord, opts: InstanceEventOptions): Promise<void> {
+  async emitSafely(
+    type: WebhookEventType,
+    record: InstanceRecord,
+    opts: InstanceEventOptions,
+  ): Promise<void> {
     try {
       await this.emit(type, record, opts);
     } catch (err) {
-      this.logger.error({ err, instanceId: record.id, type, dedupeKey: opts.dedupeKey }, 'Could not record webhook event');
+      this.logger.error(
+        { err, instanceId: record.id, type, dedupeKey: opts.dedupeKey },
+        'Could not record webhook event',
+      );
     }
   }
 }

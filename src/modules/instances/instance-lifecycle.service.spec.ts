@@ -17,25 +17,46 @@ describe('InstanceLifecycleService', () => {
   const record = async () => (await h.repo.get(instanceId))!;
 
   it('starts an exited instance: Novita start, an open operation and instance.starting', async () => {
-    const res = await h.lifecycle.start(await record(), { healthCheck: { port: 8080, path: '/ready' }, webhookUrl: 'https://hooks.example/s' });
-    expect(res).toMatchObject({ instanceId, status: 'starting', operation: { kind: 'start', phase: 'waiting_running', readiness: { port: 8080, path: '/ready' } } });
+    const res = await h.lifecycle.start(await record(), {
+      healthCheck: { port: 8080, path: '/ready' },
+      webhookUrl: 'https://hooks.example/s',
+    });
+    expect(res).toMatchObject({
+      instanceId,
+      status: 'starting',
+      operation: { kind: 'start', phase: 'waiting_running', readiness: { port: 8080, path: '/ready' } },
+    });
     expect(h.novita.callsTo('startInstance')).toHaveLength(1);
-    expect(h.emitter.emitted.at(-1)).toMatchObject({ type: 'instance.starting', url: 'https://hooks.example/s' });
+    expect(h.emitter.emitted.at(-1)).toMatchObject({
+      type: 'instance.starting',
+      url: 'https://hooks.example/s',
+    });
     expect((await record()).activeOperationId).toBe(res.operationId);
   });
 
   it('refuses a second start while one is in progress (409)', async () => {
     await h.lifecycle.start(await record());
-    await expect(h.lifecycle.start(await record())).rejects.toMatchObject({ code: ErrorCode.OPERATION_IN_PROGRESS });
+    await expect(h.lifecycle.start(await record())).rejects.toMatchObject({
+      code: ErrorCode.OPERATION_IN_PROGRESS,
+    });
     expect(h.novita.callsTo('startInstance')).toHaveLength(1);
   });
 
   it('never deletes the instance when Novita rejects the start', async () => {
-    h.novita.failNext('startInstance', new AppError(ErrorCode.INSUFFICIENT_RESOURCES, 'INSUFFICIENT_RESOURCE'));
-    await expect(h.lifecycle.start(await record())).rejects.toMatchObject({ code: ErrorCode.INSUFFICIENT_RESOURCES });
+    h.novita.failNext(
+      'startInstance',
+      new AppError(ErrorCode.INSUFFICIENT_RESOURCES, 'INSUFFICIENT_RESOURCE'),
+    );
+    await expect(h.lifecycle.start(await record())).rejects.toMatchObject({
+      code: ErrorCode.INSUFFICIENT_RESOURCES,
+    });
     expect(h.novita.callsTo('deleteInstance')).toHaveLength(0);
     expect(h.novita.instances.get(novitaId)?.status).toBe('exited');
-    expect(await record()).toMatchObject({ status: 'stopped', activeOperationId: null, lastError: { code: 'INSUFFICIENT_RESOURCES' } });
+    expect(await record()).toMatchObject({
+      status: 'stopped',
+      activeOperationId: null,
+      lastError: { code: 'INSUFFICIENT_RESOURCES' },
+    });
     expect(h.emitter.types().at(-1)).toBe('instance.startup_failed');
     // And it can be started once capacity is back.
     await expect(h.lifecycle.start(await record())).resolves.toMatchObject({ status: 'starting' });
@@ -43,7 +64,11 @@ describe('InstanceLifecycleService', () => {
 
   it('stop is idempotent: an exited instance gets 200 with its state and no stop call', async () => {
     const res = await h.lifecycle.stop(await record());
-    expect(res).toMatchObject({ status: 'stopped', operationId: null, message: 'Instance is already stopped' });
+    expect(res).toMatchObject({
+      status: 'stopped',
+      operationId: null,
+      message: 'Instance is already stopped',
+    });
     expect(h.novita.callsTo('stopInstance')).toHaveLength(0);
   });
 

@@ -9,7 +9,13 @@ import { applyNovitaObservation, markTerminated } from './instance-observation';
 import { toOperationResponse } from './instance.mapper';
 import { InstanceRepository } from './instance.repository';
 import { InstanceRecord } from './instance.types';
-import { HealthCheckInput, buildOperation, healthCheckFromRequest, newOperationId, resolveHealthCheck } from './operations/operation.factory';
+import {
+  HealthCheckInput,
+  buildOperation,
+  healthCheckFromRequest,
+  newOperationId,
+  resolveHealthCheck,
+} from './operations/operation.factory';
 import { OperationRepository } from './operations/operation.repository';
 import { CLOSED_PHASES, OperationRecord } from './operations/operation.types';
 import { mapNovitaStatus } from './status-mapping';
@@ -44,12 +50,16 @@ export class InstanceLifecycleService {
       let record = await this.fresh(target.id);
       const active = await this.activeOperation(record);
       if (active) {
-        throw new AppError(ErrorCode.OPERATION_IN_PROGRESS, `Instance ${record.name} has a ${active.kind} operation in progress`, {
-          instanceId: record.id,
-          operationId: active.id,
-          kind: active.kind,
-          phase: active.phase,
-        });
+        throw new AppError(
+          ErrorCode.OPERATION_IN_PROGRESS,
+          `Instance ${record.name} has a ${active.kind} operation in progress`,
+          {
+            instanceId: record.id,
+            operationId: active.id,
+            kind: active.kind,
+            phase: active.phase,
+          },
+        );
       }
       const novitaId = this.requireNovitaId(record, 'start');
       record = await this.refresh(record);
@@ -65,16 +75,29 @@ export class InstanceLifecycleService {
           throw err;
         }
       } else if (mapped !== 'running' && mapped !== 'starting' && mapped !== 'creating') {
-        throw new AppError(ErrorCode.INVALID_STATE, `Instance ${record.name} cannot be started while ${record.status}`, {
-          instanceId: record.id,
-          status: record.status,
-          novitaStatus: record.novitaStatus,
-        });
+        throw new AppError(
+          ErrorCode.INVALID_STATE,
+          `Instance ${record.name} cannot be started while ${record.status}`,
+          {
+            instanceId: record.id,
+            status: record.status,
+            novitaStatus: record.novitaStatus,
+          },
+        );
       }
       // Already running: only the readiness check is (re)done. Already on its way up: followed, not restarted.
       const phase = mapped === 'running' ? 'readiness' : 'waiting_running';
       const settings = resolveHealthCheck(healthCheckFromRequest(opts), record.healthCheck, this.config);
-      const op = buildOperation({ id: opId, kind: 'start', phase, instanceId: record.id, novitaInstanceId: novitaId, settings, webhookUrl, now });
+      const op = buildOperation({
+        id: opId,
+        kind: 'start',
+        phase,
+        instanceId: record.id,
+        novitaInstanceId: novitaId,
+        settings,
+        webhookUrl,
+        now,
+      });
       const at = new Date(now).toISOString();
       const starting: InstanceRecord = {
         ...record,
@@ -86,8 +109,16 @@ export class InstanceLifecycleService {
       };
       await this.operations.open(op, now);
       await this.repo.save(starting);
-      await this.events.emitSafely('instance.starting', starting, { dedupeKey: `${op.id}:starting`, operation: op, url: webhookUrl });
-      return this.accepted(starting, op, phase === 'readiness' ? 'Instance is running; checking readiness' : 'Instance start requested');
+      await this.events.emitSafely('instance.starting', starting, {
+        dedupeKey: `${op.id}:starting`,
+        operation: op,
+        url: webhookUrl,
+      });
+      return this.accepted(
+        starting,
+        op,
+        phase === 'readiness' ? 'Instance is running; checking readiness' : 'Instance start requested',
+      );
     });
   }
 
@@ -108,11 +139,15 @@ export class InstanceLifecycleService {
       }
       if (mapped !== 'stopping') {
         if (!['running', 'starting', 'creating'].includes(mapped)) {
-          throw new AppError(ErrorCode.INVALID_STATE, `Instance ${record.name} cannot be stopped while ${record.status}`, {
-            instanceId: record.id,
-            status: record.status,
-            novitaStatus: record.novitaStatus,
-          });
+          throw new AppError(
+            ErrorCode.INVALID_STATE,
+            `Instance ${record.name} cannot be stopped while ${record.status}`,
+            {
+              instanceId: record.id,
+              status: record.status,
+              novitaStatus: record.novitaStatus,
+            },
+          );
         }
         try {
           await this.novita.stopInstance(novitaId);
@@ -120,18 +155,44 @@ export class InstanceLifecycleService {
           // Novita moved on by itself (stopped meanwhile): that is what was asked for.
           if (!(isAppError(err) && err.code === ErrorCode.INVALID_STATE)) throw err;
           record = await this.refresh(record);
-          if (mapNovitaStatus(record.novitaStatus) !== 'stopped' && mapNovitaStatus(record.novitaStatus) !== 'stopping') throw err;
+          if (
+            mapNovitaStatus(record.novitaStatus) !== 'stopped' &&
+            mapNovitaStatus(record.novitaStatus) !== 'stopping'
+          )
+            throw err;
         }
       }
       const now = Date.now();
       const webhookUrl = opts.webhookUrl ?? null;
-      const settings = { path: '/', timeoutMs: this.config.readinessRequestTimeoutMs, maxWaitTimeMs: this.config.startupTimeoutMs };
-      const op = buildOperation({ kind: 'stop', phase: 'waiting_stopped', instanceId: record.id, novitaInstanceId: novitaId, settings, webhookUrl, now });
-      const stopping: InstanceRecord = { ...record, status: 'stopping', readiness: null, activeOperationId: op.id, updatedAt: new Date(now).toISOString() };
+      const settings = {
+        path: '/',
+        timeoutMs: this.config.readinessRequestTimeoutMs,
+        maxWaitTimeMs: this.config.startupTimeoutMs,
+      };
+      const op = buildOperation({
+        kind: 'stop',
+        phase: 'waiting_stopped',
+        instanceId: record.id,
+        novitaInstanceId: novitaId,
+        settings,
+        webhookUrl,
+        now,
+      });
+      const stopping: InstanceRecord = {
+        ...record,
+        status: 'stopping',
+        readiness: null,
+        activeOperationId: op.id,
+        updatedAt: new Date(now).toISOString(),
+      };
       await this.operations.open(op, now + this.config.reconcileIntervalMs);
       await this.repo.save(stopping);
       await this.repo.clearIdleDeadline(record.id);
-      await this.events.emitSafely('instance.stopping', stopping, { dedupeKey: `${op.id}:stopping`, operation: op, url: webhookUrl });
+      await this.events.emitSafely('instance.stopping', stopping, {
+        dedupeKey: `${op.id}:stopping`,
+        operation: op,
+        url: webhookUrl,
+      });
       return this.accepted(stopping, op, 'Instance stop requested');
     });
   }
@@ -150,11 +211,24 @@ export class InstanceLifecycleService {
         });
       }
       const at = new Date().toISOString();
-      const deleted: InstanceRecord = { ...record, status: 'deleted', readiness: null, activeOperationId: null, deletedAt: at, updatedAt: at };
+      const deleted: InstanceRecord = {
+        ...record,
+        status: 'deleted',
+        readiness: null,
+        activeOperationId: null,
+        deletedAt: at,
+        updatedAt: at,
+      };
       await this.repo.save(deleted);
       await this.repo.releaseIndexes(deleted);
-      await this.events.emitSafely('instance.deleted', deleted, { dedupeKey: `${record.id}:deleted`, url: opts.webhookUrl ?? null });
-      this.logger.log({ instanceId: record.id, novitaInstanceId: record.novitaInstanceId }, 'Instance deleted');
+      await this.events.emitSafely('instance.deleted', deleted, {
+        dedupeKey: `${record.id}:deleted`,
+        url: opts.webhookUrl ?? null,
+      });
+      this.logger.log(
+        { instanceId: record.id, novitaInstanceId: record.novitaInstanceId },
+        'Instance deleted',
+      );
       return this.accepted(deleted, null, 'Instance deleted');
     });
   }
@@ -173,16 +247,24 @@ export class InstanceLifecycleService {
 
   private requireNovitaId(record: InstanceRecord, action: string): string {
     if (record.status === 'deleted' || record.status === 'terminated') {
-      throw new AppError(ErrorCode.INVALID_STATE, `Instance ${record.name} is ${record.status}; cannot ${action} it`, {
-        instanceId: record.id,
-        status: record.status,
-      });
+      throw new AppError(
+        ErrorCode.INVALID_STATE,
+        `Instance ${record.name} is ${record.status}; cannot ${action} it`,
+        {
+          instanceId: record.id,
+          status: record.status,
+        },
+      );
     }
     if (!record.novitaInstanceId) {
-      throw new AppError(ErrorCode.INVALID_STATE, `Instance ${record.name} was never created on Novita; cannot ${action} it`, {
-        instanceId: record.id,
-        status: record.status,
-      });
+      throw new AppError(
+        ErrorCode.INVALID_STATE,
+        `Instance ${record.name} was never created on Novita; cannot ${action} it`,
+        {
+          instanceId: record.id,
+          status: record.status,
+        },
+      );
     }
     return record.novitaInstanceId;
   }
@@ -190,7 +272,11 @@ export class InstanceLifecycleService {
   /** Current state from Novita; a 404 marks the record terminated (kept, never dropped) and answers 409. */
   private async refresh(record: InstanceRecord): Promise<InstanceRecord> {
     try {
-      return applyNovitaObservation(record, await this.novita.getInstance(record.novitaInstanceId!), new Date());
+      return applyNovitaObservation(
+        record,
+        await this.novita.getInstance(record.novitaInstanceId!),
+        new Date(),
+      );
     } catch (err) {
       if (isAppError(err) && err.code === ErrorCode.NOT_FOUND) {
         await this.repo.save(markTerminated(record, new Date()));
@@ -203,21 +289,45 @@ export class InstanceLifecycleService {
     }
   }
 
-  private async cancel(record: InstanceRecord, op: OperationRecord, message: string): Promise<InstanceRecord> {
+  private async cancel(
+    record: InstanceRecord,
+    op: OperationRecord,
+    message: string,
+  ): Promise<InstanceRecord> {
     const at = new Date().toISOString();
-    await this.operations.close({ ...op, phase: 'cancelled', error: { code: 'CANCELLED', message }, updatedAt: at });
+    await this.operations.close({
+      ...op,
+      phase: 'cancelled',
+      error: { code: 'CANCELLED', message },
+      updatedAt: at,
+    });
     return { ...record, activeOperationId: null };
   }
 
-  private async recordStartFailure(record: InstanceRecord, opId: string, webhookUrl: string | null, err: unknown): Promise<void> {
-    const error = isAppError(err) ? { code: err.code, message: err.message } : { code: ErrorCode.INTERNAL_ERROR, message: String(err) };
+  private async recordStartFailure(
+    record: InstanceRecord,
+    opId: string,
+    webhookUrl: string | null,
+    err: unknown,
+  ): Promise<void> {
+    const error = isAppError(err)
+      ? { code: err.code, message: err.message }
+      : { code: ErrorCode.INTERNAL_ERROR, message: String(err) };
     const failed: InstanceRecord = { ...record, lastError: { ...error, at: new Date().toISOString() } };
     await this.repo.save(failed);
-    await this.events.emitSafely('instance.startup_failed', failed, { dedupeKey: `${opId}:startup_failed`, url: webhookUrl, reason: error.message });
+    await this.events.emitSafely('instance.startup_failed', failed, {
+      dedupeKey: `${opId}:startup_failed`,
+      url: webhookUrl,
+      reason: error.message,
+    });
     this.logger.warn({ instanceId: record.id, error }, 'Start rejected; the instance is kept');
   }
 
-  private accepted(record: InstanceRecord, op: OperationRecord | null, message: string): OperationAcceptedResponseDto {
+  private accepted(
+    record: InstanceRecord,
+    op: OperationRecord | null,
+    message: string,
+  ): OperationAcceptedResponseDto {
     return {
       instanceId: record.id,
       novitaInstanceId: record.novitaInstanceId,

@@ -4,7 +4,11 @@ import { AppError, ErrorCode, isAppError } from '../../common/errors';
 import { AllConfig, InstancesConfig } from '../../config/config.types';
 import { NovitaClient } from '../../infra/novita/novita-client';
 import { NovitaInstance } from '../../infra/novita/novita.types';
-import { ComprehensiveListResponseDto, InstanceListResponseDto, InstanceResponseDto } from './dto/instance-response.dto';
+import {
+  ComprehensiveListResponseDto,
+  InstanceListResponseDto,
+  InstanceResponseDto,
+} from './dto/instance-response.dto';
 import { ComprehensiveQuery, ListInstancesQuery } from './dto/list-instances.query';
 import { applyNovitaObservation, markTerminated } from './instance-observation';
 import { toInstanceResponse, toNovitaOnlyResponse } from './instance.mapper';
@@ -64,18 +68,27 @@ export class InstanceQueryService {
       observed = await this.novita.getInstance(record.novitaInstanceId);
     } catch (err) {
       if (isAppError(err) && err.code === ErrorCode.NOT_FOUND) {
-        return toInstanceResponse(await this.persist(record.id, (r) => markTerminated(r, now), markTerminated(record, now)));
+        return toInstanceResponse(
+          await this.persist(record.id, (r) => markTerminated(r, now), markTerminated(record, now)),
+        );
       }
       this.logger.warn({ instanceId: record.id, err }, 'Novita unavailable; serving the cached state');
       return toInstanceResponse(record, { stale: true });
     }
-    const updated = await this.persist(record.id, (r) => applyNovitaObservation(r, observed, now), applyNovitaObservation(record, observed, now));
+    const updated = await this.persist(
+      record.id,
+      (r) => applyNovitaObservation(r, observed, now),
+      applyNovitaObservation(record, observed, now),
+    );
     return toInstanceResponse(updated, { stale: false });
   }
 
   async comprehensive(query: ComprehensiveQuery, now = new Date()): Promise<ComprehensiveListResponseDto> {
     if (!this.config.enableComprehensiveListing) {
-      throw new AppError(ErrorCode.FEATURE_DISABLED, 'Comprehensive listing is disabled (ENABLE_COMPREHENSIVE_LISTING=false)');
+      throw new AppError(
+        ErrorCode.FEATURE_DISABLED,
+        'Comprehensive listing is disabled (ENABLE_COMPREHENSIVE_LISTING=false)',
+      );
     }
     const includeNovitaOnly = query.includeNovitaOnly ?? this.config.defaultIncludeNovitaOnly;
     const syncLocalState = query.syncLocalState ?? this.config.defaultSyncLocalState;
@@ -89,7 +102,13 @@ export class InstanceQueryService {
       const e = isAppError(err) ? err : new AppError(ErrorCode.UPSTREAM_UNAVAILABLE, 'Novita listing failed');
       this.logger.warn({ err }, 'Novita unavailable; comprehensive listing shows local state only');
       const instances = locals.sort(byCreatedDesc).map((r) => toInstanceResponse(r, { stale: true }));
-      return { instances, total: instances.length, sources: { local: locals.length, novita: 0, merged: 0 }, novitaAvailable: false, novitaError: { code: e.code, message: e.message } };
+      return {
+        instances,
+        total: instances.length,
+        sources: { local: locals.length, novita: 0, merged: 0 },
+        novitaAvailable: false,
+        novitaError: { code: e.code, message: e.message },
+      };
     }
 
     const byNovitaId = new Map(locals.filter((r) => r.novitaInstanceId).map((r) => [r.novitaInstanceId!, r]));
@@ -102,10 +121,14 @@ export class InstanceQueryService {
         continue;
       }
       const view = applyNovitaObservation(local, n, now);
-      const saved = syncLocalState ? await this.persist(local.id, (r) => applyNovitaObservation(r, n, now), view) : view;
+      const saved = syncLocalState
+        ? await this.persist(local.id, (r) => applyNovitaObservation(r, n, now), view)
+        : view;
       merged.set(local.id, toInstanceResponse(saved, { source: 'merged' }));
     }
-    const instances = [...locals.map((r) => merged.get(r.id) ?? toInstanceResponse(r)), ...novitaOnly].sort(byCreatedDesc);
+    const instances = [...locals.map((r) => merged.get(r.id) ?? toInstanceResponse(r)), ...novitaOnly].sort(
+      byCreatedDesc,
+    );
     return {
       instances,
       total: instances.length,
@@ -120,7 +143,10 @@ export class InstanceQueryService {
     try {
       return toNovitaOnlyResponse(await this.novita.getInstance(id), now);
     } catch (err) {
-      if (isAppError(err) && (err.code === ErrorCode.NOT_FOUND || err.code === ErrorCode.UPSTREAM_BAD_REQUEST)) {
+      if (
+        isAppError(err) &&
+        (err.code === ErrorCode.NOT_FOUND || err.code === ErrorCode.UPSTREAM_BAD_REQUEST)
+      ) {
         throw AppError.notFound(`Instance ${id}`, { instanceId: id });
       }
       throw err;
@@ -128,7 +154,11 @@ export class InstanceQueryService {
   }
 
   /** Applies the change to the freshest record under the instance lock; when the lock is busy, returns the unsaved view. */
-  private async persist(id: string, change: (r: InstanceRecord) => InstanceRecord, fallback: InstanceRecord): Promise<InstanceRecord> {
+  private async persist(
+    id: string,
+    change: (r: InstanceRecord) => InstanceRecord,
+    fallback: InstanceRecord,
+  ): Promise<InstanceRecord> {
     try {
       return await this.repo.withInstanceLock(
         id,
@@ -139,7 +169,11 @@ export class InstanceQueryService {
         READ_LOCK_WAIT_MS,
       );
     } catch (err) {
-      if (isAppError(err) && (err.code === ErrorCode.OPERATION_IN_PROGRESS || err.code === ErrorCode.CONFLICT)) return fallback;
+      if (
+        isAppError(err) &&
+        (err.code === ErrorCode.OPERATION_IN_PROGRESS || err.code === ErrorCode.CONFLICT)
+      )
+        return fallback;
       throw err;
     }
   }

@@ -16,7 +16,8 @@ export class InstanceResolver {
 
   async byName(name: string): Promise<InstanceRecord> {
     const record = await this.repo.findByName(name);
-    if (!record) throw AppError.notFound(`Instance named ${name}`, { instanceName: name, searchedBy: 'name' });
+    if (!record)
+      throw AppError.notFound(`Instance named ${name}`, { instanceName: name, searchedBy: 'name' });
     return record;
   }
 }

@@ -27,22 +27,37 @@ export class InstanceUsageService {
     this.thresholdMs = config.get('autoStop', { infer: true }).inactivityThresholdMinutes * 60_000;
   }
 
-  async updateLastUsed(target: InstanceRecord, lastUsedAt: string | undefined, now = Date.now()): Promise<LastUsedResponseDto> {
+  async updateLastUsed(
+    target: InstanceRecord,
+    lastUsedAt: string | undefined,
+    now = Date.now(),
+  ): Promise<LastUsedResponseDto> {
     const at = lastUsedAt === undefined ? now : Date.parse(lastUsedAt);
     if (Number.isNaN(at) || at > now + LAST_USED_MAX_SKEW_MS) {
       throw new AppError(ErrorCode.VALIDATION_ERROR, 'lastUsedAt must not be in the future', {
-        fields: [{ field: 'lastUsedAt', messages: [`must not be more than ${LAST_USED_MAX_SKEW_MS / 1000}s in the future`] }],
+        fields: [
+          {
+            field: 'lastUsedAt',
+            messages: [`must not be more than ${LAST_USED_MAX_SKEW_MS / 1000}s in the future`],
+          },
+        ],
       });
     }
     const iso = new Date(at).toISOString();
     const deadline = at + this.thresholdMs;
     await this.repo.withInstanceLock(target.id, async () => {
       const record = await this.repo.get(target.id);
-      if (!record || record.status === 'deleted') throw AppError.notFound(`Instance ${target.id}`, { instanceId: target.id });
+      if (!record || record.status === 'deleted')
+        throw AppError.notFound(`Instance ${target.id}`, { instanceId: target.id });
       await this.repo.save({ ...record, lastUsedAt: iso, updatedAt: new Date(now).toISOString() });
       await this.repo.setIdleDeadline(record.id, deadline);
     });
-    return { instanceId: target.id, lastUsedAt: iso, idleDeadline: new Date(deadline).toISOString(), message: 'Last used time updated successfully' };
+    return {
+      instanceId: target.id,
+      lastUsedAt: iso,
+      idleDeadline: new Date(deadline).toISOString(),
+      message: 'Last used time updated successfully',
+    };
   }
 
   /** Stops every managed instance that is running, ready or starting; one result per instance, never all-or-nothing. */
@@ -71,7 +86,9 @@ export class InstanceUsageService {
       return { instanceId: record.id, name: record.name, success: true, status: res.status };
     } catch (err) {
       this.logger.warn({ instanceId: record.id, err }, 'stop-all: stop failed');
-      const error = isAppError(err) ? { code: err.code, message: err.message } : { code: ErrorCode.INTERNAL_ERROR, message: 'Unexpected error' };
+      const error = isAppError(err)
+        ? { code: err.code, message: err.message }
+        : { code: ErrorCode.INTERNAL_ERROR, message: 'Unexpected error' };
       return { instanceId: record.id, name: record.name, success: false, error };
     }
   }

@@ -44,7 +44,9 @@ export class InstanceRepository {
 
   async save(record: InstanceRecord): Promise<InstanceRecord> {
     const ttlMs = record.status === 'deleted' ? DELETED_RECORD_TTL_MS : undefined;
-    const entries: { key: string; value: unknown; ttlMs?: number }[] = [{ key: instanceKey(record.id), value: record, ttlMs }];
+    const entries: { key: string; value: unknown; ttlMs?: number }[] = [
+      { key: instanceKey(record.id), value: record, ttlMs },
+    ];
     if (record.novitaInstanceId && record.status !== 'deleted') {
       entries.push({ key: NOVITA_KEY_PREFIX + record.novitaInstanceId, value: record.id });
     }
@@ -56,7 +58,10 @@ export class InstanceRepository {
    * Points the name at this record unless a live record already holds it. Callers hold the name
    * mutex, so the check and the write cannot interleave with another create.
    */
-  async claimName(name: string, id: string): Promise<{ claimed: true } | { claimed: false; holder: InstanceRecord }> {
+  async claimName(
+    name: string,
+    id: string,
+  ): Promise<{ claimed: true } | { claimed: false; holder: InstanceRecord }> {
     const holder = await this.findByName(name);
     if (holder && holder.id !== id) return { claimed: false, holder };
     await this.store.set(NAME_KEY_PREFIX + name, id);
@@ -66,7 +71,8 @@ export class InstanceRepository {
   /** Frees the name and the Novita-id index of a record that is gone. */
   async releaseIndexes(record: InstanceRecord): Promise<void> {
     const keys: string[] = [];
-    if ((await this.store.get<string>(NAME_KEY_PREFIX + record.name)) === record.id) keys.push(NAME_KEY_PREFIX + record.name);
+    if ((await this.store.get<string>(NAME_KEY_PREFIX + record.name)) === record.id)
+      keys.push(NAME_KEY_PREFIX + record.name);
     if (record.novitaInstanceId) keys.push(NOVITA_KEY_PREFIX + record.novitaInstanceId);
     if (keys.length > 0) await this.store.delete(...keys);
     await this.store.sortedSetRemove(AUTOSTOP_DEADLINES_KEY, record.id);

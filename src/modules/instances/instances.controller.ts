@@ -31,8 +31,15 @@ export class InstancesController {
   /** Creates an instance in the first region (preferred, then fallback order) with capacity, at the lowest price. */
   @Post()
   @HttpCode(201)
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Repeats with the same key return the first result' })
-  createInstance(@Body() dto: CreateInstanceDto, @Headers('idempotency-key') idempotencyKey?: string): Promise<CreateInstanceResponseDto> {
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'Repeats with the same key return the first result',
+  })
+  createInstance(
+    @Body() dto: CreateInstanceDto,
+    @Headers('idempotency-key') idempotencyKey?: string,
+  ): Promise<CreateInstanceResponseDto> {
     return this.creator.create(dto, idempotencyKey);
   }
 
@@ -63,7 +70,10 @@ export class InstancesController {
 
   /** Usage heartbeat: moves the auto-stop idle deadline to lastUsedAt + threshold. */
   @Put(':instanceId/last-used')
-  async updateLastUsed(@Param('instanceId', InstanceIdPipe) id: string, @Body() dto: UpdateLastUsedDto): Promise<LastUsedResponseDto> {
+  async updateLastUsed(
+    @Param('instanceId', InstanceIdPipe) id: string,
+    @Body() dto: UpdateLastUsedDto,
+  ): Promise<LastUsedResponseDto> {
     return this.usage.updateLastUsed(await this.resolver.byId(id), dto.lastUsedAt);
   }
 }

@@ -41,11 +41,22 @@ export class NovitaCatalogService {
       command: dto.command,
     };
     if (!dto.templateId) {
-      return { imageUrl: dto.imageUrl!, imageAuthId: dto.imageAuthId, ports: own.ports ?? [], envs: own.envs ?? [], command: own.command };
+      return {
+        imageUrl: dto.imageUrl!,
+        imageAuthId: dto.imageAuthId,
+        ports: own.ports ?? [],
+        envs: own.envs ?? [],
+        command: own.command,
+      };
     }
     const template = await this.novita.getTemplate(dto.templateId).catch((err: unknown) => {
-      if (isAppError(err) && (err.code === ErrorCode.NOT_FOUND || err.code === ErrorCode.UPSTREAM_BAD_REQUEST)) {
-        throw new AppError(ErrorCode.NOT_FOUND, `Template ${dto.templateId} not found`, { templateId: dto.templateId });
+      if (
+        isAppError(err) &&
+        (err.code === ErrorCode.NOT_FOUND || err.code === ErrorCode.UPSTREAM_BAD_REQUEST)
+      ) {
+        throw new AppError(ErrorCode.NOT_FOUND, `Template ${dto.templateId} not found`, {
+          templateId: dto.templateId,
+        });
       }
       throw err;
     });
@@ -67,7 +78,10 @@ export class NovitaCatalogService {
   }
 }
 
-function mergeEnvs(base: { key: string; value: string }[], overrides: { key: string; value: string }[]): { key: string; value: string }[] {
+function mergeEnvs(
+  base: { key: string; value: string }[],
+  overrides: { key: string; value: string }[],
+): { key: string; value: string }[] {
   const map = new Map(base.map((e) => [e.key, e.value]));
   for (const e of overrides) map.set(e.key, e.value);
   return [...map].map(([key, value]) => ({ key, value }));

@@ -1,10 +1,34 @@
 import { Cluster, GpuProduct } from '../../infra/novita/novita.types';
-import { buildRegionOrder, findCluster, planProductSelection, regionCodeOf, unitPriceFor } from './product-selection.policy';
+import {
+  buildRegionOrder,
+  findCluster,
+  planProductSelection,
+  regionCodeOf,
+  unitPriceFor,
+} from './product-selection.policy';
 
 const clusters: Cluster[] = [
-  { id: 'as-sgp-2', name: 'AS-SGP-02 (Singapore)', availableGpuTypes: [], supportNetworkStorage: true, supportInstanceNetwork: true },
-  { id: 'cn-hk-1', name: 'CN-HK-01 (Hong Kong)', availableGpuTypes: [], supportNetworkStorage: true, supportInstanceNetwork: false },
-  { id: 'us-ca-6', name: 'US-CA-06', availableGpuTypes: [], supportNetworkStorage: true, supportInstanceNetwork: true },
+  {
+    id: 'as-sgp-2',
+    name: 'AS-SGP-02 (Singapore)',
+    availableGpuTypes: [],
+    supportNetworkStorage: true,
+    supportInstanceNetwork: true,
+  },
+  {
+    id: 'cn-hk-1',
+    name: 'CN-HK-01 (Hong Kong)',
+    availableGpuTypes: [],
+    supportNetworkStorage: true,
+    supportInstanceNetwork: false,
+  },
+  {
+    id: 'us-ca-6',
+    name: 'US-CA-06',
+    availableGpuTypes: [],
+    supportNetworkStorage: true,
+    supportInstanceNetwork: true,
+  },
 ];
 
 function product(over: Partial<GpuProduct> & { id: string; regions: string[] }): GpuProduct {
@@ -33,7 +57,11 @@ describe('product selection policy', () => {
   });
 
   it('orders the preferred region first, then the fallback order, without duplicates', () => {
-    expect(buildRegionOrder('CN-HK-01', ['AS-SGP-02', 'CN-HK-01', 'US-CA-06'])).toEqual(['CN-HK-01', 'AS-SGP-02', 'US-CA-06']);
+    expect(buildRegionOrder('CN-HK-01', ['AS-SGP-02', 'CN-HK-01', 'US-CA-06'])).toEqual([
+      'CN-HK-01',
+      'AS-SGP-02',
+      'US-CA-06',
+    ]);
     expect(buildRegionOrder(undefined, ['AS-SGP-02'])).toEqual(['AS-SGP-02']);
   });
 
@@ -55,16 +83,37 @@ describe('product selection policy', () => {
     expect(spot[0].candidate?.clusterId).toBe('as-sgp-2');
 
     // onDemand is ranked by the on-demand price, not by spot price (previous bug 13).
-    const onDemand = planProductSelection({ ...base, billingMode: 'onDemand', regions: ['AS-SGP-02'], products });
+    const onDemand = planProductSelection({
+      ...base,
+      billingMode: 'onDemand',
+      regions: ['AS-SGP-02'],
+      products,
+    });
     expect(onDemand[0].candidate?.product.id).toBe('a');
     expect(onDemand[0].candidate?.unitPrice).toBe(0.3);
   });
 
   it('skips products without a spot price for spot, but not for on-demand', () => {
-    const products = [product({ id: 'nospot', regions: ['CN-HK-01 (Hong Kong)'], spotPrice: null, billingMethods: ['onDemand'] })];
+    const products = [
+      product({
+        id: 'nospot',
+        regions: ['CN-HK-01 (Hong Kong)'],
+        spotPrice: null,
+        billingMethods: ['onDemand'],
+      }),
+    ];
     const spot = planProductSelection({ ...base, regions: ['CN-HK-01'], products });
-    expect(spot[0]).toEqual({ region: 'CN-HK-01', candidate: null, reason: 'spot billing not offered in CN-HK-01' });
-    const onDemand = planProductSelection({ ...base, billingMode: 'onDemand', regions: ['CN-HK-01'], products });
+    expect(spot[0]).toEqual({
+      region: 'CN-HK-01',
+      candidate: null,
+      reason: 'spot billing not offered in CN-HK-01',
+    });
+    const onDemand = planProductSelection({
+      ...base,
+      billingMode: 'onDemand',
+      regions: ['CN-HK-01'],
+      products,
+    });
     expect(onDemand[0].candidate?.product.id).toBe('nospot');
   });
 
@@ -74,7 +123,9 @@ describe('product selection policy', () => {
       product({ id: 'y', regions: ['US-CA-06'], memoryPerGpu: 80, cpuPerGpu: 8 }),
       product({ id: 'x', regions: ['US-CA-06'], memoryPerGpu: 80, cpuPerGpu: 8 }),
     ];
-    expect(planProductSelection({ ...base, regions: ['US-CA-06'], products })[0].candidate?.product.id).toBe('x');
+    expect(planProductSelection({ ...base, regions: ['US-CA-06'], products })[0].candidate?.product.id).toBe(
+      'x',
+    );
   });
 
   it('gives a reason for every region it cannot use, in the order tried', () => {
@@ -84,8 +135,14 @@ describe('product selection policy', () => {
       product({ id: 'ca', regions: ['US-CA-06'] }),
       product({ id: 'other', name: 'A100 80GB', regions: ['AS-SGP-02 (Singapore)'] }),
     ];
-    const plan = planProductSelection({ ...base, regions: ['EU-DE-01', 'AS-SGP-02', 'CN-HK-01', 'US-CA-06'], products });
-    expect(plan.map((p) => (p.candidate ? `${p.region}:${p.candidate.product.id}` : `${p.region}:${p.reason}`))).toEqual([
+    const plan = planProductSelection({
+      ...base,
+      regions: ['EU-DE-01', 'AS-SGP-02', 'CN-HK-01', 'US-CA-06'],
+      products,
+    });
+    expect(
+      plan.map((p) => (p.candidate ? `${p.region}:${p.candidate.product.id}` : `${p.region}:${p.reason}`)),
+    ).toEqual([
       'EU-DE-01:unknown region EU-DE-01 (no such cluster)',
       'AS-SGP-02:no capacity in AS-SGP-02 (availableDeploy=false)',
       'CN-HK-01:rootfsSize 60 GB exceeds the product maximum in CN-HK-01',
@@ -96,7 +153,11 @@ describe('product selection policy', () => {
   it('ignores products whose name does not match, even if the server returned them', () => {
     const products = [product({ id: 'a100', name: 'A100 80GB', regions: ['US-CA-06'] })];
     const plan = planProductSelection({ ...base, regions: ['US-CA-06'], products });
-    expect(plan[0]).toEqual({ region: 'US-CA-06', candidate: null, reason: 'no "RTX 4090" product offered in US-CA-06' });
+    expect(plan[0]).toEqual({
+      region: 'US-CA-06',
+      candidate: null,
+      reason: 'no "RTX 4090" product offered in US-CA-06',
+    });
   });
 
   it('treats a zero spot price as no spot offer', () => {

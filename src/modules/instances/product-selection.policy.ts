@@ -25,7 +25,8 @@ export interface RegionCandidate {
   unitPrice: number;
 }
 
-export type RegionPlanEntry = { region: string; candidate: RegionCandidate } | { region: string; candidate: null; reason: string };
+export type RegionPlanEntry =
+  { region: string; candidate: RegionCandidate } | { region: string; candidate: null; reason: string };
 
 /** "AS-SGP-02 (Singapore)" → "AS-SGP-02": Novita lists cluster names, the region code is the part before the first space. */
 export function regionCodeOf(clusterOrRegionName: string): string {
@@ -34,14 +35,17 @@ export function regionCodeOf(clusterOrRegionName: string): string {
 
 /** Preferred region first, then the configured fallback order, without duplicates. */
 export function buildRegionOrder(preferred: string | undefined, fallbackOrder: string[]): string[] {
-  const order = [preferred, ...fallbackOrder].filter((r): r is string => !!r && r.trim() !== '').map(regionCodeOf);
+  const order = [preferred, ...fallbackOrder]
+    .filter((r): r is string => !!r && r.trim() !== '')
+    .map(regionCodeOf);
   return [...new Set(order)];
 }
 
 export function findCluster(region: string, clusters: Cluster[]): Cluster | undefined {
   const code = regionCodeOf(region);
   return (
-    clusters.find((c) => regionCodeOf(c.name) === code) ?? clusters.find((c) => c.id.toLowerCase() === region.trim().toLowerCase())
+    clusters.find((c) => regionCodeOf(c.name) === code) ??
+    clusters.find((c) => c.id.toLowerCase() === region.trim().toLowerCase())
   );
 }
 
@@ -72,19 +76,36 @@ export function planProductSelection(input: SelectionInput): RegionPlanEntry[] {
     const cluster = findCluster(region, input.clusters);
     if (!cluster) return { region, candidate: null, reason: `unknown region ${region} (no such cluster)` };
     const inRegion = named.filter((p) => p.regions.some((r) => regionCodeOf(r) === region));
-    if (inRegion.length === 0) return { region, candidate: null, reason: `no "${input.productName}" product offered in ${region}` };
+    if (inRegion.length === 0)
+      return { region, candidate: null, reason: `no "${input.productName}" product offered in ${region}` };
     const available = inRegion.filter((p) => p.availableDeploy);
-    if (available.length === 0) return { region, candidate: null, reason: `no capacity in ${region} (availableDeploy=false)` };
+    if (available.length === 0)
+      return { region, candidate: null, reason: `no capacity in ${region} (availableDeploy=false)` };
     const priced = available
       .map((product) => ({ product, unitPrice: unitPriceFor(product, input.billingMode) }))
       .filter((x): x is { product: GpuProduct; unitPrice: number } => x.unitPrice !== null)
-      .filter(({ product }) => product.billingMethods.length === 0 || product.billingMethods.includes(input.billingMode));
-    if (priced.length === 0) return { region, candidate: null, reason: `${input.billingMode} billing not offered in ${region}` };
-    const fitting = priced.filter(({ product }) => !product.maxRootFS || product.maxRootFS >= input.rootfsSize);
+      .filter(
+        ({ product }) =>
+          product.billingMethods.length === 0 || product.billingMethods.includes(input.billingMode),
+      );
+    if (priced.length === 0)
+      return { region, candidate: null, reason: `${input.billingMode} billing not offered in ${region}` };
+    const fitting = priced.filter(
+      ({ product }) => !product.maxRootFS || product.maxRootFS >= input.rootfsSize,
+    );
     if (fitting.length === 0) {
-      return { region, candidate: null, reason: `rootfsSize ${input.rootfsSize} GB exceeds the product maximum in ${region}` };
+      return {
+        region,
+        candidate: null,
+        reason: `rootfsSize ${input.rootfsSize} GB exceeds the product maximum in ${region}`,
+      };
     }
-    const candidates = fitting.map(({ product, unitPrice }) => ({ region, clusterId: cluster.id, product, unitPrice }));
+    const candidates = fitting.map(({ product, unitPrice }) => ({
+      region,
+      clusterId: cluster.id,
+      product,
+      unitPrice,
+    }));
     candidates.sort(compareCandidates);
     return { region, candidate: candidates[0] };
   });

@@ -39,7 +39,10 @@ export function mapNovitaStatus(raw: string | null | undefined): InstanceStatus 
  * The status we report: Novita's mapped status, refined by our readiness result while Novita says
  * running (`ready` once the check passed or was skipped, `failed` when it failed at the deadline).
  */
-export function deriveStatus(raw: string | null | undefined, readiness: ReadinessState | null): InstanceStatus {
+export function deriveStatus(
+  raw: string | null | undefined,
+  readiness: ReadinessState | null,
+): InstanceStatus {
   const mapped = mapNovitaStatus(raw);
   if (mapped !== 'running') return mapped;
   if (readiness === 'passed' || readiness === 'skipped') return 'ready';

@@ -11,7 +11,10 @@ describe('configuration validation at boot', () => {
   });
 
   it('lists every bad variable in one message', async () => {
-    const svc = spawnService({ NOVITA_API_KEY: 'sk_test', SYNC_INTERVAL_MINUTES: '2', MIGRATION_INTERVAL_MINUTES: '61' }, await freePort());
+    const svc = spawnService(
+      { NOVITA_API_KEY: 'sk_test', SYNC_INTERVAL_MINUTES: '2', MIGRATION_INTERVAL_MINUTES: '61' },
+      await freePort(),
+    );
     expect(await svc.exited).not.toBe(0);
     const output = svc.lines.join('\n');
     expect(output).toContain('Invalid configuration (2 problems)');

@@ -32,14 +32,18 @@ describe('HTTP basics (service process)', () => {
     expect(doc.openapi).toMatch(/^3\./);
     const { errors } = new OpenAPISchemaValidator({ version: 3 }).validate(doc);
     expect(errors).toEqual([]);
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/health/live', '/health/ready', '/api/instances']));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/health/live', '/health/ready', '/api/instances']),
+    );
     const ui = await fetch(`${svc.url}/docs`);
     expect(ui.status).toBe(200);
     expect(await ui.text()).toContain('swagger');
   });
 
   it('echoes X-Request-ID and carries it on the log lines of that request', async () => {
-    const res = await fetch(`${svc.url}/api/instances`, { headers: { 'X-Request-ID': 'abc', 'X-API-Key': API_KEY } });
+    const res = await fetch(`${svc.url}/api/instances`, {
+      headers: { 'X-Request-ID': 'abc', 'X-API-Key': API_KEY },
+    });
     expect(res.headers.get('x-request-id')).toBe('abc');
     await new Promise((r) => setTimeout(r, 300));
     const mine = svc.lines.filter((l) => l.includes('"requestId":"abc"'));
@@ -53,7 +57,9 @@ describe('HTTP basics (service process)', () => {
     const body = (await res.json()) as any;
     const id = res.headers.get('x-request-id');
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
-    expect(body).toEqual({ error: { code: 'ROUTE_NOT_FOUND', message: 'Route GET /no/such/route not found', requestId: id } });
+    expect(body).toEqual({
+      error: { code: 'ROUTE_NOT_FOUND', message: 'Route GET /no/such/route not found', requestId: id },
+    });
   });
 
   it('requires an API key on /api/* and accepts X-API-Key or Bearer', async () => {
@@ -64,7 +70,9 @@ describe('HTTP basics (service process)', () => {
     expect(wrong.status).toBe(401);
     const header = await fetch(`${svc.url}/api/instances`, { headers: { 'X-API-Key': API_KEY } });
     expect(header.status).not.toBe(401);
-    const bearer = await fetch(`${svc.url}/api/instances`, { headers: { Authorization: `Bearer ${API_KEY}` } });
+    const bearer = await fetch(`${svc.url}/api/instances`, {
+      headers: { Authorization: `Bearer ${API_KEY}` },
+    });
     expect(bearer.status).not.toBe(401);
     const probe = await fetch(`${svc.url}/health/ready`);
     expect(probe.status).toBe(200);

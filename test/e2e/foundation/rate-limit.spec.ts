@@ -8,7 +8,12 @@ describe('rate limiting across replicas', () => {
 
   beforeAll(async () => {
     redis = await startRedisServer();
-    const env = { NOVITA_API_KEY: 'sk_unused', REDIS_URL: redis.url, RATE_LIMIT_MAX_REQUESTS: '6', RATE_LIMIT_WINDOW_MS: '60000' };
+    const env = {
+      NOVITA_API_KEY: 'sk_unused',
+      REDIS_URL: redis.url,
+      RATE_LIMIT_MAX_REQUESTS: '6',
+      RATE_LIMIT_WINDOW_MS: '60000',
+    };
     replicas.push(...(await Promise.all([startService(env), startService(env)])));
   }, 120_000);
 

@@ -16,7 +16,11 @@ describe('store outage (service process on a real redis-server)', () => {
   });
 
   it('goes unready when Redis stops and recovers by itself when it restarts', async () => {
-    svc = await startService({ NOVITA_API_KEY: 'sk_unused', REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: '500' });
+    svc = await startService({
+      NOVITA_API_KEY: 'sk_unused',
+      REDIS_URL: redis.url,
+      REDIS_COMMAND_TIMEOUT_MS: '500',
+    });
     await waitFor(async () => (await fetch(`${svc.url}/health/ready`)).status === 200);
 
     await redis.stop();
@@ -37,10 +41,16 @@ describe('store outage (service process on a real redis-server)', () => {
   it('starts while Redis is unreachable, reports why, and becomes ready once Redis appears', async () => {
     await svc.kill('SIGTERM');
     await redis.stop();
-    svc = await startService({ NOVITA_API_KEY: 'sk_unused', REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: '500' });
+    svc = await startService({
+      NOVITA_API_KEY: 'sk_unused',
+      REDIS_URL: redis.url,
+      REDIS_COMMAND_TIMEOUT_MS: '500',
+    });
     const res = await fetch(`${svc.url}/health/ready`);
     expect(res.status).toBe(503);
-    await waitFor(async () => svc.lines.some((l) => /redis|store/i.test(l) && /unreachable|unavailable|ECONNREFUSED|down/i.test(l)));
+    await waitFor(async () =>
+      svc.lines.some((l) => /redis|store/i.test(l) && /unreachable|unavailable|ECONNREFUSED|down/i.test(l)),
+    );
     await redis.restart();
     await waitFor(async () => (await fetch(`${svc.url}/health/ready`)).status === 200, 20_000);
   }, 90_000);

@@ -20,7 +20,9 @@ describe('instance creation (e2e)', () => {
   it('five concurrent creates with one Idempotency-Key make exactly one Novita create call', async () => {
     const body = { ...base, name: 'idem-1' };
     const results = await Promise.all(
-      Array.from({ length: 5 }, () => t.request('POST', '/api/instances', body, { 'Idempotency-Key': 'idem-key-1' })),
+      Array.from({ length: 5 }, () =>
+        t.request('POST', '/api/instances', body, { 'Idempotency-Key': 'idem-key-1' }),
+      ),
     );
     expect(results.map((r) => r.status)).toEqual([201, 201, 201, 201, 201]);
     expect(new Set(results.map((r) => r.body.instanceId)).size).toBe(1);
@@ -33,15 +35,28 @@ describe('instance creation (e2e)', () => {
     expect(t.sim.sim.callLog({ method: 'POST', path: '/gpu/instance/create' })).toHaveLength(1);
 
     // Same key, different body: 409.
-    const other = await t.request('POST', '/api/instances', { ...body, gpuNum: 2 }, { 'Idempotency-Key': 'idem-key-1' });
+    const other = await t.request(
+      'POST',
+      '/api/instances',
+      { ...body, gpuNum: 2 },
+      { 'Idempotency-Key': 'idem-key-1' },
+    );
     expect(other.status).toBe(409);
-    expect(other.body.error).toMatchObject({ code: 'CONFLICT', details: { reason: 'IDEMPOTENCY_KEY_REUSED' } });
+    expect(other.body.error).toMatchObject({
+      code: 'CONFLICT',
+      details: { reason: 'IDEMPOTENCY_KEY_REUSED' },
+    });
   }, 30_000);
 
   it('falls back to the next region when the preferred one has no capacity, and names both', async () => {
     t.sim.sim.setCapacity('as-sgp-2', 'RTX 4090 24GB', 0);
     try {
-      const res = await t.request('POST', '/api/instances', { ...base, name: 'fallback-1', region: 'AS-SGP-02', billingMode: 'onDemand' });
+      const res = await t.request('POST', '/api/instances', {
+        ...base,
+        name: 'fallback-1',
+        region: 'AS-SGP-02',
+        billingMode: 'onDemand',
+      });
       expect(res.status).toBe(201);
       expect(res.body).toMatchObject({
         region: 'CN-HK-01',
@@ -85,12 +100,23 @@ describe('instance creation (e2e)', () => {
     expect(again.body.error.code).toBe('NAME_TAKEN');
   });
 
-  it('resolves a private template\'s registry auth into inline credentials', async () => {
-    const res = await t.request('POST', '/api/instances', { productName: 'RTX 4090 24GB', templateId: '305', name: 'private-1', billingMode: 'onDemand' });
+  it("resolves a private template's registry auth into inline credentials", async () => {
+    const res = await t.request('POST', '/api/instances', {
+      productName: 'RTX 4090 24GB',
+      templateId: '305',
+      name: 'private-1',
+      billingMode: 'onDemand',
+    });
     expect(res.status).toBe(201);
     const [call] = t.sim.sim.callLog({ method: 'POST', path: '/gpu/instance/create' });
-    expect(call.body).toMatchObject({ imageUrl: 'registry.sim.local/team/vllm:0.6', imageAuth: 'sim-bot:sim-registry-secret', ports: '8000/http' });
-    expect(JSON.stringify((await t.request('GET', `/api/instances/${res.body.instanceId}`)).body)).not.toContain('sim-registry-secret');
+    expect(call.body).toMatchObject({
+      imageUrl: 'registry.sim.local/team/vllm:0.6',
+      imageAuth: 'sim-bot:sim-registry-secret',
+      ports: '8000/http',
+    });
+    expect(
+      JSON.stringify((await t.request('GET', `/api/instances/${res.body.instanceId}`)).body),
+    ).not.toContain('sim-registry-secret');
   });
 
   it('answers 404 for an unknown template', async () => {
@@ -99,7 +125,8 @@ describe('instance creation (e2e)', () => {
   });
 
   describe('validation', () => {
-    const fieldsOf = (res: { body: any }): string[] => res.body.error.details.fields.map((f: { field: string }) => f.field).sort();
+    const fieldsOf = (res: { body: any }): string[] =>
+      res.body.error.details.fields.map((f: { field: string }) => f.field).sort();
 
     it.each([
       ['no name', { ...base }, ['name']],
@@ -107,11 +134,19 @@ describe('instance creation (e2e)', () => {
       ['gpuNum 9', { ...base, name: 'v', gpuNum: 9 }, ['gpuNum']],
       ['unknown billingMode', { ...base, name: 'v', billingMode: 'hourly' }, ['billingMode']],
       ['extra field', { ...base, name: 'v', colour: 'red' }, ['colour']],
-      ['wrong types', { name: 42, productName: 'x', templateId: 212, gpuNum: '2' }, ['gpuNum', 'name', 'templateId']],
+      [
+        'wrong types',
+        { name: 42, productName: 'x', templateId: 212, gpuNum: '2' },
+        ['gpuNum', 'name', 'templateId'],
+      ],
       ['bad name characters', { ...base, name: 'a b' }, ['name']],
       ['neither template nor image', { productName: 'x', name: 'v' }, ['templateId']],
       ['webhookUrl not http(s)', { ...base, name: 'v', webhookUrl: 'ftp://x.example' }, ['webhookUrl']],
-      ['nested healthCheck', { ...base, name: 'v', healthCheck: { port: 70000, path: 'no-slash' } }, ['healthCheck.path', 'healthCheck.port']],
+      [
+        'nested healthCheck',
+        { ...base, name: 'v', healthCheck: { port: 70000, path: 'no-slash' } },
+        ['healthCheck.path', 'healthCheck.port'],
+      ],
     ])('rejects %s with 400 listing each field', async (_label, body, fields) => {
       const res = await t.request('POST', '/api/instances', body);
       expect(res.status).toBe(400);
@@ -122,7 +157,9 @@ describe('instance creation (e2e)', () => {
     it('lists several bad fields at once', async () => {
       const res = await t.request('POST', '/api/instances', { gpuNum: 0, billingMode: 'x', extra: 1 });
       expect(res.status).toBe(400);
-      expect(fieldsOf(res)).toEqual(expect.arrayContaining(['name', 'productName', 'gpuNum', 'billingMode', 'extra']));
+      expect(fieldsOf(res)).toEqual(
+        expect.arrayContaining(['name', 'productName', 'gpuNum', 'billingMode', 'extra']),
+      );
     });
   });
 });

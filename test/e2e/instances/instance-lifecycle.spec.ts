@@ -15,14 +15,24 @@ describe('instance lifecycle (e2e)', () => {
   });
 
   async function createReady(name: string): Promise<{ instanceId: string; novitaInstanceId: string }> {
-    const res = await t.request('POST', '/api/instances', { name, productName: 'RTX 4090 24GB', templateId: TEMPLATE, billingMode: 'spot' });
+    const res = await t.request('POST', '/api/instances', {
+      name,
+      productName: 'RTX 4090 24GB',
+      templateId: TEMPLATE,
+      billingMode: 'spot',
+    });
     expect(res.status).toBe(201);
     await t.waitForEvent('instance.ready', res.body.instanceId, res.body.operationId);
     return res.body;
   }
 
   it('creates, follows to ready, stops and starts again, with signed created/running/ready events', async () => {
-    const res = await t.request('POST', '/api/instances', { name: 'life-1', productName: 'RTX 4090 24GB', templateId: TEMPLATE, billingMode: 'spot' });
+    const res = await t.request('POST', '/api/instances', {
+      name: 'life-1',
+      productName: 'RTX 4090 24GB',
+      templateId: TEMPLATE,
+      billingMode: 'spot',
+    });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({
       name: 'life-1',
@@ -36,9 +46,15 @@ describe('instance lifecycle (e2e)', () => {
     const { instanceId, novitaInstanceId, operationId } = res.body;
     expect(instanceId).toMatch(/^inst_/);
 
-    for (const type of ['instance.created', 'instance.running', 'instance.ready']) await t.waitForEvent(type, instanceId);
+    for (const type of ['instance.created', 'instance.running', 'instance.ready'])
+      await t.waitForEvent(type, instanceId);
     const ready = await t.request('GET', `/api/instances/${instanceId}`);
-    expect(ready.body).toMatchObject({ status: 'ready', novitaStatus: 'running', readiness: 'passed', activeOperationId: null });
+    expect(ready.body).toMatchObject({
+      status: 'ready',
+      novitaStatus: 'running',
+      readiness: 'passed',
+      activeOperationId: null,
+    });
     // The Novita id finds the same record.
     expect((await t.request('GET', `/api/instances/${novitaInstanceId}`)).body.instanceId).toBe(instanceId);
 
@@ -46,13 +62,26 @@ describe('instance lifecycle (e2e)', () => {
     expect(stop.status).toBe(200);
     expect(stop.body).toMatchObject({ status: 'stopping', operation: { kind: 'stop' } });
     await t.waitForEvent('instance.stopped', instanceId);
-    expect((await t.request('GET', `/api/instances/${instanceId}`)).body).toMatchObject({ status: 'stopped', novitaStatus: 'exited' });
+    expect((await t.request('GET', `/api/instances/${instanceId}`)).body).toMatchObject({
+      status: 'stopped',
+      novitaStatus: 'exited',
+    });
 
-    const start = await t.request('POST', `/api/instances/${instanceId}/start`, { healthCheck: { port: 8888, path: '/health', timeoutMs: 2000 } });
+    const start = await t.request('POST', `/api/instances/${instanceId}/start`, {
+      healthCheck: { port: 8888, path: '/health', timeoutMs: 2000 },
+    });
     expect(start.status).toBe(202);
-    expect(start.body).toMatchObject({ instanceId, novitaInstanceId, status: 'starting', operation: { kind: 'start', readiness: { port: 8888, path: '/health' } } });
+    expect(start.body).toMatchObject({
+      instanceId,
+      novitaInstanceId,
+      status: 'starting',
+      operation: { kind: 'start', readiness: { port: 8888, path: '/health' } },
+    });
     const readyEvent = await t.waitForEvent('instance.ready', instanceId, start.body.operationId);
-    expect((readyEvent.payload as any).data.operation.result).toMatchObject({ readiness: 'passed', httpStatus: 200 });
+    expect((readyEvent.payload as any).data.operation.result).toMatchObject({
+      readiness: 'passed',
+      httpStatus: 200,
+    });
     expect((readyEvent.payload as any).data.operation.result.endpoint).toContain('/8888/health');
 
     const events = t.eventsFor(instanceId);
@@ -60,7 +89,9 @@ describe('instance lifecycle (e2e)', () => {
     // Each event id arrives once; the create operation produced exactly one running and one ready.
     const ids = events.map((e) => e.id);
     expect(new Set(ids).size).toBe(ids.length);
-    const ofCreate = events.filter((e) => (e.payload as any).data.operation?.operationId === operationId).map((e) => e.type);
+    const ofCreate = events
+      .filter((e) => (e.payload as any).data.operation?.operationId === operationId)
+      .map((e) => e.type);
     expect(ofCreate.filter((x) => x === 'instance.ready')).toHaveLength(1);
     expect(ofCreate.filter((x) => x === 'instance.running')).toHaveLength(1);
   }, 40_000);
@@ -86,7 +117,11 @@ describe('instance lifecycle (e2e)', () => {
     const del = await t.request('POST', '/api/instances/delete', { instanceName: 'by-name-1' });
     expect(del.status).toBe(200);
     expect(del.body).toMatchObject({ instanceId, status: 'deleted' });
-    expect(t.sim.sim.callLog({ method: 'POST', path: '/gpu/instance/delete' }).map((c) => (c.body as any).instanceId)).toEqual([novitaInstanceId]);
+    expect(
+      t.sim.sim
+        .callLog({ method: 'POST', path: '/gpu/instance/delete' })
+        .map((c) => (c.body as any).instanceId),
+    ).toEqual([novitaInstanceId]);
     await t.waitForEvent('instance.deleted', instanceId);
     expect((await t.request('POST', '/api/instances/stop', { instanceName: 'by-name-1' })).status).toBe(404);
     // The name is free again.
@@ -95,11 +130,16 @@ describe('instance lifecycle (e2e)', () => {
 
   it('stops and deletes by id; a second delete is a no-op', async () => {
     const { instanceId } = await createReady('by-id-1');
-    expect((await t.request('POST', `/api/instances/${instanceId}/stop`, { webhookUrl: t.receiver.url })).status).toBe(200);
+    expect(
+      (await t.request('POST', `/api/instances/${instanceId}/stop`, { webhookUrl: t.receiver.url })).status,
+    ).toBe(200);
     const del = await t.request('DELETE', `/api/instances/${instanceId}`);
     expect(del.status).toBe(200);
     expect(del.body.status).toBe('deleted');
-    expect((await t.request('DELETE', `/api/instances/${instanceId}`)).body).toMatchObject({ status: 'deleted', message: 'Instance was already deleted' });
+    expect((await t.request('DELETE', `/api/instances/${instanceId}`)).body).toMatchObject({
+      status: 'deleted',
+      message: 'Instance was already deleted',
+    });
     expect((await t.request('GET', `/api/instances/${instanceId}`)).body.status).toBe('deleted');
   }, 30_000);
 
@@ -134,6 +174,9 @@ describe('instance lifecycle (e2e)', () => {
     expect(first.status).toBe(202);
     const second = await t.request('POST', `/api/instances/${instanceId}/start`);
     expect(second.status).toBe(409);
-    expect(second.body.error).toMatchObject({ code: 'OPERATION_IN_PROGRESS', details: { operationId: first.body.operationId } });
+    expect(second.body.error).toMatchObject({
+      code: 'OPERATION_IN_PROGRESS',
+      details: { operationId: first.body.operationId },
+    });
   }, 30_000);
 });

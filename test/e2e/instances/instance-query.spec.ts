@@ -31,7 +31,9 @@ describe('instance reads, last-used and stop-all (e2e)', () => {
     const page2 = await t.request('GET', '/api/instances?page=2&pageSize=2');
     expect(page2.body.instances.map((i: any) => i.name)).toEqual(['q-alpha']);
 
-    expect((await t.request('GET', '/api/instances?name=BETA')).body.instances.map((i: any) => i.name)).toEqual(['q-beta']);
+    expect(
+      (await t.request('GET', '/api/instances?name=BETA')).body.instances.map((i: any) => i.name),
+    ).toEqual(['q-beta']);
     expect((await t.request('GET', '/api/instances?status=ready')).body.total).toBe(3);
     expect((await t.request('GET', '/api/instances?status=stopped')).body.total).toBe(0);
     expect((await t.request('GET', '/api/instances?status=sleeping')).status).toBe(400);
@@ -40,8 +42,17 @@ describe('instance reads, last-used and stop-all (e2e)', () => {
 
   it('gets one by id, 404 for an unknown id, 400 for a malformed id', async () => {
     const one = await t.request('GET', `/api/instances/${ids['q-alpha']}`);
-    expect(one.body).toMatchObject({ id: ids['q-alpha'], instanceId: ids['q-alpha'], name: 'q-alpha', status: 'ready', managed: true, stale: false });
-    expect(one.body.portMappings.filter((m: any) => m.type === 'http').map((m: any) => m.port)).toEqual([8080, 8888]);
+    expect(one.body).toMatchObject({
+      id: ids['q-alpha'],
+      instanceId: ids['q-alpha'],
+      name: 'q-alpha',
+      status: 'ready',
+      managed: true,
+      stale: false,
+    });
+    expect(one.body.portMappings.filter((m: any) => m.type === 'http').map((m: any) => m.port)).toEqual([
+      8080, 8888,
+    ]);
 
     const unknown = await t.request('GET', '/api/instances/inst_doesnotexist');
     expect(unknown.status).toBe(404);
@@ -64,24 +75,36 @@ describe('instance reads, last-used and stop-all (e2e)', () => {
     const localOnly = await t.request('GET', '/api/instances/comprehensive?includeNovitaOnly=false');
     expect(localOnly.body.total).toBe(3);
     // A Novita-only instance can be read by its Novita id.
-    expect((await t.request('GET', `/api/instances/${foreign.id}`)).body).toMatchObject({ managed: false, name: 'made-elsewhere' });
+    expect((await t.request('GET', `/api/instances/${foreign.id}`)).body).toMatchObject({
+      managed: false,
+      name: 'made-elsewhere',
+    });
   });
 
   it('records last use and the idle deadline; rejects future times', async () => {
     const at = new Date(Date.now() - 60_000).toISOString();
     const res = await t.request('PUT', `/api/instances/${ids['q-alpha']}/last-used`, { lastUsedAt: at });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ instanceId: ids['q-alpha'], lastUsedAt: at, idleDeadline: new Date(Date.parse(at) + 15 * 60_000).toISOString() });
+    expect(res.body).toMatchObject({
+      instanceId: ids['q-alpha'],
+      lastUsedAt: at,
+      idleDeadline: new Date(Date.parse(at) + 15 * 60_000).toISOString(),
+    });
     expect((await t.request('GET', `/api/instances/${ids['q-alpha']}`)).body.lastUsedAt).toBe(at);
 
     const now = await t.request('PUT', `/api/instances/${ids['q-beta']}/last-used`, {});
     expect(now.status).toBe(200);
     expect(Math.abs(Date.parse(now.body.lastUsedAt) - Date.now())).toBeLessThan(5_000);
 
-    const future = await t.request('PUT', `/api/instances/${ids['q-alpha']}/last-used`, { lastUsedAt: new Date(Date.now() + 3_600_000).toISOString() });
+    const future = await t.request('PUT', `/api/instances/${ids['q-alpha']}/last-used`, {
+      lastUsedAt: new Date(Date.now() + 3_600_000).toISOString(),
+    });
     expect(future.status).toBe(400);
     expect(future.body.error.details.fields[0].field).toBe('lastUsedAt');
-    expect((await t.request('PUT', `/api/instances/${ids['q-alpha']}/last-used`, { lastUsedAt: 'yesterday' })).status).toBe(400);
+    expect(
+      (await t.request('PUT', `/api/instances/${ids['q-alpha']}/last-used`, { lastUsedAt: 'yesterday' }))
+        .status,
+    ).toBe(400);
     expect((await t.request('PUT', '/api/instances/inst_nope/last-used', {})).status).toBe(404);
   });
 
@@ -90,7 +113,12 @@ describe('instance reads, last-used and stop-all (e2e)', () => {
     try {
       const res = await t.request('GET', `/api/instances/${ids['q-gamma']}`);
       expect(res.status).toBe(200);
-      expect(res.body).toMatchObject({ name: 'q-gamma', status: 'ready', stale: true, lastSyncedAt: expect.any(String) });
+      expect(res.body).toMatchObject({
+        name: 'q-gamma',
+        status: 'ready',
+        stale: true,
+        lastSyncedAt: expect.any(String),
+      });
     } finally {
       t.sim.sim.clearFaults();
     }
@@ -101,7 +129,9 @@ describe('instance reads, last-used and stop-all (e2e)', () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ success: true, count: 3, succeeded: 3, failed: 0 });
     expect(res.body.results.map((r: any) => r.name).sort()).toEqual(['q-alpha', 'q-beta', 'q-gamma']);
-    const stops = t.sim.sim.callLog({ method: 'POST', path: '/gpu/instance/stop' }).map((c) => (c.body as any).instanceId);
+    const stops = t.sim.sim
+      .callLog({ method: 'POST', path: '/gpu/instance/stop' })
+      .map((c) => (c.body as any).instanceId);
     expect(stops).toHaveLength(3);
     const foreign = t.sim.sim.listInstances().find((i) => i.name === 'made-elsewhere')!;
     expect(stops).not.toContain(foreign.id);

@@ -35,19 +35,34 @@ describe('operations survive a SIGKILL (e2e, Redis)', () => {
 
   it('delivers the ready event after a restart, once per event id', async () => {
     svc = await startService(env);
-    const created = await httpRequest(svc.url, 'POST', '/api/instances', { name: 'survivor', productName: 'RTX 4090 24GB', templateId: '212' });
+    const created = await httpRequest(svc.url, 'POST', '/api/instances', {
+      name: 'survivor',
+      productName: 'RTX 4090 24GB',
+      templateId: '212',
+    });
     expect(created.status).toBe(201);
     const { instanceId, novitaInstanceId } = created.body;
-    await receiver.waitFor((e) => e.type === 'instance.ready' && (e.payload as any).instanceId === instanceId, 20_000);
+    await receiver.waitFor(
+      (e) => e.type === 'instance.ready' && (e.payload as any).instanceId === instanceId,
+      20_000,
+    );
     expect((await httpRequest(svc.url, 'POST', `/api/instances/${instanceId}/stop`)).status).toBe(200);
-    await receiver.waitFor((e) => e.type === 'instance.stopped' && (e.payload as any).instanceId === instanceId, 20_000);
+    await receiver.waitFor(
+      (e) => e.type === 'instance.stopped' && (e.payload as any).instanceId === instanceId,
+      20_000,
+    );
 
     // The app will answer 503 once running, so the readiness check keeps failing until we say otherwise.
     sim.sim.setAppHealth(novitaInstanceId, 'unhealthy');
-    const start = await httpRequest(svc.url, 'POST', `/api/instances/${instanceId}/start`, { healthCheck: { path: '/ready' } });
+    const start = await httpRequest(svc.url, 'POST', `/api/instances/${instanceId}/start`, {
+      healthCheck: { path: '/ready' },
+    });
     expect(start.status).toBe(202);
     const opId = start.body.operationId;
-    await receiver.waitFor((e) => e.type === 'instance.running' && (e.payload as any).data?.operation?.operationId === opId, 20_000);
+    await receiver.waitFor(
+      (e) => e.type === 'instance.running' && (e.payload as any).data?.operation?.operationId === opId,
+      20_000,
+    );
     // A few failing probes happen before the kill.
     await new Promise((r) => setTimeout(r, 600));
     expect(eventsOf(instanceId, opId).map((e) => e.type)).not.toContain('instance.ready');
@@ -56,10 +71,17 @@ describe('operations survive a SIGKILL (e2e, Redis)', () => {
     sim.sim.setAppHealth(novitaInstanceId, 'healthy');
     svc = await startService(env);
 
-    await receiver.waitFor((e) => e.type === 'instance.ready' && (e.payload as any).data?.operation?.operationId === opId, 30_000);
+    await receiver.waitFor(
+      (e) => e.type === 'instance.ready' && (e.payload as any).data?.operation?.operationId === opId,
+      30_000,
+    );
     const mine = eventsOf(instanceId, opId);
     expect(mine.every((e) => e.verified)).toBe(true);
-    expect(mine.map((e) => e.type).sort()).toEqual(['instance.ready', 'instance.running', 'instance.starting']);
+    expect(mine.map((e) => e.type).sort()).toEqual([
+      'instance.ready',
+      'instance.running',
+      'instance.starting',
+    ]);
     for (const e of mine) expect(receiver.eventsWithId(e.id!)).toHaveLength(1);
 
     const after = await httpRequest(svc.url, 'GET', `/api/instances/${instanceId}`);

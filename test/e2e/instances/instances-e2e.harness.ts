@@ -21,7 +21,11 @@ export const FAST_TIMINGS = {
 };
 
 /** Environment for the service: simulator as Novita, the receiver as global webhook target, fast loops. */
-export function serviceEnv(sim: RunningSimulator, receiver: WebhookReceiver, extra: Record<string, string> = {}): Record<string, string> {
+export function serviceEnv(
+  sim: RunningSimulator,
+  receiver: WebhookReceiver,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   return {
     NOVITA_API_KEY: sim.apiKey,
     NOVITA_API_BASE_URL: sim.baseUrl,
@@ -51,9 +55,19 @@ export interface InstancesE2e {
   sim: RunningSimulator;
   receiver: WebhookReceiver;
   svc: ServiceProcess;
-  request(method: string, url: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
+  request(
+    method: string,
+    url: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: any }>;
   /** Waits for a webhook of `type` about `instanceId` (optionally of one operation). */
-  waitForEvent(type: string, instanceId: string, operationId?: string, timeoutMs?: number): Promise<ReceivedWebhook>;
+  waitForEvent(
+    type: string,
+    instanceId: string,
+    operationId?: string,
+    timeoutMs?: number,
+  ): Promise<ReceivedWebhook>;
   eventsFor(instanceId: string): ReceivedWebhook[];
   close(): Promise<void>;
 }
@@ -68,7 +82,11 @@ export async function httpRequest(
 ): Promise<{ status: number; body: any }> {
   const res = await fetch(baseUrl + url, {
     method,
-    headers: { 'x-api-key': API_KEY, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    headers: {
+      'x-api-key': API_KEY,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...headers,
+    },
     ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
   });
   const text = await res.text();

@@ -3,10 +3,19 @@ import { InstancesE2e, startInstancesE2e } from './instances-e2e.harness';
 // Novita failures reach callers as 502/503/504 in the envelope with a classified code, never 500 or 400.
 describe('Novita failures as the caller sees them (e2e)', () => {
   let e2e: InstancesE2e;
-  const createBody = { name: 'upstream-x', productName: 'RTX 4090', imageUrl: 'nginx:latest', billingMode: 'onDemand' };
+  const createBody = {
+    name: 'upstream-x',
+    productName: 'RTX 4090',
+    imageUrl: 'nginx:latest',
+    billingMode: 'onDemand',
+  };
 
   beforeAll(async () => {
-    e2e = await startInstancesE2e({ NOVITA_REQUEST_TIMEOUT_MS: '300', NOVITA_MAX_RETRIES: '0', NOVITA_CIRCUIT_BREAKER_THRESHOLD: '50' });
+    e2e = await startInstancesE2e({
+      NOVITA_REQUEST_TIMEOUT_MS: '300',
+      NOVITA_MAX_RETRIES: '0',
+      NOVITA_CIRCUIT_BREAKER_THRESHOLD: '50',
+    });
   }, 90_000);
 
   afterEach(() => e2e.sim.sim.clearFaults());

@@ -30,7 +30,10 @@ describe('webhook deliveries while the receiver is down (e2e)', () => {
     const instanceId = created.body.instanceId as string;
 
     const failed = await waitFor(async () => {
-      const res = await e2e.request('GET', `/api/webhooks/deliveries?instanceId=${instanceId}&event=instance.created`);
+      const res = await e2e.request(
+        'GET',
+        `/api/webhooks/deliveries?instanceId=${instanceId}&event=instance.created`,
+      );
       const d = res.body.deliveries?.[0];
       return d?.state === 'failed' ? d : undefined;
     }, 30_000);
@@ -39,7 +42,10 @@ describe('webhook deliveries while the receiver is down (e2e)', () => {
     const gaps = times.slice(1).map((t: number, i: number) => t - times[i]);
     for (let i = 1; i < gaps.length; i++) expect(gaps[i]).toBeGreaterThan(gaps[i - 1]);
 
-    const byState = await e2e.request('GET', `/api/webhooks/deliveries?instanceId=${instanceId}&state=failed`);
+    const byState = await e2e.request(
+      'GET',
+      `/api/webhooks/deliveries?instanceId=${instanceId}&state=failed`,
+    );
     expect(byState.body.deliveries.map((d: { id: string }) => d.id)).toContain(failed.id);
 
     await e2e.receiver.restart();

@@ -32,7 +32,9 @@ export class EnvDto {
 
 export class CreateInstanceDto {
   /** Unique among managed instances. */
-  @IsString() @Length(1, 100) @Matches(NAME_PATTERN, { message: 'name may contain only letters, digits, "-" and "_"' })
+  @IsString()
+  @Length(1, 100)
+  @Matches(NAME_PATTERN, { message: 'name may contain only letters, digits, "-" and "_"' })
   name!: string;
 
   /** GPU product name, e.g. "RTX 4090 24GB" (matched as a substring). */
@@ -56,14 +58,19 @@ export class CreateInstanceDto {
   /** GB; default DEFAULT_ROOTFS_SIZE_GB. */
   @IsOptional() @IsInt() @Min(10) @Max(6144) rootfsSize?: number;
   /** Preferred region code, e.g. AS-SGP-02; default DEFAULT_REGION. Other regions follow REGION_FALLBACK_ORDER. */
-  @IsOptional() @IsString() @Matches(/^[A-Za-z0-9-]{2,40}$/, { message: 'region must be a region code such as AS-SGP-02' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z0-9-]{2,40}$/, { message: 'region must be a region code such as AS-SGP-02' })
   region?: string;
   @IsOptional() @IsIn(BILLING_MODES) billingMode?: (typeof BILLING_MODES)[number];
   @IsOptional() @IsWebhookUrl() webhookUrl?: string;
 
   @IsOptional() @ValidateNested() @Type(() => HealthCheckDto) healthCheck?: HealthCheckDto;
   /** Deprecated shape of healthCheck. */
-  @IsOptional() @ValidateNested() @Type(() => LegacyHealthCheckConfigDto) healthCheckConfig?: LegacyHealthCheckConfigDto;
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => LegacyHealthCheckConfigDto)
+  healthCheckConfig?: LegacyHealthCheckConfigDto;
   /** Deprecated: healthCheck.port. */
   @IsOptional() @IsInt() @Min(1) @Max(65535) targetPort?: number;
 }

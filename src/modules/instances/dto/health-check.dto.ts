@@ -5,7 +5,11 @@ export class HealthCheckDto {
   /** Container port to probe (must be mapped as http); default: the first http port mapping. */
   @IsOptional() @IsInt() @Min(1) @Max(65535) port?: number;
   /** Path requested on the port's endpoint, default "/". */
-  @IsOptional() @IsString() @MaxLength(500) @Matches(/^\//, { message: 'path must start with /' }) path?: string;
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
+  @Matches(/^\//, { message: 'path must start with /' })
+  path?: string;
   /** Per-request timeout in ms (default HEALTH_CHECK_TIMEOUT_MS). */
   @IsOptional() @IsInt() @Min(100) @Max(300000) timeoutMs?: number;
   /** Overall deadline in ms for running + ready (default INSTANCE_STARTUP_MAX_WAIT_TIME). */

@@ -1,5 +1,15 @@
 import { Type } from 'class-transformer';
-import { IsDefined, IsInt, IsOptional, IsString, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
+import {
+  IsDefined,
+  IsInt,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  Max,
+  Min,
+  ValidateNested,
+} from 'class-validator';
 import { NAME_PATTERN } from './create-instance.dto';
 import { HealthCheckDto, LegacyHealthCheckConfigDto } from './health-check.dto';
 import { IsWebhookUrl } from '../../webhooks/is-webhook-url.decorator';
@@ -17,7 +27,10 @@ export class InstanceActionDto {
 
 /** Body of stop and delete by name. */
 export class InstanceByNameActionDto {
-  @IsDefined({ message: 'instanceName is required' }) @IsString() @Length(1, 100) @Matches(NAME_PATTERN)
+  @IsDefined({ message: 'instanceName is required' })
+  @IsString()
+  @Length(1, 100)
+  @Matches(NAME_PATTERN)
   instanceName!: string;
   @IsOptional() @IsWebhookUrl() webhookUrl?: string;
 }
@@ -28,17 +41,26 @@ export class StartInstanceDto {
   @IsOptional() @IsWebhookUrl() webhookUrl?: string;
   @IsOptional() @ValidateNested() @Type(() => HealthCheckDto) healthCheck?: HealthCheckDto;
   /** Deprecated shape of healthCheck. */
-  @IsOptional() @ValidateNested() @Type(() => LegacyHealthCheckConfigDto) healthCheckConfig?: LegacyHealthCheckConfigDto;
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => LegacyHealthCheckConfigDto)
+  healthCheckConfig?: LegacyHealthCheckConfigDto;
   /** Deprecated: healthCheck.port. */
   @IsOptional() @IsInt() @Min(1) @Max(65535) targetPort?: number;
 }
 
 /** Body of start by name. */
 export class StartByNameDto {
-  @IsDefined({ message: 'instanceName is required' }) @IsString() @Length(1, 100) @Matches(NAME_PATTERN)
+  @IsDefined({ message: 'instanceName is required' })
+  @IsString()
+  @Length(1, 100)
+  @Matches(NAME_PATTERN)
   instanceName!: string;
   @IsOptional() @IsWebhookUrl() webhookUrl?: string;
   @IsOptional() @ValidateNested() @Type(() => HealthCheckDto) healthCheck?: HealthCheckDto;
-  @IsOptional() @ValidateNested() @Type(() => LegacyHealthCheckConfigDto) healthCheckConfig?: LegacyHealthCheckConfigDto;
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => LegacyHealthCheckConfigDto)
+  healthCheckConfig?: LegacyHealthCheckConfigDto;
   @IsOptional() @IsInt() @Min(1) @Max(65535) targetPort?: number;
 }

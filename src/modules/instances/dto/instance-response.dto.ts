@@ -13,7 +13,10 @@ export class PortMappingDto {
 export class OperationResponseDto {
   operationId!: string;
   @ApiProperty({ enum: ['create', 'start', 'stop'] }) kind!: string;
-  @ApiProperty({ enum: ['waiting_running', 'readiness', 'waiting_stopped', 'succeeded', 'failed', 'cancelled'] }) phase!: string;
+  @ApiProperty({
+    enum: ['waiting_running', 'readiness', 'waiting_stopped', 'succeeded', 'failed', 'cancelled'],
+  })
+  phase!: string;
   instanceId!: string;
   deadline!: string;
   attempts!: number;
@@ -34,7 +37,8 @@ export class InstanceResponseDto {
   @ApiProperty({ enum: INSTANCE_STATUSES }) status!: InstanceStatus;
   /** Novita's raw status. */
   novitaStatus!: string | null;
-  @ApiProperty({ enum: ['pending', 'passed', 'skipped', 'failed'], nullable: true }) readiness!: string | null;
+  @ApiProperty({ enum: ['pending', 'passed', 'skipped', 'failed'], nullable: true }) readiness!:
+    string | null;
   /** true for instances this service created; false for Novita-only ones. */
   managed!: boolean;
   @ApiProperty({ enum: ['local', 'novita', 'merged'] }) source!: 'local' | 'novita' | 'merged';

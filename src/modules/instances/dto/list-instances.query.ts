@@ -4,7 +4,11 @@ import { INSTANCE_STATUSES } from '../instance.types';
 
 /** Query strings arrive as text: "true"/"1" and "false"/"0" become booleans, anything else stays and fails validation. */
 const toBoolean = ({ value }: { value: unknown }): unknown =>
-  value === 'true' || value === '1' || value === true ? true : value === 'false' || value === '0' || value === false ? false : value;
+  value === 'true' || value === '1' || value === true
+    ? true
+    : value === 'false' || value === '0' || value === false
+      ? false
+      : value;
 
 /** Either limit/offset or page/pageSize (page is 1-based). */
 export class ListInstancesQuery {

@@ -22,7 +22,9 @@ export function healthCheckFromRequest(input: HealthCheckInput): Partial<HealthC
     timeoutMs: hc.timeoutMs ?? legacy.timeoutMs,
     maxWaitTimeMs: hc.maxWaitTimeMs ?? legacy.maxWaitTimeMs,
   };
-  const given = Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== undefined)) as Partial<HealthCheckSettings>;
+  const given = Object.fromEntries(
+    Object.entries(merged).filter(([, v]) => v !== undefined),
+  ) as Partial<HealthCheckSettings>;
   return Object.keys(given).length > 0 ? given : null;
 }
 
@@ -32,7 +34,8 @@ export function resolveHealthCheck(
   stored: Partial<HealthCheckSettings> | null,
   config: InstancesConfig,
 ): HealthCheckSettings {
-  const pick = <K extends keyof HealthCheckSettings>(k: K): HealthCheckSettings[K] | undefined => request?.[k] ?? stored?.[k];
+  const pick = <K extends keyof HealthCheckSettings>(k: K): HealthCheckSettings[K] | undefined =>
+    request?.[k] ?? stored?.[k];
   return {
     port: pick('port'),
     path: pick('path') ?? '/',

@@ -38,7 +38,12 @@ export class OperationRepository {
   }
 
   async due(now: number, limit: number): Promise<string[]> {
-    const members = await this.store.sortedSetRangeByScore(OPEN_OPERATIONS_KEY, Number.NEGATIVE_INFINITY, now, limit);
+    const members = await this.store.sortedSetRangeByScore(
+      OPEN_OPERATIONS_KEY,
+      Number.NEGATIVE_INFINITY,
+      now,
+      limit,
+    );
     return members.map((m) => m.member);
   }
 }

@@ -7,7 +7,8 @@ export type OperationKind = 'create' | 'start' | 'stop';
  * waiting_stopped: polling Novita until the instance has exited (stop);
  * succeeded / failed / cancelled: closed.
  */
-export type OperationPhase = 'waiting_running' | 'readiness' | 'waiting_stopped' | 'succeeded' | 'failed' | 'cancelled';
+export type OperationPhase =
+  'waiting_running' | 'readiness' | 'waiting_stopped' | 'succeeded' | 'failed' | 'cancelled';
 
 export const CLOSED_PHASES: ReadonlySet<OperationPhase> = new Set(['succeeded', 'failed', 'cancelled']);
 

@@ -27,8 +27,14 @@ describe('readiness target selection', () => {
   });
 
   it('refuses a tcp or unmapped port instead of waiting forever', () => {
-    expect(selectReadinessTarget(mappings, { port: 22, path: '/', timeoutMs: 1000 })).toMatchObject({ kind: 'invalid', reason: expect.stringContaining('tcp') });
-    expect(selectReadinessTarget(mappings, { port: 9000, path: '/', timeoutMs: 1000 })).toMatchObject({ kind: 'invalid', reason: expect.stringContaining('not exposed') });
+    expect(selectReadinessTarget(mappings, { port: 22, path: '/', timeoutMs: 1000 })).toMatchObject({
+      kind: 'invalid',
+      reason: expect.stringContaining('tcp'),
+    });
+    expect(selectReadinessTarget(mappings, { port: 9000, path: '/', timeoutMs: 1000 })).toMatchObject({
+      kind: 'invalid',
+      reason: expect.stringContaining('not exposed'),
+    });
   });
 
   it('joins endpoints and paths, adding a scheme when Novita gives host:port', () => {
@@ -58,12 +64,22 @@ describe('probeEndpoint', () => {
 
   it('counts 2xx and 3xx as ready, without following redirects', async () => {
     await expect(probeEndpoint(`${base}/ok`, 1000)).resolves.toMatchObject({ ok: true, httpStatus: 200 });
-    await expect(probeEndpoint(`${base}/redirect`, 1000)).resolves.toMatchObject({ ok: true, httpStatus: 302 });
+    await expect(probeEndpoint(`${base}/redirect`, 1000)).resolves.toMatchObject({
+      ok: true,
+      httpStatus: 302,
+    });
   });
 
   it('reports 5xx, timeouts and refused connections as not ready', async () => {
-    await expect(probeEndpoint(`${base}/other`, 1000)).resolves.toMatchObject({ ok: false, httpStatus: 503, error: 'HTTP 503' });
-    await expect(probeEndpoint(`${base}/slow`, 100)).resolves.toMatchObject({ ok: false, error: 'no answer within 100 ms' });
+    await expect(probeEndpoint(`${base}/other`, 1000)).resolves.toMatchObject({
+      ok: false,
+      httpStatus: 503,
+      error: 'HTTP 503',
+    });
+    await expect(probeEndpoint(`${base}/slow`, 100)).resolves.toMatchObject({
+      ok: false,
+      error: 'no answer within 100 ms',
+    });
     const refused = await probeEndpoint('http://127.0.0.1:9/', 1000);
     expect(refused.ok).toBe(false);
     expect(refused.error).toBeTruthy();

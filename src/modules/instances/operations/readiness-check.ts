@@ -24,7 +24,10 @@ export function joinUrl(endpoint: string, path: string): string {
 }
 
 /** Decides what to probe, from the mappings Novita reports for a running instance. */
-export function selectReadinessTarget(portMappings: PortMapping[], readiness: ReadinessConfig): ReadinessTarget {
+export function selectReadinessTarget(
+  portMappings: PortMapping[],
+  readiness: ReadinessConfig,
+): ReadinessTarget {
   const http = httpMappings(portMappings);
   if (readiness.port === undefined) {
     if (http.length === 0) return { kind: 'skip', reason: 'no http port mapping' };
@@ -65,10 +68,16 @@ export async function probeEndpoint(url: string, timeoutMs: number): Promise<Pro
     });
     await res.body?.cancel().catch(() => undefined);
     const ok = res.status >= 200 && res.status < 400;
-    return { ok, httpStatus: res.status, durationMs: Date.now() - started, ...(ok ? {} : { error: `HTTP ${res.status}` }) };
+    return {
+      ok,
+      httpStatus: res.status,
+      durationMs: Date.now() - started,
+      ...(ok ? {} : { error: `HTTP ${res.status}` }),
+    };
   } catch (err) {
     const name = (err as Error)?.name;
-    const error = name === 'TimeoutError' || name === 'AbortError' ? `no answer within ${timeoutMs} ms` : describe(err);
+    const error =
+      name === 'TimeoutError' || name === 'AbortError' ? `no answer within ${timeoutMs} ms` : describe(err);
     return { ok: false, error, durationMs: Date.now() - started };
   }
 }

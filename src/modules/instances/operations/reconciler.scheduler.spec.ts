@@ -16,8 +16,15 @@ class CountingReconciler {
 }
 
 function scheduler(store: MemoryStateStore, reconciler: CountingReconciler) {
-  const config = new ConfigService(loadConfig({ NOVITA_API_KEY: 'x', OPERATIONS_RECONCILE_INTERVAL_MS: '200' }) as never);
-  return new ReconcilerScheduler(reconciler as unknown as ReconcilerService, store, new SchedulerRegistry(), config as never);
+  const config = new ConfigService(
+    loadConfig({ NOVITA_API_KEY: 'x', OPERATIONS_RECONCILE_INTERVAL_MS: '200' }) as never,
+  );
+  return new ReconcilerScheduler(
+    reconciler as unknown as ReconcilerService,
+    store,
+    new SchedulerRegistry(),
+    config as never,
+  );
 }
 
 describe('ReconcilerScheduler', () => {

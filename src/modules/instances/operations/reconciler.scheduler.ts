@@ -38,7 +38,8 @@ export class ReconcilerScheduler implements OnApplicationBootstrap, OnApplicatio
   }
 
   async onApplicationShutdown(): Promise<void> {
-    if (this.registry.doesExist('interval', RECONCILER_INTERVAL_NAME)) this.registry.deleteInterval(RECONCILER_INTERVAL_NAME);
+    if (this.registry.doesExist('interval', RECONCILER_INTERVAL_NAME))
+      this.registry.deleteInterval(RECONCILER_INTERVAL_NAME);
     await this.inFlight;
     if (this.lease) await this.store.releaseLease(this.lease).catch(() => undefined);
     this.lease = null;

@@ -33,9 +33,18 @@ describe('ReconcilerService', () => {
     expect(h.prober.probes).toEqual(['http://nv1-8080.example/']);
 
     const record = await h.repo.get(created.instanceId);
-    expect(record).toMatchObject({ status: 'ready', readiness: 'passed', novitaStatus: 'running', activeOperationId: null });
+    expect(record).toMatchObject({
+      status: 'ready',
+      readiness: 'passed',
+      novitaStatus: 'running',
+      activeOperationId: null,
+    });
     const op = await h.operations.get(created.operationId);
-    expect(op).toMatchObject({ phase: 'succeeded', attempts: 1, result: { readiness: 'passed', httpStatus: 200 } });
+    expect(op).toMatchObject({
+      phase: 'succeeded',
+      attempts: 1,
+      result: { readiness: 'passed', httpStatus: 200 },
+    });
     expect(await h.store.sortedSetRangeByScore(OPEN_OPERATIONS_KEY, -Infinity, Infinity)).toEqual([]);
 
     // Nothing left to do: more passes emit nothing.
@@ -43,7 +52,10 @@ describe('ReconcilerService', () => {
     expect(h.emitter.emitted).toHaveLength(3);
     const ready = h.emitter.emitted[2];
     expect(ready.dedupeKey).toBe(`${created.operationId}:ready`);
-    expect(ready.data).toMatchObject({ instance: { instanceId: created.instanceId, status: 'ready' }, operation: { phase: 'succeeded' } });
+    expect(ready.data).toMatchObject({
+      instance: { instanceId: created.instanceId, status: 'ready' },
+      operation: { phase: 'succeeded' },
+    });
   });
 
   it('retries the readiness check each pass and fails at the deadline without deleting the instance', async () => {
@@ -56,7 +68,11 @@ describe('ReconcilerService', () => {
     expect((await h.reconciler.reconcileOnce(t0 + 2)).checked).toBe(0);
     await h.reconciler.reconcileOnce(t0 + 1_000);
     const op = await h.operations.get(created.operationId);
-    expect(op).toMatchObject({ phase: 'readiness', attempts: 2, lastCheck: { ok: false, httpStatus: 503, endpoint: 'http://nv1-8080.example/health' } });
+    expect(op).toMatchObject({
+      phase: 'readiness',
+      attempts: 2,
+      lastCheck: { ok: false, httpStatus: 503, endpoint: 'http://nv1-8080.example/health' },
+    });
     expect(h.emitter.types()).toEqual(['instance.created', 'instance.running']);
 
     await h.reconciler.reconcileOnce(t0 + 11_000);
@@ -70,7 +86,9 @@ describe('ReconcilerService', () => {
 
   it('is ready without probing when the instance has no http port (readiness skipped)', async () => {
     const created = await createOne(h);
-    h.novita.setStatus(created.novitaInstanceId, 'running', { portMappings: [{ port: 22, type: 'tcp', endpoint: '1.2.3.4:22' }] });
+    h.novita.setStatus(created.novitaInstanceId, 'running', {
+      portMappings: [{ port: 22, type: 'tcp', endpoint: '1.2.3.4:22' }],
+    });
     await h.reconciler.reconcileOnce(Date.now() + 1);
     expect(h.prober.probes).toEqual([]);
     expect(await h.repo.get(created.instanceId)).toMatchObject({ status: 'ready', readiness: 'skipped' });
@@ -90,7 +108,10 @@ describe('ReconcilerService', () => {
     const created = await createOne(h);
     h.novita.failNext('getInstance', new AppError(ErrorCode.UPSTREAM_UNAVAILABLE, 'down'));
     await h.reconciler.reconcileOnce(Date.now() + 1);
-    expect(await h.operations.get(created.operationId)).toMatchObject({ phase: 'waiting_running', lastError: 'UPSTREAM_UNAVAILABLE: down' });
+    expect(await h.operations.get(created.operationId)).toMatchObject({
+      phase: 'waiting_running',
+      lastError: 'UPSTREAM_UNAVAILABLE: down',
+    });
     h.novita.setStatus(created.novitaInstanceId, 'running', { portMappings: HTTP_PORTS });
     await h.reconciler.reconcileOnce(Date.now() + 5_000);
     expect((await h.repo.get(created.instanceId))?.status).toBe('ready');
@@ -137,7 +158,10 @@ describe('ReconcilerService', () => {
     h.novita.setStatus(created.novitaInstanceId, 'exited');
     await h.reconciler.reconcileOnce(Date.now() + 2_000);
     expect(h.emitter.types().slice(-2)).toEqual(['instance.stopping', 'instance.stopped']);
-    expect(await h.repo.get(created.instanceId)).toMatchObject({ status: 'stopped', activeOperationId: null });
+    expect(await h.repo.get(created.instanceId)).toMatchObject({
+      status: 'stopped',
+      activeOperationId: null,
+    });
   });
 
   it('drops an operation that a stop superseded, without a startup_failed event', async () => {

@@ -21,7 +21,8 @@ export interface ReconcileSummary {
   errors: number;
 }
 
-type Observation = { kind: 'seen'; instance: NovitaInstance } | { kind: 'gone' } | { kind: 'error'; message: string };
+type Observation =
+  { kind: 'seen'; instance: NovitaInstance } | { kind: 'gone' } | { kind: 'error'; message: string };
 type StepOutcome = 'waiting' | 'advanced' | 'succeeded' | 'failed' | 'closed' | 'raced';
 
 /** Operations handled per pass; the rest are due too and wait for the next pass. */
@@ -77,15 +78,22 @@ export class ReconcilerService {
     }
     const observation = now > before.deadline ? null : await this.observe(before.novitaInstanceId);
     const target = observation?.kind === 'seen' ? this.readinessTarget(before, observation.instance) : null;
-    const probe = target?.kind === 'probe' ? await this.prober.probe(target.url, before.readiness.timeoutMs) : undefined;
+    const probe =
+      target?.kind === 'probe' ? await this.prober.probe(target.url, before.readiness.timeoutMs) : undefined;
 
     return this.instances.withInstanceLock(before.instanceId, async () => {
       const op = await this.operations.get(operationId);
       // Someone (an API request, another pass) changed it since we looked: the next pass starts afresh.
       if (!op || JSON.stringify(op) !== JSON.stringify(before)) return 'raced';
       const record = await this.instances.get(op.instanceId);
-      if (!record || record.status === 'deleted' || (record.activeOperationId && record.activeOperationId !== op.id)) {
-        await this.close(op, 'cancelled', now, { error: { code: 'CANCELLED', message: 'superseded or instance deleted' } });
+      if (
+        !record ||
+        record.status === 'deleted' ||
+        (record.activeOperationId && record.activeOperationId !== op.id)
+      ) {
+        await this.close(op, 'cancelled', now, {
+          error: { code: 'CANCELLED', message: 'superseded or instance deleted' },
+        });
         return 'closed';
       }
       if (observation === null) return this.fail(op, record, now, `timed out in phase ${op.phase}`);
@@ -118,7 +126,11 @@ export class ReconcilerService {
   ): Promise<StepOutcome> {
     const at = new Date(now);
     if (observation.kind === 'error') {
-      await this.reschedule({ ...op, polls: op.polls + 1, lastError: observation.message }, now, this.config.reconcileIntervalMs);
+      await this.reschedule(
+        { ...op, polls: op.polls + 1, lastError: observation.message },
+        now,
+        this.config.reconcileIntervalMs,
+      );
       return 'waiting';
     }
     if (observation.kind === 'gone') {
@@ -127,7 +139,11 @@ export class ReconcilerService {
         ? this.succeedStop(op, terminated, now)
         : this.fail(op, terminated, now, 'the instance no longer exists on Novita');
     }
-    let record = applyNovitaObservation({ ...current, novitaInstanceId: current.novitaInstanceId ?? op.novitaInstanceId }, observation.instance, at);
+    let record = applyNovitaObservation(
+      { ...current, novitaInstanceId: current.novitaInstanceId ?? op.novitaInstanceId },
+      observation.instance,
+      at,
+    );
     const mapped = mapNovitaStatus(observation.instance.status);
     op = { ...op, polls: op.polls + 1, lastError: undefined };
 
@@ -139,18 +155,30 @@ export class ReconcilerService {
 
     if (op.phase === 'waiting_running') {
       if (mapped !== 'running') {
-        if (mapped === 'deleting' || mapped === 'deleted') return this.fail(op, record, now, `the instance is ${record.status}`);
+        if (mapped === 'deleting' || mapped === 'deleted')
+          return this.fail(op, record, now, `the instance is ${record.status}`);
         const statusError = observation.instance.statusError?.message;
-        if (statusError && mapped !== 'creating' && mapped !== 'starting') return this.fail(op, record, now, `Novita reports: ${statusError}`);
+        if (statusError && mapped !== 'creating' && mapped !== 'starting')
+          return this.fail(op, record, now, `Novita reports: ${statusError}`);
         return this.wait(op, record, now, this.config.reconcileIntervalMs);
       }
       record = { ...record, readiness: 'pending', status: 'running' };
       op = { ...op, phase: 'readiness', runningAt: at.toISOString() };
-      await this.events.emit('instance.running', record, { dedupeKey: `${op.id}:running`, operation: op, url: op.webhookUrl });
+      await this.events.emit('instance.running', record, {
+        dedupeKey: `${op.id}:running`,
+        operation: op,
+        url: op.webhookUrl,
+      });
     } else if (mapped !== 'running') {
       // Left running during the readiness check: back to waiting if it is coming up again, else give up.
-      if (mapped === 'starting' || mapped === 'creating') return this.wait({ ...op, phase: 'waiting_running' }, record, now, this.config.reconcileIntervalMs);
-      return this.fail(op, record, now, `the instance left running (now ${observation.instance.status}) before it was ready`);
+      if (mapped === 'starting' || mapped === 'creating')
+        return this.wait({ ...op, phase: 'waiting_running' }, record, now, this.config.reconcileIntervalMs);
+      return this.fail(
+        op,
+        record,
+        now,
+        `the instance left running (now ${observation.instance.status}) before it was ready`,
+      );
     }
     return this.readinessStep(op, { ...record, readiness: 'pending', status: 'running' }, target, probe, now);
   }
@@ -174,7 +202,12 @@ export class ReconcilerService {
       ...(probe?.error ? { error: probe.error } : {}),
     };
     op = { ...op, attempts: op.attempts + 1, lastCheck: attempt };
-    if (probe?.ok) return this.succeedReady(op, record, now, { readiness: 'passed', endpoint: target.url, httpStatus: probe.httpStatus });
+    if (probe?.ok)
+      return this.succeedReady(op, record, now, {
+        readiness: 'passed',
+        endpoint: target.url,
+        httpStatus: probe.httpStatus,
+      });
     return this.wait(op, record, now, this.config.readinessIntervalMs);
   }
 
@@ -185,9 +218,20 @@ export class ReconcilerService {
     result: { readiness: 'passed' | 'skipped'; endpoint?: string; httpStatus?: number },
   ): Promise<StepOutcome> {
     const at = new Date(now).toISOString();
-    const ready: InstanceRecord = { ...record, readiness: result.readiness, status: 'ready', readyAt: at, activeOperationId: null, lastError: null };
+    const ready: InstanceRecord = {
+      ...record,
+      readiness: result.readiness,
+      status: 'ready',
+      readyAt: at,
+      activeOperationId: null,
+      lastError: null,
+    };
     const closed: OperationRecord = { ...op, phase: 'succeeded', result, updatedAt: at };
-    await this.events.emit('instance.ready', ready, { dedupeKey: `${op.id}:ready`, operation: closed, url: op.webhookUrl });
+    await this.events.emit('instance.ready', ready, {
+      dedupeKey: `${op.id}:ready`,
+      operation: closed,
+      url: op.webhookUrl,
+    });
     await this.instances.save(ready);
     await this.operations.close(closed);
     return 'succeeded';
@@ -198,7 +242,11 @@ export class ReconcilerService {
     const stopped: InstanceRecord = { ...record, activeOperationId: null, stoppedAt: record.stoppedAt ?? at };
     const closed: OperationRecord = { ...op, phase: 'succeeded', result: { stopped: true }, updatedAt: at };
     if (stopped.status === 'stopped') {
-      await this.events.emit('instance.stopped', stopped, { dedupeKey: `${op.id}:stopped`, operation: closed, url: op.webhookUrl });
+      await this.events.emit('instance.stopped', stopped, {
+        dedupeKey: `${op.id}:stopped`,
+        operation: closed,
+        url: op.webhookUrl,
+      });
     }
     await this.instances.save(stopped);
     await this.operations.close(closed);
@@ -206,7 +254,12 @@ export class ReconcilerService {
   }
 
   /** startup_failed: the instance keeps existing (never deleted); its status says failed. */
-  private async fail(op: OperationRecord, record: InstanceRecord, now: number, message: string): Promise<StepOutcome> {
+  private async fail(
+    op: OperationRecord,
+    record: InstanceRecord,
+    now: number,
+    message: string,
+  ): Promise<StepOutcome> {
     const at = new Date(now).toISOString();
     const error = { code: op.kind === 'stop' ? 'STOP_FAILED' : 'STARTUP_FAILED', message };
     const closed: OperationRecord = { ...op, phase: 'failed', error, updatedAt: at };
@@ -220,15 +273,28 @@ export class ReconcilerService {
       updatedAt: at,
     };
     if (op.kind !== 'stop') {
-      await this.events.emit('instance.startup_failed', failed, { dedupeKey: `${op.id}:startup_failed`, operation: closed, url: op.webhookUrl, reason: message });
+      await this.events.emit('instance.startup_failed', failed, {
+        dedupeKey: `${op.id}:startup_failed`,
+        operation: closed,
+        url: op.webhookUrl,
+        reason: message,
+      });
     }
     await this.instances.save(failed);
     await this.operations.close(closed);
-    this.logger.warn({ operationId: op.id, instanceId: op.instanceId, kind: op.kind, reason: message }, 'Operation failed');
+    this.logger.warn(
+      { operationId: op.id, instanceId: op.instanceId, kind: op.kind, reason: message },
+      'Operation failed',
+    );
     return 'failed';
   }
 
-  private async wait(op: OperationRecord, record: InstanceRecord, now: number, delayMs: number): Promise<StepOutcome> {
+  private async wait(
+    op: OperationRecord,
+    record: InstanceRecord,
+    now: number,
+    delayMs: number,
+  ): Promise<StepOutcome> {
     await this.instances.save(record);
     await this.reschedule(op, now, delayMs);
     return 'advanced';
@@ -246,7 +312,12 @@ export class ReconcilerService {
   ): Promise<StepOutcome> {
     const at = new Date(now).toISOString();
     if (extra.record) await this.instances.save({ ...extra.record, activeOperationId: null });
-    await this.operations.close({ ...op, phase, updatedAt: at, ...(extra.error ? { error: extra.error } : {}) });
+    await this.operations.close({
+      ...op,
+      phase,
+      updatedAt: at,
+      ...(extra.error ? { error: extra.error } : {}),
+    });
     return 'closed';
   }
 }
