@@ -14,4 +14,6 @@ module.exports = {
     { ...common, displayName: 'browser', testMatch: ['<rootDir>/test/browser/**/*.spec.ts'] },
   ],
   testTimeout: 30000,
+  // Every test by name: the contract suite's titles name the adapter (memory, redis, upstash) it ran against.
+  verbose: true,
 };
