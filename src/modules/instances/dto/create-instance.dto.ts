@@ -14,8 +14,7 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
-import { HealthCheckDto, LegacyHealthCheckConfigDto } from './health-check.dto';
-import { IsWebhookUrl } from '../../webhooks/is-webhook-url.decorator';
+import { ReadinessOptionsDto } from './health-check.dto';
 
 export const NAME_PATTERN = /^[a-zA-Z0-9-_]+$/;
 export const BILLING_MODES = ['spot', 'onDemand', 'monthly'] as const;
@@ -30,7 +29,8 @@ export class EnvDto {
   @IsString() @MaxLength(4095) value!: string;
 }
 
-export class CreateInstanceDto {
+/** webhookUrl and the readiness-check fields come from ReadinessOptionsDto. */
+export class CreateInstanceDto extends ReadinessOptionsDto {
   /** Unique among managed instances. */
   @IsString()
   @Length(1, 100)
@@ -63,14 +63,4 @@ export class CreateInstanceDto {
   @Matches(/^[A-Za-z0-9-]{2,40}$/, { message: 'region must be a region code such as AS-SGP-02' })
   region?: string;
   @IsOptional() @IsIn(BILLING_MODES) billingMode?: (typeof BILLING_MODES)[number];
-  @IsOptional() @IsWebhookUrl() webhookUrl?: string;
-
-  @IsOptional() @ValidateNested() @Type(() => HealthCheckDto) healthCheck?: HealthCheckDto;
-  /** Deprecated shape of healthCheck. */
-  @IsOptional()
-  @ValidateNested()
-  @Type(() => LegacyHealthCheckConfigDto)
-  healthCheckConfig?: LegacyHealthCheckConfigDto;
-  /** Deprecated: healthCheck.port. */
-  @IsOptional() @IsInt() @Min(1) @Max(65535) targetPort?: number;
 }

@@ -1,4 +1,6 @@
-import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import { IsWebhookUrl } from '../../webhooks/is-webhook-url.decorator';
 
 /** Readiness-check settings for create and start. Every field is optional; defaults come from config. */
 export class HealthCheckDto {
@@ -22,5 +24,23 @@ export class LegacyHealthCheckConfigDto {
   @IsOptional() @IsInt() @Min(0) @Max(10) retryAttempts?: number;
   @IsOptional() @IsInt() @Min(100) @Max(30000) retryDelayMs?: number;
   @IsOptional() @IsInt() @Min(30000) @Max(1800000) maxWaitTimeMs?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(65535) targetPort?: number;
+}
+
+/** The webhook target an action's events go to instead of the instance's stored URL. */
+export class WebhookTargetDto {
+  /** Receives this request's events instead of the instance's stored URL. */
+  @IsOptional() @IsWebhookUrl() webhookUrl?: string;
+}
+
+/** Webhook target plus readiness-check settings, shared by create and both start bodies. */
+export class ReadinessOptionsDto extends WebhookTargetDto {
+  @IsOptional() @ValidateNested() @Type(() => HealthCheckDto) healthCheck?: HealthCheckDto;
+  /** Deprecated shape of healthCheck. */
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => LegacyHealthCheckConfigDto)
+  healthCheckConfig?: LegacyHealthCheckConfigDto;
+  /** Deprecated: healthCheck.port. */
   @IsOptional() @IsInt() @Min(1) @Max(65535) targetPort?: number;
 }
