@@ -4,21 +4,21 @@ import { AppError, ErrorCode, isAppError } from '../../common/errors';
 import { AllConfig, InstancesConfig } from '../../config/config.types';
 import { NovitaClient } from '../../infra/novita/novita-client';
 import { OperationAcceptedResponseDto } from './dto/instance-response.dto';
-import { InstanceEvents } from './instance-events';
-import { applyNovitaObservation, markTerminated } from './instance-observation';
-import { toOperationResponse } from './instance.mapper';
-import { InstanceRepository } from './instance.repository';
-import { InstanceRecord } from './instance.types';
+import { InstanceEvents } from '../records/instance-events';
+import { applyNovitaObservation, markTerminated } from '../records/instance-observation';
+import { toOperationResponse } from '../records/instance.mapper';
+import { InstanceRepository } from '../records/instance.repository';
+import { InstanceRecord } from '../records/instance.types';
 import {
   HealthCheckInput,
   buildOperation,
   healthCheckFromRequest,
   newOperationId,
   resolveHealthCheck,
-} from './operations/operation.factory';
-import { OperationRepository } from './operations/operation.repository';
-import { CLOSED_PHASES, OperationRecord } from './operations/operation.types';
-import { mapNovitaStatus } from './status-mapping';
+} from '../records/operation.factory';
+import { OperationRepository } from '../records/operation.repository';
+import { CLOSED_PHASES, OperationRecord } from '../records/operation.types';
+import { mapNovitaStatus } from '../records/status-mapping';
 
 export interface ActionOptions extends HealthCheckInput {
   webhookUrl?: string;

@@ -10,10 +10,10 @@ import {
   InstanceResponseDto,
 } from './dto/instance-response.dto';
 import { ComprehensiveQuery, ListInstancesQuery } from './dto/list-instances.query';
-import { applyNovitaObservation, markTerminated } from './instance-observation';
-import { toInstanceResponse, toNovitaOnlyResponse } from './instance.mapper';
-import { InstanceRepository } from './instance.repository';
-import { InstanceRecord } from './instance.types';
+import { applyNovitaObservation, markTerminated } from '../records/instance-observation';
+import { toInstanceResponse, toNovitaOnlyResponse } from '../records/instance.mapper';
+import { InstanceRepository } from '../records/instance.repository';
+import { InstanceRecord } from '../records/instance.types';
 
 const DEFAULT_PAGE_SIZE = 100;
 /** Reads never wait long for the instance lock: if busy, the fresh view is returned without persisting it. */

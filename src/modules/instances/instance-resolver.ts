@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AppError } from '../../common/errors';
-import { InstanceRepository } from './instance.repository';
-import { InstanceRecord } from './instance.types';
+import { InstanceRepository } from '../records/instance.repository';
+import { InstanceRecord } from '../records/instance.types';
 
 /** Finds the managed instance an action names: by our id or Novita id, or by name. 404 otherwise. */
 @Injectable()

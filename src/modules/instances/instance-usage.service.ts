@@ -4,9 +4,9 @@ import { AppError, ErrorCode, isAppError } from '../../common/errors';
 import { AllConfig } from '../../config/config.types';
 import { LastUsedResponseDto, StopAllResponseDto, StopAllResultDto } from './dto/instance-response.dto';
 import { InstanceLifecycleService } from './instance-lifecycle.service';
-import { InstanceRepository } from './instance.repository';
-import { InstanceRecord } from './instance.types';
-import { RUNNING_LIKE } from './status-mapping';
+import { InstanceRepository } from '../records/instance.repository';
+import { InstanceRecord } from '../records/instance.types';
+import { RUNNING_LIKE } from '../records/status-mapping';
 
 /** Clock skew tolerated for a client-supplied lastUsedAt. */
 export const LAST_USED_MAX_SKEW_MS = 60_000;

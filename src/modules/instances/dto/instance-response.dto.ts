@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { INSTANCE_STATUSES, InstanceStatus } from '../instance.types';
+import { INSTANCE_STATUSES, InstanceStatus } from '../../records/instance.types';
 
 /** Response shapes (documented by Swagger). Built by instance.mapper.ts, never by spreading records. */
 

@@ -1,6 +1,6 @@
 import { Transform, Type } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
-import { INSTANCE_STATUSES } from '../instance.types';
+import { INSTANCE_STATUSES } from '../../records/instance.types';
 
 /** Query strings arrive as text: "true"/"1" and "false"/"0" become booleans, anything else stays and fails validation. */
 const toBoolean = ({ value }: { value: unknown }): unknown =>

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { PortMapping } from '../../../infra/novita/novita.types';
-import { ReadinessConfig } from './operation.types';
+import { ReadinessConfig } from '../../records/operation.types';
 
 /**
  * The readiness check: one HTTP GET against the instance's public endpoint for an HTTP port.

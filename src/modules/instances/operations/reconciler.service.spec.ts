@@ -1,6 +1,6 @@
 import { AppError, ErrorCode } from '../../../common/errors';
 import { buildInstancesHarness, InstancesHarness } from '../../../../test/fakes/instances-unit-harness';
-import { OPEN_OPERATIONS_KEY } from './operation.repository';
+import { OPEN_OPERATIONS_KEY } from '../../records/operation.repository';
 import { ReconcilerService } from './reconciler.service';
 
 const HTTP_PORTS = [

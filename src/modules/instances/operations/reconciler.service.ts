@@ -4,13 +4,13 @@ import { ErrorCode, isAppError } from '../../../common/errors';
 import { AllConfig, InstancesConfig } from '../../../config/config.types';
 import { NovitaClient } from '../../../infra/novita/novita-client';
 import { NovitaInstance } from '../../../infra/novita/novita.types';
-import { InstanceEvents } from '../instance-events';
-import { applyNovitaObservation, markTerminated } from '../instance-observation';
-import { InstanceRepository } from '../instance.repository';
-import { InstanceRecord } from '../instance.types';
-import { mapNovitaStatus } from '../status-mapping';
-import { OperationRepository } from './operation.repository';
-import { CLOSED_PHASES, OperationRecord } from './operation.types';
+import { InstanceEvents } from '../../records/instance-events';
+import { applyNovitaObservation, markTerminated } from '../../records/instance-observation';
+import { InstanceRepository } from '../../records/instance.repository';
+import { InstanceRecord } from '../../records/instance.types';
+import { mapNovitaStatus } from '../../records/status-mapping';
+import { OperationRepository } from '../../records/operation.repository';
+import { CLOSED_PHASES, OperationRecord } from '../../records/operation.types';
 import { ProbeResult, ReadinessProber, ReadinessTarget, selectReadinessTarget } from './readiness-check';
 
 export interface ReconcileSummary {

@@ -75,6 +75,16 @@ export interface InstanceRecord {
   lastError: { code: string; message: string; at: string } | null;
   statusError: { state?: string; message?: string } | null;
   spotStatus: string | null;
+  /**
+   * True for instances this service created or a user adopted: auto-stop and migration act only on
+   * these. Instances sync found on the account are recorded with false. Records written before the
+   * flag existed lack it and count as managed (see isManaged).
+   */
+  managed?: boolean;
+  /** Where the record came from: created through this API, or found on Novita by sync. */
+  origin?: 'api' | 'novita';
+  /** When sync first saw the instance missing from Novita (it is kept as terminated until retention ends). */
+  terminatedAt?: string | null;
   createdAt: string;
   updatedAt: string;
   /** Last time the record was compared with Novita. */
@@ -85,3 +95,5 @@ export interface InstanceRecord {
   lastUsedAt: string | null;
   deletedAt: string | null;
 }
+
+export const isManaged = (r: Pick<InstanceRecord, 'managed'>): boolean => r.managed !== false;

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { StateStore } from '../../../infra/store/state-store';
+import { StateStore } from '../../infra/store/state-store';
 import { OperationRecord } from './operation.types';
 
 /** Sorted set of open operation ids, scored by the epoch ms at which each is next due. */

@@ -3,7 +3,7 @@ import { WebhookEmitter, WebhookEventType } from '../webhooks/webhook-emitter';
 import { WebhooksService } from '../webhooks/webhooks.service';
 import { toInstanceResponse, toOperationResponse } from './instance.mapper';
 import { InstanceRecord } from './instance.types';
-import { OperationRecord } from './operations/operation.types';
+import { OperationRecord } from './operation.types';
 
 export interface InstanceEventOptions {
   /** Stable per logical event, e.g. `${operationId}:ready`, so a replayed step yields one delivery. */

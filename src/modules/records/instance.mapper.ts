@@ -1,7 +1,7 @@
 import { NovitaInstance } from '../../infra/novita/novita.types';
-import { InstanceResponseDto, OperationResponseDto } from './dto/instance-response.dto';
-import { InstanceRecord } from './instance.types';
-import { OperationRecord } from './operations/operation.types';
+import { InstanceResponseDto, OperationResponseDto } from '../instances/dto/instance-response.dto';
+import { InstanceRecord, isManaged } from './instance.types';
+import { OperationRecord } from './operation.types';
 import { mapNovitaStatus } from './status-mapping';
 
 export function toInstanceResponse(
@@ -16,7 +16,7 @@ export function toInstanceResponse(
     status: r.status,
     novitaStatus: r.novitaStatus,
     readiness: r.readiness,
-    managed: true,
+    managed: isManaged(r),
     source: extra.source ?? 'local',
     region: r.region,
     clusterId: r.clusterId,

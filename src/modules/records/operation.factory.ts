@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { InstancesConfig } from '../../../config/config.types';
-import { HealthCheckSettings } from '../instance.types';
+import { InstancesConfig } from '../../config/config.types';
+import { HealthCheckSettings } from './instance.types';
 import { OperationKind, OperationPhase, OperationRecord } from './operation.types';
 
 export const newOperationId = (): string => `op_${randomUUID().replace(/-/g, '')}`;

@@ -1,0 +1,18 @@
+import { Module } from '@nestjs/common';
+import { StoreModule } from '../../infra/store/store.module';
+import { WebhooksModule } from '../webhooks/webhooks.module';
+import { InstanceEvents } from './instance-events';
+import { InstanceRepository } from './instance.repository';
+import { OperationRepository } from './operation.repository';
+
+/**
+ * The instance-records core shared by instances, sync, auto-stop and migration: the instance
+ * repository and its indexes, operation (intent) records, observation of Novita state, status
+ * mapping and instance events. Feature modules import this instead of reaching into each other.
+ */
+@Module({
+  imports: [StoreModule, WebhooksModule],
+  providers: [InstanceRepository, OperationRepository, InstanceEvents],
+  exports: [InstanceRepository, OperationRepository, InstanceEvents],
+})
+export class RecordsModule {}
