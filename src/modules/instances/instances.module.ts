@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { NovitaModule } from '../../infra/novita/novita.module';
+import { SchedulingModule } from '../../infra/scheduling/scheduling.module';
 import { StoreModule } from '../../infra/store/store.module';
 import { WebhooksModule } from '../webhooks/webhooks.module';
 import { IdempotencyService } from './idempotency.service';
@@ -13,12 +14,12 @@ import { InstancesController } from './instances.controller';
 import { NovitaCatalogService } from './novita-catalog.service';
 import { RecordsModule } from '../records/records.module';
 import { ReadinessProber } from './operations/readiness-check';
-import { ReconcilerScheduler } from './operations/reconciler.scheduler';
+import { ReconcilerJob } from './operations/reconciler.job';
 import { ReconcilerService } from './operations/reconciler.service';
 
 /** The instance lifecycle API, its durable operations and the reconciler that advances them. */
 @Module({
-  imports: [StoreModule, NovitaModule, WebhooksModule, RecordsModule],
+  imports: [StoreModule, NovitaModule, WebhooksModule, RecordsModule, SchedulingModule],
   controllers: [InstancesController, InstanceActionsController],
   providers: [
     InstanceResolver,
@@ -30,7 +31,7 @@ import { ReconcilerService } from './operations/reconciler.service';
     InstanceUsageService,
     ReadinessProber,
     ReconcilerService,
-    ReconcilerScheduler,
+    ReconcilerJob,
   ],
   // For auto-stop, sync and migration: the records, and stop/start with events and operations.
   exports: [RecordsModule, InstanceLifecycleService, ReconcilerService],

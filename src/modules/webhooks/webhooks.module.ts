@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { SchedulingModule } from '../../infra/scheduling/scheduling.module';
 import { StoreModule } from '../../infra/store/store.module';
 import { WebhookDeliveryRepository } from './webhook-delivery.repository';
 import { WebhookDeliveryService } from './webhook-delivery.service';
@@ -9,7 +10,7 @@ import { WebhooksService } from './webhooks.service';
 
 /** Outbound webhooks: the WebhookEmitter port, the outbox, its delivery worker and the deliveries API. */
 @Module({
-  imports: [StoreModule],
+  imports: [StoreModule, SchedulingModule],
   controllers: [WebhooksController],
   providers: [
     WebhookDeliveryRepository,

@@ -1,3 +1,5 @@
+import { RunSummary } from '../../../src/infra/scheduling/job.types';
+import { WEBHOOK_JOB } from '../../../src/modules/webhooks/webhook-delivery.worker';
 import { MemoryStateStore } from '../../../src/infra/store/memory-state-store';
 import { RedisStateStore } from '../../../src/infra/store/redis-state-store';
 import { StateStore } from '../../../src/infra/store/state-store';
@@ -69,22 +71,32 @@ describe.each<Backend>(['memory', 'redis'])('webhook delivery with two replicas 
     return ids;
   }
 
+  /** One loop tick at a given time on one replica; resolves with the webhook pass it ran, if any. */
+  async function tickAt(app: WebhooksTestApp, at: number): Promise<RunSummary | null> {
+    const runs: RunSummary[] = [];
+    app.loop.onRun((r) => runs.push(r));
+    await app.loop.tick(at);
+    await app.loop.idle(WEBHOOK_JOB);
+    return runs.find((r) => r.job === WEBHOOK_JOB) ?? null;
+  }
+
   it('lets only the lease holder run a pass, and hands over when it shuts down', async () => {
     const ids = await emitMany(3);
-    const [ra, rb] = await Promise.all([a.worker.tick(), b.worker.tick()]);
+    const t0 = Date.now();
+    const [ra, rb] = await Promise.all([tickAt(a, t0), tickAt(b, t0)]);
     expect([ra, rb].filter((r) => r !== null)).toHaveLength(1);
-    expect((ra ?? rb)?.delivered).toBe(3);
+    expect((ra ?? rb)?.counts.delivered).toBe(3);
     expect(receiver.events.map((e) => e.id).sort()).toEqual([...ids].sort());
 
     // The holder keeps its lease across ticks; the other replica stays idle.
     const holder = ra ? a : b;
     const other = ra ? b : a;
-    await expect(other.worker.tick()).resolves.toBeNull();
-    await expect(holder.worker.tick()).resolves.toMatchObject({ due: 0 });
+    await expect(tickAt(other, t0 + 5_000)).resolves.toBeNull();
+    await expect(tickAt(holder, t0 + 60_000)).resolves.toMatchObject({ counts: { due: 0 } });
 
-    // Shutting down releases the lease, so the other replica takes over at once.
-    await holder.worker.onApplicationShutdown();
-    await expect(other.worker.tick()).resolves.toMatchObject({ due: 0 });
+    // Shutting down releases the lease, so the other replica takes over on its next attempt.
+    await holder.loop.onApplicationShutdown();
+    await expect(tickAt(other, t0 + 120_000)).resolves.toMatchObject({ counts: { due: 0 } });
   });
 
   it('never sends the same attempt twice when two passes overlap', async () => {

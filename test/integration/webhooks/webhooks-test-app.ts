@@ -1,3 +1,4 @@
+import { ScheduleModule } from '@nestjs/schedule';
 import { Logger } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -8,7 +9,7 @@ import { createValidationPipe } from '../../../src/common/http/validation';
 import { WebhooksConfig } from '../../../src/config/config.types';
 import { StateStore } from '../../../src/infra/store/state-store';
 import { WebhookDeliveryService } from '../../../src/modules/webhooks/webhook-delivery.service';
-import { WebhookDeliveryWorker } from '../../../src/modules/webhooks/webhook-delivery.worker';
+import { BackgroundLoop } from '../../../src/infra/scheduling/background-loop.service';
 import { WebhookEmitter } from '../../../src/modules/webhooks/webhook-emitter';
 import { WebhooksModule } from '../../../src/modules/webhooks/webhooks.module';
 import { WebhooksService } from '../../../src/modules/webhooks/webhooks.service';
@@ -30,7 +31,7 @@ export interface WebhooksTestApp {
   emitter: WebhookEmitter;
   service: WebhooksService;
   delivery: WebhookDeliveryService;
-  worker: WebhookDeliveryWorker;
+  loop: BackgroundLoop;
   close(): Promise<void>;
 }
 
@@ -47,6 +48,8 @@ export async function startWebhooksApp(
   const moduleRef = await Test.createTestingModule({
     imports: [
       ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [() => ({ webhooks })] }),
+      // The real loop ticks only when a test asks for a fast worker; others drive passes themselves.
+      ...(webhooks.workerIntervalMs < 60_000 ? [ScheduleModule.forRoot()] : []),
       WebhooksModule,
     ],
   })
@@ -68,7 +71,7 @@ export async function startWebhooksApp(
     emitter: app.get(WebhookEmitter),
     service: app.get(WebhooksService),
     delivery: app.get(WebhookDeliveryService),
-    worker: app.get(WebhookDeliveryWorker),
+    loop: app.get(BackgroundLoop),
     close: () => app.close(),
   };
 }
