@@ -13,11 +13,17 @@ export const WEBHOOK_EVENT_TYPES = [
   'instance.startup_failed',
   'instance.stopping',
   'instance.stopped',
+  'instance.idle_warning',
   'instance.auto_stopped',
+  'instance.auto_deleted',
   'instance.deleted',
+  'instance.reclaimed',
   'instance.migrated',
+  'instance.recreated',
+  'instance.migration_failed',
   'instance.failed',
   'instance.terminated',
+  'instance.removed',
 ] as const;
 
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
