@@ -1,3 +1,5 @@
+import { IntentSettler } from '../../src/modules/instances/operations/intent-settler';
+import { CreateLookup } from '../../src/modules/instances/create-lookup';
 import { Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { loadConfig } from '../../src/config/config.loader';
@@ -81,9 +83,18 @@ export function buildInstancesHarness(env: Record<string, string> = {}) {
     idempotency,
     configService,
   );
-  const lifecycle = new InstanceLifecycleService(repo, operations, novita, events, configService);
+  const createLookup = new CreateLookup(novita, repo);
+  const lifecycle = new InstanceLifecycleService(
+    repo,
+    operations,
+    novita,
+    events,
+    createLookup,
+    configService,
+  );
   const query = new InstanceQueryService(repo, novita, configService);
-  const reconciler = new ReconcilerService(operations, repo, novita, events, prober, configService);
+  const intents = new IntentSettler(operations, repo, novita, events, createLookup, idempotency);
+  const reconciler = new ReconcilerService(operations, repo, novita, events, prober, intents, configService);
   return {
     config,
     configService,
@@ -100,6 +111,7 @@ export function buildInstancesHarness(env: Record<string, string> = {}) {
     lifecycle,
     query,
     reconciler,
+    intents,
   };
 }
 

@@ -27,6 +27,8 @@ const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 export const DEFAULT_IDEMPOTENCY_WAIT_MS = 30_000;
 const POLL_MS = 100;
 
+export const idempotencyStoreKey = (scope: string, key: string): string => `idempotency:${scope}:${key}`;
+
 /** Canonical JSON (sorted keys, undefined dropped), so field order does not change the fingerprint. */
 export function fingerprintOf(body: unknown): string {
   const canonical = (v: unknown): unknown => {
@@ -68,8 +70,13 @@ export class IdempotencyService {
     scope: string;
     key: string;
     fingerprint: string;
-    work: (note: (instanceId: string) => Promise<void>) => Promise<{ status: number; body: T }>;
+    work: (
+      note: (instanceId: string) => Promise<void>,
+      storeKey: string,
+    ) => Promise<{ status: number; body: T }>;
     release: (err: unknown) => boolean;
+    /** The outcome is not known yet (a create cut off mid-call): the entry stays pending until settled. */
+    defer?: (err: unknown) => boolean;
     waitMs?: number;
   }): Promise<IdempotentResult<T>> {
     if (!KEY_PATTERN.test(args.key)) {
@@ -86,7 +93,7 @@ export class IdempotencyService {
         },
       );
     }
-    const storeKey = `idempotency:${args.scope}:${args.key}`;
+    const storeKey = idempotencyStoreKey(args.scope, args.key);
     const entry: IdempotencyEntry = {
       state: 'pending',
       fingerprint: args.fingerprint,
@@ -104,10 +111,11 @@ export class IdempotencyService {
       await this.store.set(storeKey, entry, { ttlMs: this.ttlMs });
     };
     try {
-      const result = await args.work(note);
+      const result = await args.work(note, storeKey);
       await this.store.set(storeKey, { ...entry, state: 'done', response: result }, { ttlMs: this.ttlMs });
       return { ...result, replayed: false };
     } catch (err) {
+      if (args.defer?.(err)) throw err;
       if (args.release(err) || !isAppError(err)) {
         await this.store.delete(storeKey);
       } else {
@@ -120,6 +128,27 @@ export class IdempotencyService {
       }
       throw err;
     }
+  }
+
+  /**
+   * Answers a pending key whose request was cut off, once its outcome is known (the reconciler
+   * settling a create intent). Only a pending entry is completed: a finished one is never rewritten.
+   */
+  async settle(
+    storeKey: string,
+    outcome:
+      | { response: { status: number; body: unknown } }
+      | { error: { code: ErrorCode; message: string; details?: Record<string, unknown> } },
+  ): Promise<void> {
+    const entry = await this.store.get<IdempotencyEntry>(storeKey);
+    if (!entry || entry.state !== 'pending') return;
+    await this.store.set(storeKey, { ...entry, state: 'done', ...outcome }, { ttlMs: this.ttlMs });
+  }
+
+  /** Frees a pending key whose request provably did nothing, so a retry runs again. */
+  async release(storeKey: string): Promise<void> {
+    const entry = await this.store.get<IdempotencyEntry>(storeKey);
+    if (entry?.state === 'pending') await this.store.delete(storeKey);
   }
 
   private async replay<T>(

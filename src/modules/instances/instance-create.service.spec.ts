@@ -91,17 +91,53 @@ describe('InstanceCreateService', () => {
     expect(h.novita.callsTo('createInstance')).toHaveLength(1);
   });
 
-  it('keeps the record as failed when it is unknown whether Novita created the instance', async () => {
+  /** Well past any call budget and the not-found grace: the reconciler may settle every intent. */
+  const afterSettle = () => Date.now() + 10 * 60_000;
+
+  it('leaves a create whose outcome is unknown to the reconciler, which fails it and frees the name when Novita has nothing', async () => {
     h.novita.failNext('createInstance', new AppError(ErrorCode.UPSTREAM_TIMEOUT, 'timeout'));
     await expect(h.creator.create(body(), 'key-1')).rejects.toMatchObject({
       code: ErrorCode.UPSTREAM_TIMEOUT,
     });
     const held = await h.repo.findByName('job-1');
-    expect(held).toMatchObject({ status: 'failed', novitaInstanceId: null });
-    // The retry with the same key replays the failure rather than creating a second instance.
-    await expect(h.creator.create(body(), 'key-1')).rejects.toMatchObject({
-      code: ErrorCode.UPSTREAM_TIMEOUT,
+    expect(held).toMatchObject({ status: 'creating', novitaInstanceId: null });
+    const intent = await h.operations.get(held!.activeOperationId!);
+    expect(intent).toMatchObject({ kind: 'create', phase: 'intent' });
+
+    await h.reconciler.reconcileOnce(afterSettle());
+    expect(await h.repo.findByName('job-1')).toBeNull();
+    expect(await h.repo.get(held!.id)).toMatchObject({
+      status: 'failed',
+      lastError: { code: 'CREATE_FAILED' },
     });
+    expect(h.emitter.types()).toEqual(['instance.creation_failed']);
+    // The key answers that failure; no second instance is ever attempted with it.
+    await expect(h.creator.create(body(), 'key-1')).rejects.toMatchObject({
+      code: ErrorCode.UPSTREAM_UNAVAILABLE,
+    });
+    expect(h.novita.callsTo('createInstance')).toHaveLength(1);
+    // The name is free: a new request (new key) creates it.
+    await expect(h.creator.create(body(), 'key-2')).resolves.toMatchObject({ name: 'job-1' });
+  });
+
+  it('adopts the instance into the original record when Novita did create it, and answers the key with it', async () => {
+    h.novita.failNext('createInstance', new AppError(ErrorCode.UPSTREAM_UNAVAILABLE, 'socket hang up'));
+    await expect(h.creator.create(body(), 'key-1')).rejects.toMatchObject({
+      code: ErrorCode.UPSTREAM_UNAVAILABLE,
+    });
+    const held = (await h.repo.findByName('job-1'))!;
+    // Novita had created it before the connection broke.
+    h.novita.seed({ id: 'nv-late', name: 'job-1', status: 'creating', createdAt: Date.now() });
+    // A same-named instance from long ago is someone else's, never adopted.
+    h.novita.seed({ id: 'nv-old', name: 'job-1', status: 'running', createdAt: Date.now() - 86_400_000 });
+
+    await h.reconciler.reconcileOnce(afterSettle());
+    const adopted = await h.repo.get(held.id);
+    expect(adopted).toMatchObject({ id: held.id, name: 'job-1', novitaInstanceId: 'nv-late', managed: true });
+    expect((await h.operations.get(held.activeOperationId!))?.phase).toBe('waiting_running');
+    expect(h.emitter.types()).toEqual(['instance.created']);
+    const replay = await h.creator.create(body(), 'key-1');
+    expect(replay).toMatchObject({ instanceId: held.id, novitaInstanceId: 'nv-late' });
     expect(h.novita.callsTo('createInstance')).toHaveLength(1);
   });
 

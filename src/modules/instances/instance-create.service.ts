@@ -9,12 +9,13 @@ import { CreateInstanceDto } from './dto/create-instance.dto';
 import { CreateInstanceResponseDto, RegionAttemptDto } from './dto/instance-response.dto';
 import { IdempotencyService, fingerprintOf } from './idempotency.service';
 import { InstanceEvents } from '../records/instance-events';
-import { toOperationResponse } from '../records/instance.mapper';
 import { InstanceRepository } from '../records/instance.repository';
 import { InstanceRecord, InstanceSpec } from '../records/instance.types';
 import { ImageSpec, NovitaCatalogService } from './novita-catalog.service';
 import { buildOperation, healthCheckFromRequest, resolveHealthCheck } from '../records/operation.factory';
 import { OperationRepository } from '../records/operation.repository';
+import { OperationRecord } from '../records/operation.types';
+import { toCreateResponse } from './create-response';
 import { RegionCandidate, buildRegionOrder, planProductSelection } from './product-selection.policy';
 
 export const newInstanceId = (): string => `inst_${randomUUID().replace(/-/g, '').slice(0, 20)}`;
@@ -44,6 +45,8 @@ export class InstanceCreateService {
   private readonly logger = new Logger(InstanceCreateService.name);
   private readonly config: InstancesConfig;
 
+  private readonly createBudgetMs: number;
+
   constructor(
     private readonly repo: InstanceRepository,
     private readonly operations: OperationRepository,
@@ -54,6 +57,8 @@ export class InstanceCreateService {
     configService: ConfigService<AllConfig, true>,
   ) {
     this.config = configService.get('instances', { infer: true });
+    // A create is never retried, so one attempt's timeout bounds the call (doubled for queueing).
+    this.createBudgetMs = 2 * configService.get('novita', { infer: true }).timeoutMs + 2_000;
   }
 
   async create(dto: CreateInstanceDto, idempotencyKey?: string): Promise<CreateInstanceResponseDto> {
@@ -63,8 +68,10 @@ export class InstanceCreateService {
       scope: 'create-instance',
       key: idempotencyKey,
       fingerprint: fingerprintOf(dto),
-      work: async (note) => ({ status: 201, body: await this.createOnce(dto, note) }),
+      work: async (note, storeKey) => ({ status: 201, body: await this.createOnce(dto, note, storeKey) }),
       release: (err) => !(err instanceof AmbiguousCreateError),
+      // The reconciler answers the key once it knows whether Novita created the instance.
+      defer: (err) => err instanceof AmbiguousCreateError,
     });
     return result.body;
   }
@@ -72,35 +79,88 @@ export class InstanceCreateService {
   private async createOnce(
     dto: CreateInstanceDto,
     note: (instanceId: string) => Promise<void>,
+    idempotencyKey?: string,
   ): Promise<CreateInstanceResponseDto> {
     const image = await this.catalog.resolveImage(dto);
     const spec = this.specOf(dto, image);
-    const record = await this.reserve(dto, spec);
+    const instanceId = newInstanceId();
+    // Write-ahead: the intent exists before the name is claimed and before Novita is called, so a
+    // kill at any later line leaves something the reconciler settles (adopt by name, or fail).
+    let op = await this.openIntent(instanceId, dto, idempotencyKey);
+    let record: InstanceRecord;
+    try {
+      record = await this.reserve(dto, spec, instanceId, op.id);
+    } catch (err) {
+      await this.operations.close({ ...op, phase: 'cancelled', updatedAt: new Date().toISOString() });
+      throw err;
+    }
     await note(record.id);
 
     let created: { novitaId: string; candidate: RegionCandidate; attempts: RegionAttemptDto[] };
     try {
-      created = await this.createInFirstRegionWithCapacity(dto.name, spec, image);
+      created = await this.createInFirstRegionWithCapacity(dto.name, spec, image, async () => {
+        op = await this.extendIntent(op);
+      });
     } catch (err) {
       if (err instanceof AmbiguousCreateError) {
-        // Novita may have created it: keep the record (and its name) as failed, for the operator and sync to settle.
-        const at = new Date().toISOString();
-        await this.repo.save({
-          ...record,
-          status: 'failed',
-          lastError: { code: err.code, message: err.message, at },
-          updatedAt: at,
-        });
-      } else {
-        await this.repo.remove(record);
+        // Novita may have created it: the record keeps its name and the intent stays open; the
+        // reconciler looks the name up on Novita and adopts the instance or fails the record.
+        this.logger.warn(
+          { instanceId: record.id, operationId: op.id },
+          'Create outcome unknown; left to the reconciler',
+        );
+        throw err;
       }
+      await this.operations.close({
+        ...op,
+        phase: 'failed',
+        error: {
+          code: isAppError(err) ? err.code : ErrorCode.INTERNAL_ERROR,
+          message: String((err as Error).message),
+        },
+        updatedAt: new Date().toISOString(),
+      });
+      await this.repo.remove(record);
       await this.events.emitSafely('instance.creation_failed', record, {
         dedupeKey: `${record.id}:creation_failed`,
         reason: err instanceof Error ? err.message : String(err),
       });
       throw err;
     }
-    return this.open(record, dto, created);
+    return this.open(record, op, created);
+  }
+
+  private async openIntent(
+    instanceId: string,
+    dto: CreateInstanceDto,
+    idempotencyKey?: string,
+  ): Promise<OperationRecord> {
+    const now = Date.now();
+    const op = buildOperation({
+      kind: 'create',
+      phase: 'intent',
+      instanceId,
+      novitaInstanceId: '',
+      settings: resolveHealthCheck(healthCheckFromRequest(dto), null, this.config),
+      webhookUrl: null,
+      now,
+    });
+    op.intent = {
+      call: 'create',
+      writtenAt: now,
+      settleAfter: now + this.createBudgetMs,
+      ...(idempotencyKey ? { idempotencyKey } : {}),
+    };
+    await this.operations.open(op, op.intent.settleAfter);
+    return op;
+  }
+
+  /** Before each region's create call: the reconciler must not settle while that call can still answer. */
+  private async extendIntent(op: OperationRecord): Promise<OperationRecord> {
+    const now = Date.now();
+    const next = { ...op, intent: { ...op.intent!, settleAfter: now + this.createBudgetMs } };
+    await this.operations.update(next, next.intent.settleAfter);
+    return next;
   }
 
   private specOf(dto: CreateInstanceDto, image: ImageSpec): InstanceSpec {
@@ -120,10 +180,15 @@ export class InstanceCreateService {
   }
 
   /** Claims the name with a 'creating' record before Novita is called, so two creates cannot both pass. */
-  private reserve(dto: CreateInstanceDto, spec: InstanceSpec): Promise<InstanceRecord> {
+  private reserve(
+    dto: CreateInstanceDto,
+    spec: InstanceSpec,
+    id: string,
+    operationId: string,
+  ): Promise<InstanceRecord> {
     const at = new Date().toISOString();
     const record: InstanceRecord = {
-      id: newInstanceId(),
+      id,
       name: dto.name,
       novitaInstanceId: null,
       status: 'creating',
@@ -140,7 +205,9 @@ export class InstanceCreateService {
       portMappings: [],
       webhookUrl: dto.webhookUrl ?? null,
       healthCheck: healthCheckFromRequest(dto),
-      activeOperationId: null,
+      activeOperationId: operationId,
+      managed: true,
+      origin: 'api',
       lastError: null,
       statusError: null,
       spotStatus: null,
@@ -169,6 +236,7 @@ export class InstanceCreateService {
     name: string,
     spec: InstanceSpec,
     image: ImageSpec,
+    beforeCall: () => Promise<void>,
   ): Promise<{ novitaId: string; candidate: RegionCandidate; attempts: RegionAttemptDto[] }> {
     const [products, clusters] = await Promise.all([
       this.novita.listProducts({
@@ -187,6 +255,7 @@ export class InstanceCreateService {
         continue;
       }
       const c = entry.candidate;
+      await beforeCall();
       try {
         const { id } = await this.novita.createInstance({
           name,
@@ -249,21 +318,18 @@ export class InstanceCreateService {
 
   private async open(
     reserved: InstanceRecord,
-    dto: CreateInstanceDto,
+    intent: OperationRecord,
     created: { novitaId: string; candidate: RegionCandidate; attempts: RegionAttemptDto[] },
   ): Promise<CreateInstanceResponseDto> {
     const now = Date.now();
     const at = new Date(now).toISOString();
     const { candidate: c } = created;
-    const op = buildOperation({
-      kind: 'create',
+    const op: OperationRecord = {
+      ...intent,
       phase: 'waiting_running',
-      instanceId: reserved.id,
       novitaInstanceId: created.novitaId,
-      settings: resolveHealthCheck(null, reserved.healthCheck, this.config),
-      webhookUrl: null,
-      now,
-    });
+      updatedAt: at,
+    };
     const record: InstanceRecord = {
       ...reserved,
       novitaInstanceId: created.novitaId,
@@ -276,7 +342,7 @@ export class InstanceCreateService {
       updatedAt: at,
     };
     // Operation first: if we die before the record is saved, the reconciler still follows the instance.
-    await this.operations.open(op, now);
+    await this.operations.update(op, now);
     await this.repo.save(record);
     await this.events.emitSafely('instance.created', record, {
       dedupeKey: `${record.id}:created`,
@@ -291,26 +357,10 @@ export class InstanceCreateService {
       },
       'Instance created',
     );
-    return {
-      instanceId: record.id,
-      novitaInstanceId: created.novitaId,
-      name: record.name,
-      status: record.status,
-      novitaStatus: record.novitaStatus,
-      message: `Instance creation started in ${c.region}; follow operation ${op.id} to ready`,
-      region: c.region,
-      clusterId: c.clusterId,
+    return toCreateResponse(record, op, {
       regionAttempts: created.attempts,
-      productId: c.product.id,
-      productName: c.product.name,
-      billingMode: record.billingMode,
-      price: record.price!,
       pricePerGpu: round(c.unitPrice),
       spotPrice: record.billingMode === 'spot' ? c.product.spotPrice : null,
-      gpuNum: record.gpuNum,
-      createdAt: record.createdAt,
-      operationId: op.id,
-      operation: toOperationResponse(op),
-    };
+    });
   }
 }

@@ -101,3 +101,46 @@ describe('InstanceLifecycleService', () => {
     await expect(h.lifecycle.delete(await record())).resolves.toMatchObject({ status: 'deleted' });
   });
 });
+
+describe('InstanceLifecycleService write-ahead intents', () => {
+  const later = () => Date.now() + 10 * 60_000;
+
+  async function instanceIn(h: InstancesHarness, status: string) {
+    const res = await h.creator.create({ name: 'x', productName: 'RTX 4090', templateId: 't1' } as never);
+    h.novita.setStatus(res.novitaInstanceId, status);
+    await h.reconciler.reconcileOnce(Date.now() + 700_000);
+    return {
+      record: (await h.repo.get(res.instanceId))!,
+      novitaId: res.novitaInstanceId,
+      seen: h.emitter.types().length,
+    };
+  }
+
+  it('settles a start whose answer was lost: Novita started it, so the owed events follow', async () => {
+    const h = buildInstancesHarness();
+    const { record, novitaId, seen } = await instanceIn(h, 'exited');
+    h.novita.failNext('startInstance', new AppError(ErrorCode.UPSTREAM_TIMEOUT, 'timeout'));
+    await expect(h.lifecycle.start(record)).rejects.toMatchObject({ code: ErrorCode.UPSTREAM_TIMEOUT });
+    const opId = (await h.repo.get(record.id))!.activeOperationId!;
+    expect(await h.operations.get(opId)).toMatchObject({ kind: 'start', phase: 'intent' });
+    h.novita.setStatus(novitaId, 'starting'); // the request had reached Novita after all
+    await h.reconciler.reconcileOnce(later());
+    expect((await h.operations.get(opId))?.phase).toBe('waiting_running');
+    expect(h.emitter.types().slice(seen)).toEqual(['instance.starting']);
+  });
+
+  it('settles a stop that never reached Novita: the operation fails and the instance is free again', async () => {
+    const h = buildInstancesHarness();
+    const { record } = await instanceIn(h, 'running');
+    h.novita.failNext('stopInstance', new AppError(ErrorCode.UPSTREAM_UNAVAILABLE, 'down'));
+    await expect(h.lifecycle.stop(record)).rejects.toMatchObject({ code: ErrorCode.UPSTREAM_UNAVAILABLE });
+    const opId = (await h.repo.get(record.id))!.activeOperationId!;
+    await h.reconciler.reconcileOnce(later());
+    expect(await h.operations.get(opId)).toMatchObject({
+      phase: 'failed',
+      error: { code: 'STOP_NOT_APPLIED' },
+    });
+    expect((await h.repo.get(record.id))?.activeOperationId).toBeNull();
+    await expect(h.lifecycle.stop(record)).resolves.toMatchObject({ status: 'stopping' });
+  });
+});

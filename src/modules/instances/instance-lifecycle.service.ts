@@ -11,14 +11,16 @@ import { InstanceRepository } from '../records/instance.repository';
 import { InstanceRecord } from '../records/instance.types';
 import {
   HealthCheckInput,
+  REFUSED_BY_NOVITA,
   buildOperation,
   healthCheckFromRequest,
-  newOperationId,
+  novitaCallBudgetMs,
   resolveHealthCheck,
 } from '../records/operation.factory';
 import { OperationRepository } from '../records/operation.repository';
 import { CLOSED_PHASES, OperationRecord } from '../records/operation.types';
-import { mapNovitaStatus } from '../records/status-mapping';
+import { STOPPED_LIKE, mapNovitaStatus } from '../records/status-mapping';
+import { CreateLookup } from './create-lookup';
 
 export interface ActionOptions extends HealthCheckInput {
   webhookUrl?: string;
@@ -33,15 +35,18 @@ export interface ActionOptions extends HealthCheckInput {
 export class InstanceLifecycleService {
   private readonly logger = new Logger(InstanceLifecycleService.name);
   private readonly config: InstancesConfig;
+  private readonly callBudgetMs: number;
 
   constructor(
     private readonly repo: InstanceRepository,
     private readonly operations: OperationRepository,
     private readonly novita: NovitaClient,
     private readonly events: InstanceEvents,
+    private readonly createLookup: CreateLookup,
     configService: ConfigService<AllConfig, true>,
   ) {
     this.config = configService.get('instances', { infer: true });
+    this.callBudgetMs = novitaCallBudgetMs(configService.get('novita', { infer: true }));
   }
 
   start(target: InstanceRecord, opts: ActionOptions = {}): Promise<OperationAcceptedResponseDto> {
@@ -64,17 +69,7 @@ export class InstanceLifecycleService {
       const novitaId = this.requireNovitaId(record, 'start');
       record = await this.refresh(record);
       const mapped = mapNovitaStatus(record.novitaStatus);
-      const now = Date.now();
-      const opId = newOperationId();
-      const webhookUrl = opts.webhookUrl ?? null;
-      if (mapped === 'stopped') {
-        try {
-          await this.novita.startInstance(novitaId);
-        } catch (err) {
-          await this.recordStartFailure(record, opId, webhookUrl, err);
-          throw err;
-        }
-      } else if (mapped !== 'running' && mapped !== 'starting' && mapped !== 'creating') {
+      if (mapped !== 'stopped' && mapped !== 'running' && mapped !== 'starting' && mapped !== 'creating') {
         throw new AppError(
           ErrorCode.INVALID_STATE,
           `Instance ${record.name} cannot be started while ${record.status}`,
@@ -88,16 +83,27 @@ export class InstanceLifecycleService {
       // Already running: only the readiness check is (re)done. Already on its way up: followed, not restarted.
       const phase = mapped === 'running' ? 'readiness' : 'waiting_running';
       const settings = resolveHealthCheck(healthCheckFromRequest(opts), record.healthCheck, this.config);
-      const op = buildOperation({
-        id: opId,
+      const webhookUrl = opts.webhookUrl ?? null;
+      let op = buildOperation({
         kind: 'start',
         phase,
         instanceId: record.id,
         novitaInstanceId: novitaId,
         settings,
         webhookUrl,
-        now,
+        now: Date.now(),
       });
+      if (mapped === 'stopped') {
+        const intent = await this.writeIntent(record, op, 'start');
+        try {
+          await this.novita.startInstance(novitaId);
+        } catch (err) {
+          await this.callFailed(intent, err, () => this.recordStartFailure(record, intent, webhookUrl, err));
+          throw err;
+        }
+        op = intent;
+      }
+      const now = Date.now();
       const at = new Date(now).toISOString();
       const starting: InstanceRecord = {
         ...record,
@@ -107,7 +113,9 @@ export class InstanceLifecycleService {
         lastError: null,
         updatedAt: at,
       };
-      await this.operations.open(op, now);
+      op = { ...op, phase, updatedAt: at };
+      // The intent becomes a followed operation: from here the reconciler advances it.
+      await this.operations.update(op, now);
       await this.repo.save(starting);
       await this.events.emitSafely('instance.starting', starting, {
         dedupeKey: `${op.id}:starting`,
@@ -137,55 +145,60 @@ export class InstanceLifecycleService {
         await this.repo.save(record);
         return this.accepted(record, null, 'Instance is already stopped');
       }
-      if (mapped !== 'stopping') {
-        if (!['running', 'starting', 'creating'].includes(mapped)) {
-          throw new AppError(
-            ErrorCode.INVALID_STATE,
-            `Instance ${record.name} cannot be stopped while ${record.status}`,
-            {
-              instanceId: record.id,
-              status: record.status,
-              novitaStatus: record.novitaStatus,
-            },
-          );
-        }
-        try {
-          await this.novita.stopInstance(novitaId);
-        } catch (err) {
-          // Novita moved on by itself (stopped meanwhile): that is what was asked for.
-          if (!(isAppError(err) && err.code === ErrorCode.INVALID_STATE)) throw err;
-          record = await this.refresh(record);
-          if (
-            mapNovitaStatus(record.novitaStatus) !== 'stopped' &&
-            mapNovitaStatus(record.novitaStatus) !== 'stopping'
-          )
-            throw err;
-        }
+      if (!['running', 'starting', 'creating', 'stopping'].includes(mapped)) {
+        throw new AppError(
+          ErrorCode.INVALID_STATE,
+          `Instance ${record.name} cannot be stopped while ${record.status}`,
+          {
+            instanceId: record.id,
+            status: record.status,
+            novitaStatus: record.novitaStatus,
+          },
+        );
       }
-      const now = Date.now();
       const webhookUrl = opts.webhookUrl ?? null;
-      const settings = {
-        path: '/',
-        timeoutMs: this.config.readinessRequestTimeoutMs,
-        maxWaitTimeMs: this.config.startupTimeoutMs,
-      };
-      const op = buildOperation({
+      let op = buildOperation({
         kind: 'stop',
         phase: 'waiting_stopped',
         instanceId: record.id,
         novitaInstanceId: novitaId,
-        settings,
+        settings: {
+          path: '/',
+          timeoutMs: this.config.readinessRequestTimeoutMs,
+          maxWaitTimeMs: this.config.startupTimeoutMs,
+        },
         webhookUrl,
-        now,
+        now: Date.now(),
       });
+      if (mapped !== 'stopping') {
+        op = await this.writeIntent(record, op, 'stop');
+        try {
+          await this.novita.stopInstance(novitaId);
+        } catch (err) {
+          // Novita moved on by itself (stopped meanwhile): that is what was asked for.
+          const stoppedMeanwhile =
+            isAppError(err) &&
+            err.code === ErrorCode.INVALID_STATE &&
+            STOPPED_LIKE.has(mapNovitaStatus((await this.refresh(record)).novitaStatus));
+          if (!stoppedMeanwhile) {
+            await this.callFailed(op, err, async () => {
+              await this.repo.save({ ...record, activeOperationId: null });
+            });
+            throw err;
+          }
+        }
+      }
+      const now = Date.now();
+      const at = new Date(now).toISOString();
+      op = { ...op, phase: 'waiting_stopped', updatedAt: at };
       const stopping: InstanceRecord = {
         ...record,
         status: 'stopping',
         readiness: null,
         activeOperationId: op.id,
-        updatedAt: new Date(now).toISOString(),
+        updatedAt: at,
       };
-      await this.operations.open(op, now + this.config.reconcileIntervalMs);
+      await this.operations.update(op, now + this.config.reconcileIntervalMs);
       await this.repo.save(stopping);
       await this.repo.clearIdleDeadline(record.id);
       await this.events.emitSafely('instance.stopping', stopping, {
@@ -205,10 +218,37 @@ export class InstanceLifecycleService {
       if (record.status === 'deleted') return this.accepted(record, null, 'Instance was already deleted');
       const active = await this.activeOperation(record);
       if (active) record = await this.cancel(record, active, 'superseded by a delete request');
-      if (record.novitaInstanceId) {
-        await this.novita.deleteInstance(record.novitaInstanceId).catch((err: unknown) => {
-          if (!(isAppError(err) && err.code === ErrorCode.NOT_FOUND)) throw err;
-        });
+      const novitaId = record.novitaInstanceId ?? (await this.novitaIdOfUnsettledCreate(record));
+      if (novitaId) {
+        const op = await this.writeIntent(
+          record,
+          buildOperation({
+            kind: 'delete',
+            phase: 'intent',
+            instanceId: record.id,
+            novitaInstanceId: novitaId,
+            settings: {
+              path: '/',
+              timeoutMs: this.config.readinessRequestTimeoutMs,
+              maxWaitTimeMs: this.config.startupTimeoutMs,
+            },
+            webhookUrl: opts.webhookUrl ?? null,
+            now: Date.now(),
+          }),
+          'delete',
+        );
+        try {
+          await this.novita.deleteInstance(novitaId);
+        } catch (err) {
+          if (!(isAppError(err) && err.code === ErrorCode.NOT_FOUND)) {
+            await this.callFailed(op, err, async () => {
+              await this.repo.save({ ...record, activeOperationId: null });
+            });
+            throw err;
+          }
+        }
+        await this.operations.close({ ...op, phase: 'succeeded', updatedAt: new Date().toISOString() });
+        record = { ...record, novitaInstanceId: novitaId };
       }
       const at = new Date().toISOString();
       const deleted: InstanceRecord = {
@@ -231,6 +271,68 @@ export class InstanceLifecycleService {
       );
       return this.accepted(deleted, null, 'Instance deleted');
     });
+  }
+
+  /**
+   * Write-ahead: records what is about to be asked of Novita before asking. If this process dies
+   * during the call, the reconciler settles the intent from Novita's state after settleAfter.
+   */
+  private async writeIntent(
+    record: InstanceRecord,
+    op: OperationRecord,
+    call: 'start' | 'stop' | 'delete',
+  ): Promise<OperationRecord> {
+    const now = Date.now();
+    const intent: OperationRecord = {
+      ...op,
+      phase: 'intent',
+      intent: { call, writtenAt: now, settleAfter: now + this.callBudgetMs },
+    };
+    await this.operations.open(intent, intent.intent!.settleAfter);
+    await this.repo.save({ ...record, activeOperationId: intent.id });
+    return intent;
+  }
+
+  /**
+   * A refused call changed nothing: the intent is closed and the caller's cleanup runs. Any other
+   * failure (timeout, 5xx, open breaker) may or may not have reached Novita: the intent is handed to
+   * the reconciler at once, which settles it from what Novita shows.
+   */
+  private async callFailed(op: OperationRecord, err: unknown, cleanup: () => Promise<void>): Promise<void> {
+    const at = new Date().toISOString();
+    if (isAppError(err) && REFUSED_BY_NOVITA.has(err.code)) {
+      await this.operations.close({
+        ...op,
+        phase: 'failed',
+        error: { code: err.code, message: err.message },
+        updatedAt: at,
+      });
+      await cleanup();
+      return;
+    }
+    const now = Date.now();
+    await this.operations.update({ ...op, intent: { ...op.intent!, settleAfter: now }, updatedAt: at }, now);
+  }
+
+  /**
+   * A record whose create was cut off has no Novita id yet. Before deleting it, Novita is asked
+   * whether the instance exists after all (by name), so a delete never leaves a billed instance behind.
+   */
+  private async novitaIdOfUnsettledCreate(record: InstanceRecord): Promise<string | null> {
+    if (record.status !== 'creating') return null;
+    const op = record.activeOperationId ? await this.operations.get(record.activeOperationId) : null;
+    if (op && op.phase === 'intent' && op.intent && Date.now() < op.intent.settleAfter) {
+      throw new AppError(
+        ErrorCode.OPERATION_IN_PROGRESS,
+        `Instance ${record.name} is still being created; retry after the create settles`,
+        { instanceId: record.id, operationId: op.id, retryAfterMs: op.intent.settleAfter - Date.now() },
+      );
+    }
+    const found = await this.createLookup.findCreated(
+      record.name,
+      op?.intent?.writtenAt ?? Date.parse(record.createdAt),
+    );
+    return found?.id ?? null;
   }
 
   private async fresh(id: string): Promise<InstanceRecord> {
@@ -306,14 +408,19 @@ export class InstanceLifecycleService {
 
   private async recordStartFailure(
     record: InstanceRecord,
-    opId: string,
+    op: OperationRecord,
     webhookUrl: string | null,
     err: unknown,
   ): Promise<void> {
+    const opId = op.id;
     const error = isAppError(err)
       ? { code: err.code, message: err.message }
       : { code: ErrorCode.INTERNAL_ERROR, message: String(err) };
-    const failed: InstanceRecord = { ...record, lastError: { ...error, at: new Date().toISOString() } };
+    const failed: InstanceRecord = {
+      ...record,
+      activeOperationId: null,
+      lastError: { ...error, at: new Date().toISOString() },
+    };
     await this.repo.save(failed);
     await this.events.emitSafely('instance.startup_failed', failed, {
       dedupeKey: `${opId}:startup_failed`,

@@ -3,6 +3,7 @@ import { NovitaModule } from '../../infra/novita/novita.module';
 import { SchedulingModule } from '../../infra/scheduling/scheduling.module';
 import { StoreModule } from '../../infra/store/store.module';
 import { WebhooksModule } from '../webhooks/webhooks.module';
+import { CreateLookup } from './create-lookup';
 import { IdempotencyService } from './idempotency.service';
 import { InstanceActionsController } from './instance-actions.controller';
 import { InstanceCreateService } from './instance-create.service';
@@ -14,6 +15,7 @@ import { InstancesController } from './instances.controller';
 import { NovitaCatalogService } from './novita-catalog.service';
 import { RecordsModule } from '../records/records.module';
 import { ReadinessProber } from './operations/readiness-check';
+import { IntentSettler } from './operations/intent-settler';
 import { ReconcilerJob } from './operations/reconciler.job';
 import { ReconcilerService } from './operations/reconciler.service';
 
@@ -23,6 +25,7 @@ import { ReconcilerService } from './operations/reconciler.service';
   controllers: [InstancesController, InstanceActionsController],
   providers: [
     InstanceResolver,
+    CreateLookup,
     NovitaCatalogService,
     IdempotencyService,
     InstanceCreateService,
@@ -30,6 +33,7 @@ import { ReconcilerService } from './operations/reconciler.service';
     InstanceQueryService,
     InstanceUsageService,
     ReadinessProber,
+    IntentSettler,
     ReconcilerService,
     ReconcilerJob,
   ],

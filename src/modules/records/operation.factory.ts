@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { InstancesConfig } from '../../config/config.types';
+import { InstancesConfig, NovitaConfig } from '../../config/config.types';
 import { HealthCheckSettings } from './instance.types';
 import { OperationKind, OperationPhase, OperationRecord } from './operation.types';
 
@@ -71,3 +71,25 @@ export function buildOperation(args: {
     updatedAt: at,
   };
 }
+
+/**
+ * The longest a caller can still be waiting for one idempotent Novita call (every attempt timing
+ * out, with the longest backoff between them), plus a margin. An intent older than this has no
+ * live caller, so the reconciler may settle it.
+ */
+export function novitaCallBudgetMs(
+  novita: Pick<NovitaConfig, 'timeoutMs' | 'maxRetries' | 'retryMaxDelayMs'>,
+): number {
+  return novita.timeoutMs * (novita.maxRetries + 1) + novita.retryMaxDelayMs * novita.maxRetries + 2_000;
+}
+
+/** Errors after which Novita certainly did not apply the call (it answered with a refusal). */
+export const REFUSED_BY_NOVITA: ReadonlySet<string> = new Set([
+  'INSUFFICIENT_RESOURCES',
+  'UPSTREAM_BAD_REQUEST',
+  'UNAUTHORIZED_UPSTREAM',
+  'RATE_LIMITED',
+  'INVALID_STATE',
+  'NOT_FOUND',
+  'VALIDATION_ERROR',
+]);

@@ -33,6 +33,22 @@ export class OperationRepository {
     await this.store.sortedSetRemove(OPEN_OPERATIONS_KEY, op.id);
   }
 
+  /** Moves only the due time (never rewrites the record, which its caller may be updating). */
+  async schedule(id: string, dueAt: number): Promise<void> {
+    await this.store.sortedSetAdd(OPEN_OPERATIONS_KEY, [{ member: id, score: dueAt }]);
+  }
+
+  /** Open operations, by due time (sync leaves instances with one alone). */
+  async openIds(limit = 10_000): Promise<string[]> {
+    const members = await this.store.sortedSetRangeByScore(
+      OPEN_OPERATIONS_KEY,
+      Number.NEGATIVE_INFINITY,
+      Number.POSITIVE_INFINITY,
+      limit,
+    );
+    return members.map((m) => m.member);
+  }
+
   async unschedule(id: string): Promise<void> {
     await this.store.sortedSetRemove(OPEN_OPERATIONS_KEY, id);
   }

@@ -133,7 +133,15 @@ describe('ReconcilerService', () => {
     h.prober.answer = { ok: false, httpStatus: 502, durationMs: 1 };
     await h.reconciler.reconcileOnce(Date.now() + 1);
     // "Process restart": a fresh service instance, same store and same Novita.
-    const next = new ReconcilerService(h.operations, h.repo, h.novita, h.events, h.prober, h.configService);
+    const next = new ReconcilerService(
+      h.operations,
+      h.repo,
+      h.novita,
+      h.events,
+      h.prober,
+      h.intents,
+      h.configService,
+    );
     h.prober.answer = { ok: true, httpStatus: 204, durationMs: 1 };
     await next.reconcileOnce(Date.now() + 5_000);
     expect(h.emitter.types()).toEqual(['instance.created', 'instance.running', 'instance.ready']);

@@ -10,6 +10,7 @@ import { InstanceRepository } from '../../records/instance.repository';
 import { InstanceRecord } from '../../records/instance.types';
 import { mapNovitaStatus } from '../../records/status-mapping';
 import { OperationRepository } from '../../records/operation.repository';
+import { IntentSettler, SettleOutcome } from './intent-settler';
 import { CLOSED_PHASES, OperationRecord } from '../../records/operation.types';
 import { ProbeResult, ReadinessProber, ReadinessTarget, selectReadinessTarget } from './readiness-check';
 
@@ -23,7 +24,7 @@ export interface ReconcileSummary {
 
 type Observation =
   { kind: 'seen'; instance: NovitaInstance } | { kind: 'gone' } | { kind: 'error'; message: string };
-type StepOutcome = 'waiting' | 'advanced' | 'succeeded' | 'failed' | 'closed' | 'raced';
+type StepOutcome = SettleOutcome;
 
 /** Operations handled per pass; the rest are due too and wait for the next pass. */
 const BATCH = 50;
@@ -46,6 +47,7 @@ export class ReconcilerService {
     private readonly novita: NovitaClient,
     private readonly events: InstanceEvents,
     private readonly prober: ReadinessProber,
+    private readonly intents: IntentSettler,
     configService: ConfigService<AllConfig, true>,
   ) {
     this.config = configService.get('instances', { infer: true });
@@ -76,6 +78,7 @@ export class ReconcilerService {
       await this.operations.unschedule(operationId);
       return 'closed';
     }
+    if (before.phase === 'intent') return this.intents.settle(before, now);
     const observation = now > before.deadline ? null : await this.observe(before.novitaInstanceId);
     const target = observation?.kind === 'seen' ? this.readinessTarget(before, observation.instance) : null;
     const probe =
