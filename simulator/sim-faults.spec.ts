@@ -94,6 +94,25 @@ describe('simulator faults, auth and the /__sim control API', () => {
     expect(running.sim.callLog({ path: '/gpu/instances' }).map((c) => c.status)).toEqual([0, 200]);
   });
 
+  it('a held request is carried out but never answered: the instance stops though the caller hears nothing', async () => {
+    const [inst] = running.sim.seedInstances(1, { status: 'running' });
+    running.sim.injectFaults({ holdResponse: { count: 1 }, paths: ['/gpu/instance/stop'] });
+    const ctrl = new AbortController();
+    const held = call('POST', '/gpu/instance/stop', { instanceId: inst.id }, ctrl.signal);
+    const outcome = await Promise.race([
+      held.then(
+        () => 'answered',
+        () => 'failed',
+      ),
+      new Promise((r) => setTimeout(() => r('pending'), 300)),
+    ]);
+    expect(outcome).toBe('pending');
+    expect(running.sim.getInstance(inst.id)?.status).not.toBe('running');
+    ctrl.abort();
+    await expect(held).rejects.toThrow(/abort/i);
+    expect(running.sim.callLog({ path: '/gpu/instance/stop' }).map((c) => c.status)).toEqual([0]);
+  });
+
   it('close() ends hung requests instead of waiting for them', async () => {
     running.sim.injectFaults({ hang: true });
     const hung = call('GET', '/gpu/instances');

@@ -8,6 +8,7 @@ import { FaultConfig } from './sim-types';
 
 export type FaultDecision =
   | { kind: 'hang'; latencyMs: number }
+  | { kind: 'hold'; latencyMs: number }
   | { kind: 'error'; error: SimError; latencyMs: number }
   | { kind: 'pass'; latencyMs: number };
 
@@ -15,6 +16,7 @@ export class SimFaults {
   private config: FaultConfig = {};
   private burstLeft = 0;
   private hangLeft = 0;
+  private holdLeft = 0;
 
   constructor(private readonly rng: SimRng) {}
 
@@ -23,16 +25,19 @@ export class SimFaults {
     this.config = { ...this.config, ...faults };
     if (faults.burst429) this.burstLeft = faults.burst429.count;
     if (faults.hang !== undefined) this.hangLeft = typeof faults.hang === 'object' ? faults.hang.count : 0;
+    if (faults.holdResponse !== undefined)
+      this.holdLeft = typeof faults.holdResponse === 'object' ? faults.holdResponse.count : 0;
   }
 
   clear(): void {
     this.config = {};
     this.burstLeft = 0;
     this.hangLeft = 0;
+    this.holdLeft = 0;
   }
 
-  current(): FaultConfig & { burst429Left: number; hangLeft: number } {
-    return { ...this.config, burst429Left: this.burstLeft, hangLeft: this.hangLeft };
+  current(): FaultConfig & { burst429Left: number; hangLeft: number; holdLeft: number } {
+    return { ...this.config, burst429Left: this.burstLeft, hangLeft: this.hangLeft, holdLeft: this.holdLeft };
   }
 
   /** Decides what happens to one API request (path relative to the API base). */
@@ -51,6 +56,11 @@ export class SimFaults {
     if (this.hangLeft > 0) {
       this.hangLeft--;
       return { kind: 'hang', latencyMs };
+    }
+    if (c.holdResponse === true) return { kind: 'hold', latencyMs };
+    if (this.holdLeft > 0) {
+      this.holdLeft--;
+      return { kind: 'hold', latencyMs };
     }
     if (this.burstLeft > 0 && c.burst429) {
       this.burstLeft--;

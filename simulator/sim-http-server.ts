@@ -100,6 +100,8 @@ export class SimHttpServer {
     } else {
       result = this.runApi(method, path, query, body, badJson, req.headers.authorization, url.pathname);
     }
+    // Applied, but the caller never hears back (the call log shows it answered with status 0).
+    if (decision.kind === 'hold') return;
     entry.status = result.status;
     send(res, result.status, result.body, result.headers);
   }

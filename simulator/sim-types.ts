@@ -176,6 +176,11 @@ export interface FaultConfig {
   latencyMs?: number;
   /** true: hang every matching request; {count}: the next `count` ones. */
   hang?: { count: number } | boolean;
+  /**
+   * Like hang, but the request is carried out first and only its answer is withheld (Novita applied
+   * the call, the caller never heard back): the next `count` matching requests, or all with true.
+   */
+  holdResponse?: { count: number } | boolean;
   /** Limit the faults to these paths (relative to the API base, e.g. "/gpu/instances"; prefix match). */
   paths?: string[];
 }

@@ -15,8 +15,8 @@ import { StateStore } from './infra/store/state-store';
 import { StoreModule } from './infra/store/store.module';
 import { HealthModule } from './modules/health/health.module';
 import { WebhooksModule } from './modules/webhooks/webhooks.module';
-// Added by the instances helper so e2e can boot the whole app (the lead may reorder).
 import { InstancesModule } from './modules/instances/instances.module';
+import { SyncModule } from './modules/sync/sync.module';
 
 /**
  * The root module is built from an already validated configuration, so tests and the demo
@@ -49,6 +49,7 @@ export class AppModule {
         }),
         HealthModule,
         WebhooksModule,
+        SyncModule,
         InstancesModule,
       ],
       providers: [

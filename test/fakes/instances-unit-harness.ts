@@ -1,4 +1,7 @@
 import { IntentSettler } from '../../src/modules/instances/operations/intent-settler';
+import { BackgroundLoop } from '../../src/infra/scheduling/background-loop.service';
+import { SyncJob } from '../../src/modules/sync/sync.job';
+import { SyncService } from '../../src/modules/sync/sync.service';
 import { CreateLookup } from '../../src/modules/instances/create-lookup';
 import { Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
@@ -92,7 +95,11 @@ export function buildInstancesHarness(env: Record<string, string> = {}) {
     createLookup,
     configService,
   );
-  const query = new InstanceQueryService(repo, novita, configService);
+  const loop = new BackgroundLoop(store);
+  const sync = new SyncService(repo, operations, novita, events, configService);
+  const syncJob = new SyncJob(loop, sync, repo, configService);
+  syncJob.onModuleInit();
+  const query = new InstanceQueryService(repo, novita, syncJob, configService);
   const intents = new IntentSettler(operations, repo, novita, events, createLookup, idempotency);
   const reconciler = new ReconcilerService(operations, repo, novita, events, prober, intents, configService);
   return {
@@ -112,6 +119,9 @@ export function buildInstancesHarness(env: Record<string, string> = {}) {
     query,
     reconciler,
     intents,
+    loop,
+    sync,
+    syncJob,
   };
 }
 

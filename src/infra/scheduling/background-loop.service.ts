@@ -109,10 +109,10 @@ export class BackgroundLoop implements OnApplicationShutdown {
    * Runs one pass now on this replica, whoever holds the schedule lease. Throws PassInProgressError
    * when a pass of this job is already running here or (periodic jobs) on another replica.
    */
-  async runNow(name: string): Promise<RunSummary> {
+  async runNow(name: string, options: Record<string, unknown> = {}): Promise<RunSummary> {
     const slot = this.slot(name);
     if (slot.running) throw new PassInProgressError(name, slot.runningId);
-    return this.startPass(slot, 'manual');
+    return this.startPass(slot, 'manual', options);
   }
 
   /** Waits for this replica's running pass of the job, if any (tests, shutdown). */
@@ -186,7 +186,7 @@ export class BackgroundLoop implements OnApplicationShutdown {
 
   private async tickJob(slot: JobSlot, now: number): Promise<void> {
     const { def } = slot;
-    if (!def.enabled || slot.running) return;
+    if (slot.running || (!def.enabled && slot.startupDone)) return;
     if (def.kind === 'frequent') {
       if (now < slot.dueAt) return;
       if (!(await this.holdScheduleLease(slot, now))) return;
@@ -201,7 +201,7 @@ export class BackgroundLoop implements OnApplicationShutdown {
     const last = state.lastStartedAt ?? 0;
     const startupDue = !slot.startupDone && last < this.bootAt;
     slot.startupDone = true;
-    slot.dueAt = last + def.intervalMs;
+    slot.dueAt = def.enabled ? last + def.intervalMs : Number.POSITIVE_INFINITY;
     if (!startupDue && now < slot.dueAt) return;
     slot.dueAt = now + def.intervalMs;
     void this.startPass(slot, startupDue ? 'startup' : 'schedule').catch((err: unknown) => {
@@ -231,10 +231,14 @@ export class BackgroundLoop implements OnApplicationShutdown {
     return true;
   }
 
-  private startPass(slot: JobSlot, trigger: PassContext['trigger']): Promise<RunSummary> {
+  private startPass(
+    slot: JobSlot,
+    trigger: PassContext['trigger'],
+    options: Record<string, unknown> = {},
+  ): Promise<RunSummary> {
     const runId = `run_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
     slot.runningId = runId;
-    const pass = this.runPass(slot, runId, trigger);
+    const pass = this.runPass(slot, runId, trigger, options);
     slot.running = pass;
     void pass
       .finally(() => {
@@ -245,7 +249,12 @@ export class BackgroundLoop implements OnApplicationShutdown {
     return pass;
   }
 
-  private async runPass(slot: JobSlot, runId: string, trigger: PassContext['trigger']): Promise<RunSummary> {
+  private async runPass(
+    slot: JobSlot,
+    runId: string,
+    trigger: PassContext['trigger'],
+    options: Record<string, unknown>,
+  ): Promise<RunSummary> {
     const { def } = slot;
     const started = Date.now();
     let runLock: Lease | null = null;
@@ -265,6 +274,7 @@ export class BackgroundLoop implements OnApplicationShutdown {
     const ctx: PassContext = {
       runId,
       trigger,
+      options,
       keepAlive: async () => {
         const now = Date.now();
         if (now - renewedAt < RENEW_AFTER_MS) return;
@@ -334,7 +344,7 @@ export class BackgroundLoop implements OnApplicationShutdown {
     };
     await this.store.setMany([{ key: stateKey(slot.def.name), value: next }]);
     await this.store.delete(currentRunKey(slot.def.name));
-    slot.dueAt = next.lastStartedAt! + slot.def.intervalMs;
+    slot.dueAt = slot.def.enabled ? next.lastStartedAt! + slot.def.intervalMs : Number.POSITIVE_INFINITY;
   }
 }
 

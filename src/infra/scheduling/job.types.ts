@@ -4,7 +4,7 @@ export interface JobDefinition {
   name: string;
   /** Time between the starts of two passes. */
   intervalMs: number;
-  /** A disabled job is never scheduled (manual passes may still be allowed by its owner). */
+  /** A disabled job is never scheduled, except its startup pass (manual passes stay possible). */
   enabled: boolean;
   /**
    * frequent: short-interval work (operations, webhook deliveries, deadline sweeps); its schedule is
@@ -22,6 +22,8 @@ export interface JobDefinition {
 export interface PassContext {
   runId: string;
   trigger: 'schedule' | 'startup' | 'manual';
+  /** What a manual trigger asked for (e.g. dryRun); empty for scheduled passes. */
+  options: Record<string, unknown>;
   /** Renews this pass's leases when due; throws LeaseLostError when another replica took over. */
   keepAlive(): Promise<void>;
 }

@@ -10,6 +10,7 @@ import { AppError, ErrorCode } from '../../common/errors';
 import { SkipThrottle } from '@nestjs/throttler';
 import { NovitaHealthIndicator } from './novita.health';
 import { StoreHealthIndicator } from './store.health';
+import { SyncJob } from '../sync/sync.job';
 
 @ApiTags('health')
 @SkipThrottle()
@@ -19,6 +20,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly store: StoreHealthIndicator,
     private readonly novita: NovitaHealthIndicator,
+    private readonly sync: SyncJob,
   ) {}
 
   /** Liveness: the process answers. No dependency is consulted, so a store outage never restarts pods. */
@@ -38,8 +40,9 @@ export class HealthController {
   /** Detailed health: store readiness plus Novita's circuit state (informational). */
   @Get()
   @HealthCheck()
-  getHealth() {
-    return this.run([() => this.store.check(), () => this.novita.check()]);
+  async getHealth() {
+    const result = await this.run([() => this.store.check(), () => this.novita.check()]);
+    return { ...result, sync: await this.sync.health() };
   }
 
   /** Terminus reports a failure as a 503; render it in the error envelope, naming each failing indicator. */

@@ -1,13 +1,15 @@
 import { Body, Controller, Delete, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import {
+  AdoptInstanceDto,
   InstanceActionDto,
   InstanceByNameActionDto,
   StartByNameDto,
   StartInstanceDto,
 } from './dto/instance-action.dto';
 import { InstanceIdPipe } from './dto/instance-id.pipe';
-import { OperationAcceptedResponseDto } from './dto/instance-response.dto';
+import { InstanceResponseDto, OperationAcceptedResponseDto } from './dto/instance-response.dto';
+import { InstanceUsageService } from './instance-usage.service';
 import { InstanceLifecycleService } from './instance-lifecycle.service';
 import { InstanceResolver } from './instance-resolver';
 
@@ -18,6 +20,7 @@ export class InstanceActionsController {
   constructor(
     private readonly lifecycle: InstanceLifecycleService,
     private readonly resolver: InstanceResolver,
+    private readonly usage: InstanceUsageService,
   ) {}
 
   /** Starts the named instance; 202 with the operation that follows it to ready. */
@@ -58,6 +61,16 @@ export class InstanceActionsController {
     @Body() dto: InstanceActionDto = {},
   ): Promise<OperationAcceptedResponseDto> {
     return this.lifecycle.stop(await this.resolver.byId(id), dto ?? {});
+  }
+
+  /** Brings an instance sync found on Novita (managed: false) under management: auto-stop and spot recovery then apply. */
+  @Post(':instanceId/adopt')
+  @HttpCode(200)
+  async adoptInstance(
+    @Param('instanceId', InstanceIdPipe) id: string,
+    @Body() dto: AdoptInstanceDto = {},
+  ): Promise<InstanceResponseDto> {
+    return this.usage.adopt(await this.resolver.byId(id), dto ?? {});
   }
 
   @Delete(':instanceId')

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { AppError, ErrorCode, isAppError } from '../../common/errors';
@@ -10,15 +9,13 @@ import { CreateInstanceResponseDto, RegionAttemptDto } from './dto/instance-resp
 import { IdempotencyService, fingerprintOf } from './idempotency.service';
 import { InstanceEvents } from '../records/instance-events';
 import { InstanceRepository } from '../records/instance.repository';
-import { InstanceRecord, InstanceSpec } from '../records/instance.types';
+import { InstanceRecord, InstanceSpec, newInstanceId } from '../records/instance.types';
 import { ImageSpec, NovitaCatalogService } from './novita-catalog.service';
 import { buildOperation, healthCheckFromRequest, resolveHealthCheck } from '../records/operation.factory';
 import { OperationRepository } from '../records/operation.repository';
 import { OperationRecord } from '../records/operation.types';
 import { toCreateResponse } from './create-response';
 import { RegionCandidate, buildRegionOrder, planProductSelection } from './product-selection.policy';
-
-export const newInstanceId = (): string => `inst_${randomUUID().replace(/-/g, '').slice(0, 20)}`;
 
 /** Novita said no (a 4xx): nothing was created, so the name and any idempotency key can be freed. */
 const REJECTED_BY_NOVITA = new Set<ErrorCode>([

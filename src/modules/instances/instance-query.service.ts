@@ -13,9 +13,12 @@ import { ComprehensiveQuery, ListInstancesQuery } from './dto/list-instances.que
 import { applyNovitaObservation, markTerminated } from '../records/instance-observation';
 import { toInstanceResponse, toNovitaOnlyResponse } from '../records/instance.mapper';
 import { InstanceRepository } from '../records/instance.repository';
-import { InstanceRecord } from '../records/instance.types';
+import { InstanceRecord, isManaged } from '../records/instance.types';
+import { SyncJob } from '../sync/sync.job';
+import { PassInProgressError } from '../../infra/scheduling/job.types';
 
 const DEFAULT_PAGE_SIZE = 100;
+const DEFAULT_SYNC = { forceSync: false, handleObsoleteInstances: true, dryRun: false };
 /** Reads never wait long for the instance lock: if busy, the fresh view is returned without persisting it. */
 const READ_LOCK_WAIT_MS = 500;
 
@@ -31,6 +34,7 @@ export class InstanceQueryService {
   constructor(
     private readonly repo: InstanceRepository,
     private readonly novita: NovitaClient,
+    private readonly sync: SyncJob,
     configService: ConfigService<AllConfig, true>,
   ) {
     this.config = configService.get('instances', { infer: true });
@@ -41,6 +45,7 @@ export class InstanceQueryService {
     const matches = (await this.repo.listAll())
       .filter((r) => (query.status ? r.status === query.status : r.status !== 'deleted'))
       .filter((r) => !name || r.name.toLowerCase().includes(name))
+      .filter((r) => query.managed === undefined || isManaged(r) === query.managed)
       .sort(byCreatedDesc);
     const usePages = query.page !== undefined || query.pageSize !== undefined;
     const limit = (usePages ? query.pageSize : query.limit) ?? DEFAULT_PAGE_SIZE;
@@ -92,6 +97,9 @@ export class InstanceQueryService {
     }
     const includeNovitaOnly = query.includeNovitaOnly ?? this.config.defaultIncludeNovitaOnly;
     const syncLocalState = query.syncLocalState ?? this.config.defaultSyncLocalState;
+    // The same pass as POST /api/instances/sync; one already running elsewhere serves as well.
+    if (syncLocalState)
+      await this.sync.trigger(DEFAULT_SYNC).catch((err: unknown) => this.ignoreBusySync(err));
     const locals = (await this.repo.listAll()).filter((r) => r.status !== 'deleted');
 
     let remote: NovitaInstance[];
@@ -120,11 +128,7 @@ export class InstanceQueryService {
         if (includeNovitaOnly) novitaOnly.push(toNovitaOnlyResponse(n, now));
         continue;
       }
-      const view = applyNovitaObservation(local, n, now);
-      const saved = syncLocalState
-        ? await this.persist(local.id, (r) => applyNovitaObservation(r, n, now), view)
-        : view;
-      merged.set(local.id, toInstanceResponse(saved, { source: 'merged' }));
+      merged.set(local.id, toInstanceResponse(applyNovitaObservation(local, n, now), { source: 'merged' }));
     }
     const instances = [...locals.map((r) => merged.get(r.id) ?? toInstanceResponse(r)), ...novitaOnly].sort(
       byCreatedDesc,
@@ -135,6 +139,13 @@ export class InstanceQueryService {
       sources: { local: locals.length, novita: remote.length, merged: merged.size },
       novitaAvailable: true,
     };
+  }
+
+  private ignoreBusySync(err: unknown): void {
+    if (err instanceof AppError && err.code === ErrorCode.OPERATION_IN_PROGRESS) return;
+    if (err instanceof PassInProgressError) return;
+    // Novita down: the listing below reports novitaAvailable=false itself.
+    this.logger.warn({ err }, 'Sync before the comprehensive listing failed');
   }
 
   private async getNovitaOnly(id: string, now: Date): Promise<InstanceResponseDto> {

@@ -2,7 +2,14 @@ import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { AppError, ErrorCode, isAppError } from '../../common/errors';
 import { AllConfig } from '../../config/config.types';
-import { LastUsedResponseDto, StopAllResponseDto, StopAllResultDto } from './dto/instance-response.dto';
+import {
+  InstanceResponseDto,
+  LastUsedResponseDto,
+  StopAllResponseDto,
+  StopAllResultDto,
+} from './dto/instance-response.dto';
+import { InstanceEvents } from '../records/instance-events';
+import { toInstanceResponse } from '../records/instance.mapper';
 import { InstanceLifecycleService } from './instance-lifecycle.service';
 import { InstanceRepository } from '../records/instance.repository';
 import { InstanceRecord } from '../records/instance.types';
@@ -22,6 +29,7 @@ export class InstanceUsageService {
   constructor(
     private readonly repo: InstanceRepository,
     private readonly lifecycle: InstanceLifecycleService,
+    private readonly events: InstanceEvents,
     config: ConfigService<AllConfig, true>,
   ) {
     this.thresholdMs = config.get('autoStop', { infer: true }).inactivityThresholdMinutes * 60_000;
@@ -58,6 +66,36 @@ export class InstanceUsageService {
       idleDeadline: new Date(deadline).toISOString(),
       message: 'Last used time updated successfully',
     };
+  }
+
+  /**
+   * Takes an instance sync found on Novita under management: from now on auto-stop and spot
+   * recovery act on it, and its events go to the given webhook URL (else the global one).
+   */
+  async adopt(target: InstanceRecord, opts: { webhookUrl?: string }): Promise<InstanceResponseDto> {
+    this.events.assertUrlAllowed(opts.webhookUrl);
+    const adopted = await this.repo.withInstanceLock(target.id, async () => {
+      const record = await this.repo.get(target.id);
+      if (!record || record.status === 'deleted')
+        throw AppError.notFound(`Instance ${target.id}`, { instanceId: target.id });
+      if (record.status === 'terminated')
+        throw new AppError(ErrorCode.INVALID_STATE, `Instance ${record.name} no longer exists on Novita`, {
+          instanceId: record.id,
+          status: record.status,
+        });
+      const next: InstanceRecord = {
+        ...record,
+        managed: true,
+        webhookUrl: opts.webhookUrl ?? record.webhookUrl,
+        updatedAt: new Date().toISOString(),
+      };
+      return this.repo.save(next);
+    });
+    this.logger.log(
+      { instanceId: adopted.id, novitaInstanceId: adopted.novitaInstanceId },
+      'Instance adopted',
+    );
+    return toInstanceResponse(adopted);
   }
 
   /** Stops every managed instance that is running, ready or starting; one result per instance, never all-or-nothing. */

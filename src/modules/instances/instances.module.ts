@@ -14,6 +14,7 @@ import { InstanceUsageService } from './instance-usage.service';
 import { InstancesController } from './instances.controller';
 import { NovitaCatalogService } from './novita-catalog.service';
 import { RecordsModule } from '../records/records.module';
+import { SyncModule } from '../sync/sync.module';
 import { ReadinessProber } from './operations/readiness-check';
 import { IntentSettler } from './operations/intent-settler';
 import { ReconcilerJob } from './operations/reconciler.job';
@@ -21,7 +22,7 @@ import { ReconcilerService } from './operations/reconciler.service';
 
 /** The instance lifecycle API, its durable operations and the reconciler that advances them. */
 @Module({
-  imports: [StoreModule, NovitaModule, WebhooksModule, RecordsModule, SchedulingModule],
+  imports: [StoreModule, NovitaModule, WebhooksModule, RecordsModule, SchedulingModule, SyncModule],
   controllers: [InstancesController, InstanceActionsController],
   providers: [
     InstanceResolver,

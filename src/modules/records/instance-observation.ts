@@ -47,7 +47,68 @@ export function markTerminated(record: InstanceRecord, now: Date): InstanceRecor
     ...record,
     status: 'terminated',
     readiness: null,
+    activeOperationId: null,
+    terminatedAt: record.terminatedAt ?? now.toISOString(),
     lastSyncedAt: now.toISOString(),
     updatedAt: now.toISOString(),
   };
+}
+
+/**
+ * A record for an instance found on Novita that this service did not create. It is unmanaged
+ * (no background policy touches it until a user adopts it) and keeps Novita's own description as
+ * its spec, so it can be recreated like any other once adopted.
+ */
+export function recordFromNovita(id: string, observed: NovitaInstance, now: Date): InstanceRecord {
+  const at = now.toISOString();
+  const region = observed.clusterName ? observed.clusterName.split(' (')[0] : null;
+  const billingMode = observed.billingMode || 'onDemand';
+  const base: InstanceRecord = {
+    id,
+    name: observed.name,
+    novitaInstanceId: observed.id,
+    status: 'unknown',
+    novitaStatus: null,
+    readiness: null,
+    spec: {
+      productName: observed.productName,
+      imageUrl: observed.imageUrl,
+      imageAuthId: observed.imageAuthId,
+      ports: observed.portMappings
+        .filter((m) => m.type === 'http' || m.type === 'tcp')
+        .map((m) => ({ port: Number(m.port), type: m.type as 'http' | 'tcp' })),
+      envs: observed.envs,
+      command: observed.command,
+      gpuNum: observed.gpuNum,
+      rootfsSize: observed.rootfsSize,
+      billingMode,
+      preferredRegion: region ?? '',
+    },
+    region,
+    clusterId: observed.clusterId || null,
+    productId: observed.productId || null,
+    productName: observed.productName,
+    billingMode,
+    price: null,
+    gpuNum: observed.gpuNum,
+    portMappings: [],
+    webhookUrl: null,
+    healthCheck: null,
+    activeOperationId: null,
+    lastError: null,
+    statusError: null,
+    spotStatus: null,
+    managed: false,
+    origin: 'novita',
+    terminatedAt: null,
+    createdAt: iso(observed.createdAt) ?? at,
+    updatedAt: at,
+    lastSyncedAt: null,
+    startedAt: null,
+    readyAt: null,
+    stoppedAt: null,
+    lastUsedAt: null,
+    deletedAt: null,
+  };
+  return applyNovitaObservation(base, observed, now);
 }

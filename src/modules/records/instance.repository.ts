@@ -55,6 +55,35 @@ export class InstanceRepository {
   }
 
   /**
+   * Writes many records in one round trip (with their Novita-id indexes). With claimNames, each
+   * record's name is pointed at it where no record holds the name yet (one more round trip):
+   * an instance found on Novita whose name is taken stays reachable by id.
+   */
+  async saveMany(records: InstanceRecord[], opts: { claimNames?: boolean } = {}): Promise<void> {
+    if (records.length === 0) return;
+    const entries: { key: string; value: unknown }[] = [];
+    if (opts.claimNames) {
+      const holders = await this.store.getMany<string>(records.map((r) => NAME_KEY_PREFIX + r.name));
+      const claimed = new Set<string>();
+      records.forEach((r, i) => {
+        if (holders[i] || claimed.has(r.name)) return;
+        claimed.add(r.name);
+        entries.push({ key: NAME_KEY_PREFIX + r.name, value: r.id });
+      });
+    }
+    for (const r of records) {
+      entries.push({ key: instanceKey(r.id), value: r });
+      if (r.novitaInstanceId) entries.push({ key: NOVITA_KEY_PREFIX + r.novitaInstanceId, value: r.id });
+    }
+    await this.store.setMany(entries);
+  }
+
+  /** The current version of each record, in order (null where gone): one round trip. */
+  getMany(ids: string[]): Promise<(InstanceRecord | null)[]> {
+    return ids.length === 0 ? Promise.resolve([]) : this.store.getMany<InstanceRecord>(ids.map(instanceKey));
+  }
+
+  /**
    * Points the name at this record unless a live record already holds it. Callers hold the name
    * mutex, so the check and the write cannot interleave with another create.
    */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { BillingMode, PortMapping } from '../../infra/novita/novita.types';
 
 /**
@@ -97,3 +98,6 @@ export interface InstanceRecord {
 }
 
 export const isManaged = (r: Pick<InstanceRecord, 'managed'>): boolean => r.managed !== false;
+
+/** Our stable instance id (inst_ + 20 hex characters). */
+export const newInstanceId = (): string => `inst_${randomUUID().replace(/-/g, '').slice(0, 20)}`;

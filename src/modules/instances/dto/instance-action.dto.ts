@@ -34,3 +34,6 @@ export class StartByNameDto extends ReadinessOptionsDto {
   @Matches(NAME_PATTERN)
   instanceName!: string;
 }
+
+/** Body of adopt (all optional): where this instance's events go from now on. */
+export class AdoptInstanceDto extends WebhookTargetDto {}

@@ -19,6 +19,8 @@ export class ListInstancesQuery {
   @IsOptional() @IsIn(INSTANCE_STATUSES) status?: (typeof INSTANCE_STATUSES)[number];
   /** Case-insensitive substring of the name. */
   @IsOptional() @IsString() @MaxLength(100) name?: string;
+  /** true: instances this service created or a user adopted; false: instances sync found on Novita. */
+  @IsOptional() @Transform(toBoolean) @IsBoolean() managed?: boolean;
   /** Accepted for compatibility with the previous API; ignored. */
   @IsOptional() @IsString() source?: string;
   /** Accepted for compatibility; use /api/instances/comprehensive. */
@@ -29,6 +31,6 @@ export class ListInstancesQuery {
 export class ComprehensiveQuery {
   /** Include Novita instances this service does not manage (default DEFAULT_INCLUDE_NOVITA_ONLY). */
   @IsOptional() @Transform(toBoolean) @IsBoolean() includeNovitaOnly?: boolean;
-  /** Write Novita's observed state into the local records (default DEFAULT_SYNC_LOCAL_STATE). */
+  /** Run a sync pass first, writing Novita's state into the store (default DEFAULT_SYNC_LOCAL_STATE). */
   @IsOptional() @Transform(toBoolean) @IsBoolean() syncLocalState?: boolean;
 }

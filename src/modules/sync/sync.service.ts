@@ -1,0 +1,321 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { ErrorCode, isAppError } from '../../common/errors';
+import { AllConfig, SyncConfig } from '../../config/config.types';
+import { NovitaClient } from '../../infra/novita/novita-client';
+import { NovitaInstance } from '../../infra/novita/novita.types';
+import { WebhookEventType } from '../webhooks/webhook-emitter';
+import { InstanceEvents } from '../records/instance-events';
+import { applyNovitaObservation, markTerminated, recordFromNovita } from '../records/instance-observation';
+import { InstanceRepository } from '../records/instance.repository';
+import { InstanceRecord, newInstanceId } from '../records/instance.types';
+import { OperationRepository } from '../records/operation.repository';
+import { SyncError, SyncOptions, SyncReport } from './sync.types';
+
+/** Novita list page size for a sync pass. */
+export const SYNC_PAGE_SIZE = 100;
+/** A record that never reached Novita (no id, no open operation) is removed once this old. */
+export const NEVER_STARTED_GRACE_MS = 10 * 60_000;
+const DAY_MS = 24 * 3600_000;
+/** Novita statuses after which an instance is gone: never adopted. */
+const GONE_ON_NOVITA = new Set(['removed', 'removing', 'toRemove']);
+
+interface PendingEvent {
+  type: WebhookEventType;
+  record: InstanceRecord;
+  dedupeKey: string;
+  reason?: string;
+}
+
+/** Fields whose change is worth a write; lastSyncedAt/updatedAt alone are not. */
+const meaningful = (r: InstanceRecord): string =>
+  JSON.stringify({ ...r, lastSyncedAt: null, updatedAt: null });
+
+/**
+ * One sync pass: pages through Novita's list, folds what it shows into the store in one batched
+ * write per page (a page that changes nothing writes nothing), records instances it has never seen
+ * as unmanaged, announces transitions made outside the service, then applies the obsolete policy to
+ * records Novita no longer lists (each confirmed with a GET; a failed listing marks nothing).
+ */
+@Injectable()
+export class SyncService {
+  private readonly logger = new Logger(SyncService.name);
+  private readonly config: SyncConfig;
+
+  constructor(
+    private readonly repo: InstanceRepository,
+    private readonly operations: OperationRepository,
+    private readonly novita: NovitaClient,
+    private readonly events: InstanceEvents,
+    configService: ConfigService<AllConfig, true>,
+  ) {
+    this.config = configService.get('sync', { infer: true });
+  }
+
+  async run(
+    runId: string,
+    options: SyncOptions,
+    keepAlive: () => Promise<void> = async () => undefined,
+  ): Promise<SyncReport> {
+    const started = Date.now();
+    const now = new Date(started);
+    const local = (await this.repo.listAll()).filter((r) => r.status !== 'deleted');
+    const openOps = new Set(await this.operations.openIds());
+    // An instance with an open operation is the reconciler's: sync neither rewrites nor judges it.
+    const busy = (r: InstanceRecord): boolean => !!r.activeOperationId && openOps.has(r.activeOperationId);
+    const byNovitaId = new Map(local.filter((r) => r.novitaInstanceId).map((r) => [r.novitaInstanceId!, r]));
+    // Names of creates still in flight: their Novita instance belongs to that record, not to adoption.
+    const reservedNames = new Set(
+      local.filter((r) => r.status === 'creating' && !r.novitaInstanceId).map((r) => r.name),
+    );
+
+    const report: SyncReport = {
+      runId,
+      beforeSync: local.length,
+      afterSync: local.length,
+      novitaInstances: 0,
+      localInstances: local.length,
+      mergedInstances: 0,
+      totalInstances: local.length,
+      instancesRemoved: 0,
+      updated: 0,
+      adopted: 0,
+      markedObsolete: 0,
+      unchanged: 0,
+      pages: 0,
+      errors: [],
+      duration: 0,
+      timestamp: now.toISOString(),
+      options,
+    };
+    const seen = new Set<string>();
+
+    for (let pageNum = 1; ; pageNum++) {
+      await keepAlive();
+      // A listing failure ends the pass (and marks nothing obsolete): the caller records it as failed.
+      const page = await this.novita.listInstances(pageNum, SYNC_PAGE_SIZE);
+      report.pages++;
+      await this.applyPage(page.instances, { byNovitaId, busy, reservedNames, seen, report, options, now });
+      if (page.instances.length < SYNC_PAGE_SIZE || pageNum * SYNC_PAGE_SIZE >= page.total) break;
+    }
+    report.novitaInstances = seen.size;
+
+    if (options.handleObsoleteInstances) {
+      for (const record of local) {
+        if (record.novitaInstanceId && seen.has(record.novitaInstanceId)) continue;
+        try {
+          await keepAlive();
+          await this.handleAbsent(record, busy(record), report, options, now);
+        } catch (err) {
+          report.errors.push({ instanceId: record.id, message: errorText(err) });
+        }
+      }
+    }
+    report.afterSync = report.beforeSync + report.adopted - report.instancesRemoved;
+    report.totalInstances = report.afterSync;
+    report.duration = Date.now() - started;
+    this.logger.log(
+      {
+        runId,
+        dryRun: options.dryRun,
+        updated: report.updated,
+        adopted: report.adopted,
+        removed: report.instancesRemoved,
+        markedObsolete: report.markedObsolete,
+        totalNovitaInstances: report.novitaInstances,
+        totalLocalInstances: report.localInstances,
+        errors: report.errors.length,
+      },
+      'Instance sync completed',
+    );
+    return report;
+  }
+
+  private async applyPage(
+    instances: NovitaInstance[],
+    ctx: {
+      byNovitaId: Map<string, InstanceRecord>;
+      busy: (r: InstanceRecord) => boolean;
+      reservedNames: Set<string>;
+      seen: Set<string>;
+      report: SyncReport;
+      options: SyncOptions;
+      now: Date;
+    },
+  ): Promise<void> {
+    const { report, now } = ctx;
+    const changed: InstanceRecord[] = [];
+    const before = new Map<string, InstanceRecord>();
+    const adopted: InstanceRecord[] = [];
+    const pending: PendingEvent[] = [];
+    for (const inst of instances) {
+      ctx.seen.add(inst.id);
+      try {
+        const record = ctx.byNovitaId.get(inst.id);
+        if (!record) {
+          if (GONE_ON_NOVITA.has(inst.status) || ctx.reservedNames.has(inst.name)) continue;
+          adopted.push(recordFromNovita(newInstanceId(), inst, now));
+          continue;
+        }
+        report.mergedInstances++;
+        if (ctx.busy(record)) continue;
+        const next = applyNovitaObservation(record, inst, now);
+        if (meaningful(next) === meaningful(record)) {
+          report.unchanged++;
+          continue;
+        }
+        const event = this.transitionEvent(record, next, inst);
+        if (event) pending.push(event);
+        changed.push(next);
+        before.set(next.id, record);
+      } catch (err) {
+        report.errors.push({ novitaInstanceId: inst.id, message: errorText(err) });
+      }
+    }
+    report.adopted += adopted.length;
+    if (ctx.options.dryRun) {
+      report.updated += changed.length;
+      return;
+    }
+    // Another writer (an API request) may have changed a record since the listing was read: keep
+    // its version; the next pass looks again. One round trip for the page.
+    const current = await this.repo.getMany(changed.map((r) => r.id));
+    const writable = changed.filter((r, i) => current[i]?.updatedAt === before.get(r.id)!.updatedAt);
+    const writableIds = new Set(writable.map((r) => r.id));
+    report.updated += writable.length;
+    // Events first, each with a stable dedupe key: a pass cut off here re-emits the same events once.
+    for (const e of pending.filter((p) => writableIds.has(p.record.id))) await this.emit(e, report);
+    await this.repo.saveMany(writable);
+    if (adopted.length > 0) {
+      await this.repo.saveMany(adopted, { claimNames: true });
+      for (const r of adopted)
+        this.logger.log(
+          { instanceId: r.id, novitaInstanceId: r.novitaInstanceId, name: r.name },
+          'Adopted instance found on Novita (unmanaged)',
+        );
+    }
+  }
+
+  /** The event an API-driven transition would have sent, for one that happened outside the service. */
+  private transitionEvent(
+    prev: InstanceRecord,
+    next: InstanceRecord,
+    inst: NovitaInstance,
+  ): PendingEvent | null {
+    const wasUp = ['running', 'ready', 'starting'].includes(prev.status);
+    const wasDown = ['stopped', 'stopping', 'failed', 'unknown', 'terminated'].includes(prev.status);
+    // Novita's own timestamps identify the transition, so every replica and every retry uses one key.
+    if (wasUp && next.status === 'stopped')
+      return {
+        type: 'instance.stopped',
+        record: next,
+        dedupeKey: `${prev.id}:observed:stopped:${inst.lastStoppedAt ?? inst.stoppedAt ?? next.stoppedAt}`,
+        reason: 'stopped outside this service',
+      };
+    if (wasDown && (next.status === 'running' || next.status === 'ready'))
+      return {
+        type: 'instance.running',
+        record: next,
+        dedupeKey: `${prev.id}:observed:running:${inst.lastStartedAt ?? inst.startedAt ?? next.startedAt}`,
+        reason: 'started outside this service',
+      };
+    return null;
+  }
+
+  /** A record Novita's listing did not show: the obsolete policy, after confirming with a GET. */
+  private async handleAbsent(
+    record: InstanceRecord,
+    busy: boolean,
+    report: SyncReport,
+    options: SyncOptions,
+    now: Date,
+  ): Promise<void> {
+    if (busy) return;
+    const age = now.getTime() - Date.parse(record.createdAt);
+    if (!record.novitaInstanceId) {
+      // Never reached Novita (its create was cut off before the intent could settle, or refused).
+      if ((record.status === 'creating' || record.status === 'starting') && age > NEVER_STARTED_GRACE_MS)
+        await this.remove(record, 'Instance never started on Novita', report, options);
+      return;
+    }
+    if (record.status === 'terminated') {
+      const since = Date.parse(record.terminatedAt ?? record.updatedAt);
+      if (now.getTime() - since > this.config.obsoleteInstanceRetentionDays * DAY_MS)
+        await this.remove(
+          record,
+          `Terminated more than ${this.config.obsoleteInstanceRetentionDays} days ago`,
+          report,
+          options,
+        );
+      return;
+    }
+    // Absent from the listing: confirm. Only Novita's "not found" counts; 5xx, timeouts and an open
+    // breaker throw and leave the record alone.
+    try {
+      await this.novita.getInstance(record.novitaInstanceId);
+      return; // the listing missed it; the next pass sees it again
+    } catch (err) {
+      if (!(isAppError(err) && err.code === ErrorCode.NOT_FOUND)) throw err;
+    }
+    if (this.config.removeObsoleteInstances) {
+      await this.remove(record, 'Instance no longer exists in Novita', report, options);
+      return;
+    }
+    report.markedObsolete++;
+    if (options.dryRun) return;
+    const terminated = markTerminated(record, now);
+    await this.emit(
+      {
+        type: 'instance.terminated',
+        record: terminated,
+        dedupeKey: `${record.id}:terminated`,
+        reason: 'Instance no longer exists in Novita',
+      },
+      report,
+    );
+    await this.repo.save(terminated);
+    this.logger.log(
+      {
+        instanceId: record.id,
+        novitaInstanceId: record.novitaInstanceId,
+        lastStatus: record.status,
+        reason: 'Instance no longer exists in Novita',
+      },
+      'Marked obsolete instance as terminated',
+    );
+  }
+
+  private async remove(
+    record: InstanceRecord,
+    reason: string,
+    report: SyncReport,
+    options: SyncOptions,
+  ): Promise<void> {
+    report.instancesRemoved++;
+    if (options.dryRun) return;
+    await this.emit({ type: 'instance.removed', record, dedupeKey: `${record.id}:removed`, reason }, report);
+    await this.repo.remove(record);
+    this.logger.log(
+      { instanceId: record.id, novitaInstanceId: record.novitaInstanceId, lastStatus: record.status, reason },
+      'Removed obsolete instance from the store',
+    );
+  }
+
+  private async emit(e: PendingEvent, report: SyncReport): Promise<void> {
+    try {
+      await this.events.emit(e.type, e.record, { dedupeKey: e.dedupeKey, reason: e.reason });
+    } catch (err) {
+      report.errors.push({
+        instanceId: e.record.id,
+        message: `event ${e.type} not recorded: ${errorText(err)}`,
+      });
+      throw err;
+    }
+  }
+}
+
+function errorText(err: unknown): string {
+  return isAppError(err) ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);
+}
+
+export type { SyncError };
