@@ -100,7 +100,7 @@ export function buildInstancesHarness(env: Record<string, string> = {}) {
   const syncJob = new SyncJob(loop, sync, repo, configService);
   syncJob.onModuleInit();
   const query = new InstanceQueryService(repo, novita, syncJob, configService);
-  const intents = new IntentSettler(operations, repo, novita, events, createLookup, idempotency);
+  const intents = new IntentSettler(operations, repo, novita, events, createLookup, idempotency, configService);
   const reconciler = new ReconcilerService(operations, repo, novita, events, prober, intents, configService);
   return {
     config,

@@ -1,4 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { AllConfig } from '../../../config/config.types';
 import { ErrorCode, isAppError } from '../../../common/errors';
 import { NovitaClient } from '../../../infra/novita/novita-client';
 import { NovitaInstance } from '../../../infra/novita/novita.types';
@@ -13,8 +15,6 @@ import { CreateLookup } from '../create-lookup';
 import { toCreateResponse } from '../create-response';
 import { IdempotencyService } from '../idempotency.service';
 
-/** After its call could have answered, how long a create intent keeps looking for its instance on Novita. */
-export const CREATE_NOT_FOUND_GRACE_MS = 30_000;
 const RETRY_MS = 1_000;
 
 export type SettleOutcome = 'waiting' | 'advanced' | 'failed' | 'succeeded' | 'closed' | 'raced';
@@ -34,6 +34,8 @@ const regionOf = (clusterName: string | undefined): string | null =>
 @Injectable()
 export class IntentSettler {
   private readonly logger = new Logger(IntentSettler.name);
+  /** After its call could have answered, how long a create intent keeps looking for its instance on Novita (listing lag). */
+  private readonly notFoundGraceMs: number;
 
   constructor(
     private readonly operations: OperationRepository,
@@ -42,7 +44,10 @@ export class IntentSettler {
     private readonly events: InstanceEvents,
     private readonly lookup: CreateLookup,
     private readonly idempotency: IdempotencyService,
-  ) {}
+    configService: ConfigService<AllConfig, true>,
+  ) {
+    this.notFoundGraceMs = configService.get('novita', { infer: true }).timeoutMs + 5_000;
+  }
 
   async settle(before: OperationRecord, now: number): Promise<SettleOutcome> {
     const intent = before.intent!;
@@ -148,7 +153,7 @@ export class IntentSettler {
       );
       return 'advanced';
     }
-    if (now < op.intent!.settleAfter + CREATE_NOT_FOUND_GRACE_MS) {
+    if (now < op.intent!.settleAfter + this.notFoundGraceMs) {
       // Novita's listing can lag behind a create it accepted: look again before giving up.
       await this.operations.schedule(op.id, now + RETRY_MS);
       return 'waiting';
