@@ -1,0 +1,86 @@
+import { buildInstancesHarness, InstancesHarness } from '../../../test/fakes/instances-unit-harness';
+import { InstanceRecord } from '../records/instance.types';
+
+const DAY = 24 * 3600_000;
+const options = { forceSync: false, handleObsoleteInstances: true, dryRun: false };
+
+describe('SyncService obsolete policy', () => {
+  let h: InstancesHarness;
+
+  async function tracked(name: string, patch: Partial<InstanceRecord> = {}): Promise<InstanceRecord> {
+    const res = await h.creator.create({ name, productName: 'RTX 4090', templateId: 't1' } as never);
+    h.novita.setStatus(res.novitaInstanceId, 'running');
+    await h.reconciler.reconcileOnce(Date.now() + 700_000);
+    const record = { ...(await h.repo.get(res.instanceId))!, ...patch };
+    await h.repo.save(record);
+    return record;
+  }
+
+  beforeEach(() => {
+    h = buildInstancesHarness();
+  });
+
+  it('marks an instance Novita no longer has as terminated, with terminatedAt, after confirming with a GET', async () => {
+    const r = await tracked('gone');
+    h.novita.instances.delete(r.novitaInstanceId!);
+    const report = await h.sync.run('run_1', options);
+    expect(report).toMatchObject({ markedObsolete: 1, instancesRemoved: 0 });
+    expect(h.novita.callsTo('getInstance').some((c) => c.args[0] === r.novitaInstanceId)).toBe(true);
+    const after = await h.repo.get(r.id);
+    expect(after).toMatchObject({ status: 'terminated', terminatedAt: expect.any(String) });
+    expect(h.emitter.types().filter((t) => t === 'instance.terminated')).toHaveLength(1);
+  });
+
+  it('counts retention from terminatedAt, not from creation', async () => {
+    const now = Date.now();
+    // Created long ago, terminated yesterday: kept (7-day retention).
+    const recent = await tracked('recent', {
+      createdAt: new Date(now - 30 * DAY).toISOString(),
+      status: 'terminated',
+      terminatedAt: new Date(now - 1 * DAY).toISOString(),
+    });
+    // Terminated 8 days ago: removed.
+    const old = await tracked('old', {
+      status: 'terminated',
+      terminatedAt: new Date(now - 8 * DAY).toISOString(),
+    });
+    h.novita.instances.delete(recent.novitaInstanceId!);
+    h.novita.instances.delete(old.novitaInstanceId!);
+    const report = await h.sync.run('run_2', options);
+    expect(report.instancesRemoved).toBe(1);
+    expect(await h.repo.get(recent.id)).toMatchObject({ status: 'terminated' });
+    expect(await h.repo.get(old.id)).toBeNull();
+    expect(h.emitter.types().filter((t) => t === 'instance.removed')).toHaveLength(1);
+  });
+
+  it('never counts a Novita error as absence', async () => {
+    const r = await tracked('flaky');
+    h.novita.instances.delete(r.novitaInstanceId!);
+    h.novita.failNext('getInstance');
+    const report = await h.sync.run('run_3', options);
+    expect(report.markedObsolete).toBe(0);
+    expect(report.errors).toHaveLength(1);
+    expect((await h.repo.get(r.id))?.status).not.toBe('terminated');
+  });
+
+  it('removes instead of marking when SYNC_REMOVE_OBSOLETE_INSTANCES=true', async () => {
+    h = buildInstancesHarness({ SYNC_REMOVE_OBSOLETE_INSTANCES: 'true' });
+    const r = await tracked('removed');
+    h.novita.instances.delete(r.novitaInstanceId!);
+    const report = await h.sync.run('run_4', options);
+    expect(report).toMatchObject({ instancesRemoved: 1, markedObsolete: 0 });
+    expect(await h.repo.get(r.id)).toBeNull();
+    expect(await h.repo.findByName('removed')).toBeNull();
+  });
+
+  it('writes nothing on a pass that changes nothing', async () => {
+    await tracked('steady');
+    await h.sync.run('run_5', options);
+    const writes = jest.spyOn(h.store, 'setMany');
+    const set = jest.spyOn(h.store, 'set');
+    const report = await h.sync.run('run_6', options);
+    expect(report.updated).toBe(0);
+    expect(writes).not.toHaveBeenCalled();
+    expect(set).not.toHaveBeenCalled();
+  });
+});
