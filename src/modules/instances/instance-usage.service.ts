@@ -12,7 +12,7 @@ import { InstanceEvents } from '../records/instance-events';
 import { toInstanceResponse } from '../records/instance.mapper';
 import { InstanceLifecycleService } from './instance-lifecycle.service';
 import { InstanceRepository } from '../records/instance.repository';
-import { InstanceRecord } from '../records/instance.types';
+import { InstanceRecord, isManaged } from '../records/instance.types';
 import { RUNNING_LIKE } from '../records/status-mapping';
 
 /** Clock skew tolerated for a client-supplied lastUsedAt. */
@@ -100,7 +100,8 @@ export class InstanceUsageService {
 
   /** Stops every managed instance that is running, ready or starting; one result per instance, never all-or-nothing. */
   async stopAll(): Promise<StopAllResponseDto> {
-    const targets = (await this.repo.listAll()).filter((r) => RUNNING_LIKE.has(r.status));
+    // Only managed instances: ones sync merely found on the account are left to their owners.
+    const targets = (await this.repo.listAll()).filter((r) => isManaged(r) && RUNNING_LIKE.has(r.status));
     const results: StopAllResultDto[] = [];
     for (let i = 0; i < targets.length; i += STOP_ALL_CONCURRENCY) {
       const batch = targets.slice(i, i + STOP_ALL_CONCURRENCY);
