@@ -78,6 +78,33 @@ export class InstanceRepository {
     await this.store.setMany(entries);
   }
 
+  /**
+   * The records tracking these Novita ids (two round trips for the whole batch: the index, then the
+   * records). Ids no live record tracks are absent from the map.
+   */
+  async findManyByNovitaIds(novitaIds: string[]): Promise<Map<string, InstanceRecord>> {
+    const found = new Map<string, InstanceRecord>();
+    if (novitaIds.length === 0) return found;
+    const ids = await this.store.getMany<string>(novitaIds.map((n) => NOVITA_KEY_PREFIX + n));
+    const wanted = novitaIds.map((n, i) => [n, ids[i]] as const).filter(([, id]) => id);
+    const records = await this.getMany(wanted.map(([, id]) => id!));
+    wanted.forEach(([n], i) => {
+      const r = records[i];
+      if (r && r.novitaInstanceId === n) found.set(n, r);
+    });
+    return found;
+  }
+
+  /** Every Novita id some record tracks (keys only: no record is read). */
+  async trackedNovitaIds(): Promise<string[]> {
+    return (await this.store.scanKeys(NOVITA_KEY_PREFIX)).map((k) => k.slice(NOVITA_KEY_PREFIX.length));
+  }
+
+  /** Every record id (keys only). */
+  async allIds(): Promise<string[]> {
+    return (await this.store.scanKeys(INSTANCE_KEY_PREFIX)).map((k) => k.slice(INSTANCE_KEY_PREFIX.length));
+  }
+
   /** The current version of each record, in order (null where gone): one round trip. */
   getMany(ids: string[]): Promise<(InstanceRecord | null)[]> {
     return ids.length === 0 ? Promise.resolve([]) : this.store.getMany<InstanceRecord>(ids.map(instanceKey));
