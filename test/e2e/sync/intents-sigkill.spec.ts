@@ -123,6 +123,39 @@ describe('crash-safe intents (e2e, SIGKILL, Redis)', () => {
     expect(sim.sim.callLog({ path: '/gpu/instance/stop' })).toHaveLength(1);
   }, 120_000);
 
+  it('delivers the events a start owed after a kill during the start call, once each', async () => {
+    svc = await startService(env);
+    const created = await httpRequest(svc.url, 'POST', '/api/instances', {
+      name: 'start-me',
+      productName: 'RTX 4090 24GB',
+      templateId: '212',
+    });
+    const { instanceId } = created.body;
+    await receiver.waitFor(
+      (e) => e.type === 'instance.ready' && (e.payload as any).instanceId === instanceId,
+      30_000,
+    );
+    expect((await httpRequest(svc.url, 'POST', `/api/instances/${instanceId}/stop`)).status).toBe(200);
+    await receiver.waitFor(
+      (e) => e.type === 'instance.stopped' && (e.payload as any).instanceId === instanceId,
+      30_000,
+    );
+    await svc.kill('SIGKILL');
+    svc = undefined;
+
+    sim.sim.injectFaults({ holdResponse: { count: 1 }, paths: ['/gpu/instance/start'] });
+    await killDuring('POST', `/api/instances/${instanceId}/start`, undefined, '/gpu/instance/start');
+    await receiver.waitFor(
+      (e) => e.type === 'instance.ready' && eventsOf('instance.ready', instanceId).length === 2,
+      40_000,
+    );
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(eventsOf('instance.starting', instanceId)).toHaveLength(1);
+    expect(eventsOf('instance.running', instanceId)).toHaveLength(2); // the create's and the start's
+    expect(eventsOf('instance.ready', instanceId)).toHaveLength(2);
+    expect(sim.sim.callLog({ path: '/gpu/instance/start' })).toHaveLength(1);
+  }, 120_000);
+
   it('three replicas on one store walk Novita once at startup and send each event once', async () => {
     const env3 = { ...env, REDIS_KEY_PREFIX: 'e2e-replicas' };
     sim.sim.seedInstances(3, { status: 'running' });

@@ -127,6 +127,16 @@ describe('sync with Novita (e2e, Redis)', () => {
     expect(health.sync).toMatchObject({ available: true, isLocked: false, lastSync: expect.any(String) });
   });
 
+  it('runs the same pass for the comprehensive listing with syncLocalState=true', async () => {
+    const before = (await req('GET', '/api/sync/history?limit=1')).body.runs[0].id;
+    const res = await req('GET', '/api/instances/comprehensive?syncLocalState=true');
+    expect(res.status).toBe(200);
+    expect(res.body.novitaAvailable).toBe(true);
+    const latest = (await req('GET', '/api/sync/history?limit=1')).body.runs[0];
+    expect(latest.id).not.toBe(before);
+    expect(latest).toMatchObject({ trigger: 'manual', outcome: 'succeeded' });
+  });
+
   it('marks nothing when Novita fails the whole pass, records the run as failed and keeps serving reads', async () => {
     const before = (await req('GET', '/api/instances?limit=500')).body.instances.map((i: any) => [
       i.id,
