@@ -6,6 +6,7 @@ import { AppModule } from './app.module';
 import { createValidationPipe } from './common/http/validation';
 import { genRequestId } from './common/http/request-id';
 import { AllConfig } from './config/config.types';
+import { UI_ROOT } from './modules/ui/ui.controller';
 
 /** Builds the whole application from a validated config; used by main.ts, the demo and the e2e tests. */
 export async function createApp(config: AllConfig): Promise<NestFastifyApplication> {
@@ -39,5 +40,7 @@ export async function createApp(config: AllConfig): Promise<NestFastifyApplicati
     { operationIdFactory: (_controllerKey: string, methodKey: string) => methodKey },
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  // Dashboard assets: only files that exist get routes, so any other path still gets the API's 404.
+  app.useStaticAssets({ root: UI_ROOT, prefix: '/ui/', wildcard: false, decorateReply: false, index: false });
   return app;
 }

@@ -17,6 +17,7 @@ import { HealthModule } from './modules/health/health.module';
 import { WebhooksModule } from './modules/webhooks/webhooks.module';
 import { InstancesModule } from './modules/instances/instances.module';
 import { SyncModule } from './modules/sync/sync.module';
+import { UiModule } from './modules/ui/ui.module';
 
 /**
  * The root module is built from an already validated configuration, so tests and the demo
@@ -51,6 +52,7 @@ export class AppModule {
         WebhooksModule,
         SyncModule,
         InstancesModule,
+        UiModule,
       ],
       providers: [
         { provide: SECURITY_CONFIG, useValue: config.security },

@@ -37,6 +37,7 @@ async function runDemo(): Promise<void> {
     [
       '',
       'Novita GPU control plane: demo mode (embedded Novita simulator, in-memory store)',
+      `  Dashboard:   ${base}/  (enter the API key below)`,
       `  Swagger UI:  ${base}/docs`,
       `  Health:      ${base}/health/ready`,
       `  Simulator:   ${simulator.baseUrl}/gpu/instances  (Authorization: Bearer ${simulator.apiKey})`,
