@@ -9,7 +9,11 @@ import { AllConfig } from './config/config.types';
 
 /** Builds the whole application from a validated config; used by main.ts, the demo and the e2e tests. */
 export async function createApp(config: AllConfig): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({ genReqId: genRequestId, trustProxy: false, bodyLimit: 1024 * 1024 });
+  const adapter = new FastifyAdapter({
+    genReqId: genRequestId,
+    trustProxy: config.security.trustProxy,
+    bodyLimit: 1024 * 1024,
+  });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     bufferLogs: true,
   });
