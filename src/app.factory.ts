@@ -3,20 +3,30 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
+import { registerBodyParsers, renderFrameworkError } from './common/http/body-parsers';
 import { createValidationPipe } from './common/http/validation';
 import { genRequestId } from './common/http/request-id';
 import { AllConfig } from './config/config.types';
+
+const BODY_LIMIT_BYTES = 1024 * 1024;
+const MAX_PATH_PARAM_LENGTH = 256;
 
 /** Builds the whole application from a validated config; used by main.ts, the demo and the e2e tests. */
 export async function createApp(config: AllConfig): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     genReqId: genRequestId,
     trustProxy: config.security.trustProxy,
-    bodyLimit: 1024 * 1024,
+    bodyLimit: BODY_LIMIT_BYTES,
+    // Ids are at most 128 characters (400 from the id pipes beyond that); longer segments are 414s.
+    routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
+    frameworkErrors: renderFrameworkError,
   });
+  // Nest's own parsers would accept url-encoded forms and refuse empty JSON bodies; see body-parsers.ts.
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     bufferLogs: true,
+    bodyParser: false,
   });
+  registerBodyParsers(app.getHttpAdapter().getInstance(), BODY_LIMIT_BYTES);
   app.useLogger(app.get(Logger));
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();

@@ -12,6 +12,8 @@ const CODE_BY_HTTP_STATUS: Record<number, ErrorCode> = {
   404: ErrorCode.ROUTE_NOT_FOUND,
   409: ErrorCode.CONFLICT,
   413: ErrorCode.PAYLOAD_TOO_LARGE,
+  414: ErrorCode.URI_TOO_LONG,
+  415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
   429: ErrorCode.RATE_LIMITED,
 };
 

@@ -1,5 +1,6 @@
 import { Controller, Get, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { PathParamPipe } from '../../common/http/path-param.pipe';
 import { ListWebhookDeliveriesQuery } from './dto/list-webhook-deliveries.query';
 import {
   WebhookDeliveryListResponse,
@@ -7,6 +8,10 @@ import {
   toWebhookDeliveryResponse,
 } from './dto/webhook-delivery.response';
 import { WebhooksService } from './webhooks.service';
+
+/** Delivery ids are whd_ and 24 hex characters (webhook-payload.ts). */
+export const DELIVERY_ID_PATTERN = /^whd_[0-9a-f]{24}$/;
+const deliveryIdPipe = new PathParamPipe('id', DELIVERY_ID_PATTERN, 'whd_ followed by 24 lowercase hex characters');
 
 @ApiTags('webhooks')
 @Controller('api/webhooks')
@@ -33,7 +38,7 @@ export class WebhooksController {
   @Get('deliveries/:id')
   @ApiOkResponse({ type: WebhookDeliveryResponse })
   @ApiNotFoundResponse({ description: 'Unknown or expired delivery id' })
-  async getWebhookDelivery(@Param('id') id: string): Promise<WebhookDeliveryResponse> {
+  async getWebhookDelivery(@Param('id', deliveryIdPipe) id: string): Promise<WebhookDeliveryResponse> {
     return toWebhookDeliveryResponse(await this.webhooks.getDelivery(id));
   }
 
@@ -45,7 +50,7 @@ export class WebhooksController {
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiAcceptedResponse({ type: WebhookDeliveryResponse })
   @ApiNotFoundResponse({ description: 'Unknown or expired delivery id' })
-  async redeliverWebhookDelivery(@Param('id') id: string): Promise<WebhookDeliveryResponse> {
+  async redeliverWebhookDelivery(@Param('id', deliveryIdPipe) id: string): Promise<WebhookDeliveryResponse> {
     return toWebhookDeliveryResponse(await this.webhooks.redeliver(id));
   }
 }
