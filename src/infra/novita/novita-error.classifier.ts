@@ -134,7 +134,8 @@ export function classifyResponse(err: AxiosError, ctx: ClassifyContext = {}): Ap
   }
   if (status === 429) {
     const ms = retryAfterMsOf(err);
-    const seconds = ms === undefined ? DEFAULT_UPSTREAM_RETRY_AFTER_SECONDS : Math.max(1, Math.ceil(ms / 1000));
+    const seconds =
+      ms === undefined ? DEFAULT_UPSTREAM_RETRY_AFTER_SECONDS : Math.max(1, Math.ceil(ms / 1000));
     return make(ErrorCode.UPSTREAM_RATE_LIMITED, `Novita rate limit reached${upstream}`, seconds);
   }
   if (status >= 500) {

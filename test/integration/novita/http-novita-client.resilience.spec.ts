@@ -150,7 +150,9 @@ describe('HttpNovitaClient (resilience)', () => {
       const { client, config } = buildTestClient(server, { maxRetries: 2, breakerThreshold: 1 });
       server.sim.injectFaults({ burst429: { count: 10, retryAfterSeconds: 0 } });
 
-      await expect(client.getInstance(instanceId)).rejects.toMatchObject({ code: ErrorCode.UPSTREAM_RATE_LIMITED });
+      await expect(client.getInstance(instanceId)).rejects.toMatchObject({
+        code: ErrorCode.UPSTREAM_RATE_LIMITED,
+      });
       expect(getCalls()).toHaveLength(config.maxRetries + 1);
       expect(client.health().circuit).toBe('closed');
     });

@@ -41,6 +41,7 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export class PortDto {
   /** Container port; 2222-2224 are reserved by Novita. */
+  @ApiProperty({ not: { enum: [...RESERVED_PORTS] } })
   @IsInt()
   @Min(1)
   @Max(65535)
@@ -55,6 +56,7 @@ export class PortDto {
 
 export class EnvDto {
   /** Environment variable name: letters, digits and "_", not starting with a digit. */
+  @ApiProperty({ pattern: ENV_NAME.source })
   @IsString()
   @Length(1, 511)
   @Matches(ENV_NAME, {
@@ -71,6 +73,7 @@ const integerToString = ({ value }: { value: unknown }): unknown =>
 /** webhookUrl and the readiness-check fields come from ReadinessOptionsDto. */
 export class CreateInstanceDto extends ReadinessOptionsDto {
   /** Unique among managed instances. */
+  @ApiProperty({ pattern: NAME_PATTERN.source })
   @IsString()
   @Length(1, 100)
   @Matches(NAME_PATTERN, { message: 'name may contain only letters, digits, "-" and "_"' })
@@ -102,6 +105,7 @@ export class CreateInstanceDto extends ReadinessOptionsDto {
   templateId?: string;
 
   /** Container image reference such as "nvidia/cuda:12.4.1-runtime-ubuntu22.04" (no scheme); wins over the template's. */
+  @ApiPropertyOptional({ pattern: IMAGE_REFERENCE.source })
   @IsOptional()
   @IsString()
   @Length(1, 500)
@@ -110,12 +114,14 @@ export class CreateInstanceDto extends ReadinessOptionsDto {
   })
   imageUrl?: string;
   /** Registry auth id for a private imageUrl. */
+  @ApiPropertyOptional({ pattern: SINGLE_LINE.source })
   @IsOptional()
   @IsString()
   @Length(1, 255)
   @Matches(SINGLE_LINE, { message: 'imageAuthId must not contain spaces or control characters' })
   imageAuthId?: string;
   /** At most 15 ports, each port number once. */
+  @ApiPropertyOptional({ maxItems: MAX_PORTS })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(MAX_PORTS)
@@ -124,6 +130,7 @@ export class CreateInstanceDto extends ReadinessOptionsDto {
   @IsUniquePorts()
   ports?: PortDto[];
   /** At most 100 variables; merged over the template's. */
+  @ApiPropertyOptional({ maxItems: MAX_ENVS })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(MAX_ENVS)
