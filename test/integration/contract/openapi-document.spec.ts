@@ -193,7 +193,14 @@ describe('OpenAPI document (/docs-json)', () => {
     expect(create.properties.healthCheckConfig.deprecated).toBe(true);
     expect(create.properties.targetPort.deprecated).toBe(true);
     expect(create.properties.name.pattern).toBe('^[a-zA-Z0-9-_]+$');
-    expect(create.properties.ports.maxItems).toBe(15);
+    expect(create.properties.ports).toMatchObject({
+      maxItems: 15,
+      items: { $ref: '#/components/schemas/PortDto' },
+    });
+    expect(create.properties.envs).toMatchObject({
+      maxItems: 100,
+      items: { $ref: '#/components/schemas/EnvDto' },
+    });
     expect(create.properties.templateId.oneOf).toEqual([
       expect.objectContaining({ type: 'string' }),
       { type: 'integer', minimum: 0 },

@@ -121,7 +121,7 @@ export class CreateInstanceDto extends ReadinessOptionsDto {
   @Matches(SINGLE_LINE, { message: 'imageAuthId must not contain spaces or control characters' })
   imageAuthId?: string;
   /** At most 15 ports, each port number once. */
-  @ApiPropertyOptional({ maxItems: MAX_PORTS })
+  @ApiPropertyOptional({ type: [PortDto], maxItems: MAX_PORTS })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(MAX_PORTS)
@@ -130,7 +130,7 @@ export class CreateInstanceDto extends ReadinessOptionsDto {
   @IsUniquePorts()
   ports?: PortDto[];
   /** At most 100 variables; merged over the template's. */
-  @ApiPropertyOptional({ maxItems: MAX_ENVS })
+  @ApiPropertyOptional({ type: [EnvDto], maxItems: MAX_ENVS })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(MAX_ENVS)
