@@ -3,7 +3,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
-import { registerBodyParsers, renderFrameworkError } from './common/http/body-parsers';
+import { registerBodyParsers, renderClientError, renderFrameworkError } from './common/http/body-parsers';
 import { buildOpenApiDocument } from './common/http/openapi';
 import { createValidationPipe } from './common/http/validation';
 import { genRequestId } from './common/http/request-id';
@@ -24,6 +24,7 @@ export async function createApp(
     // Ids are at most 128 characters (400 from the id pipes beyond that); longer segments are 414s.
     routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
     frameworkErrors: renderFrameworkError,
+    clientErrorHandler: renderClientError,
   });
   // Nest's own parsers would accept url-encoded forms and refuse empty JSON bodies; see body-parsers.ts.
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {

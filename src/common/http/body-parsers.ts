@@ -1,4 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import { AppError, ErrorCode } from '../errors';
 
 /** Deepest object/array nesting a JSON body may have; our deepest DTO is 3 levels. */
@@ -94,4 +97,27 @@ export function renderFrameworkError(
     .code(known.status)
     .header('X-Request-ID', String(request.id))
     .send({ error: { code: known.code, message, requestId: String(request.id) } });
+}
+
+/**
+ * Fastify's clientErrorHandler: requests Node's HTTP parser refuses before Fastify sees them (headers
+ * over the size limit, malformed request lines), answered in the envelope with a fresh request id.
+ */
+export function renderClientError(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, ErrorCode.VALIDATION_ERROR, 'Request headers are too large']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, ErrorCode.VALIDATION_ERROR, 'Request not received in time']
+        : [400, ErrorCode.VALIDATION_ERROR, 'Malformed HTTP request'];
+  const requestId = randomUUID();
+  const body = JSON.stringify({ error: { code, message, requestId } });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nX-Request-ID: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
 }
