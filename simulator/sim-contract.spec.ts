@@ -27,7 +27,7 @@ jest.mock('@apidevtools/json-schema-ref-parser', () => ({
 }));
 
 const repoRoot = path.resolve(__dirname, '..');
-const yamlPath = path.resolve(repoRoot, '..', 'shared', 'novita', 'openapi.yaml');
+const yamlPath = path.resolve(repoRoot, 'simulator', 'novita-openapi', 'openapi.yaml');
 
 type Definition = any;
 

@@ -1,6 +1,6 @@
 /**
  * Types shared by the simulator's parts. Wire shapes follow Novita's v1 GPU instance API
- * (see /work/shared/novita/API-NOTES.md); internal records keep numbers and epoch milliseconds.
+ * (see simulator/novita-openapi/API-NOTES.md); internal records keep numbers and epoch milliseconds.
  */
 
 /** Phase durations in simulated milliseconds. A zero duration skips that phase. */

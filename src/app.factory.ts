@@ -1,19 +1,38 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
+import { registerBodyParsers, renderClientError, renderFrameworkError } from './common/http/body-parsers';
+import { buildOpenApiDocument } from './common/http/openapi';
 import { createValidationPipe } from './common/http/validation';
 import { genRequestId } from './common/http/request-id';
 import { AllConfig } from './config/config.types';
 import { UI_ROOT } from './modules/ui/ui.controller';
 
+const BODY_LIMIT_BYTES = 1024 * 1024;
+const MAX_PATH_PARAM_LENGTH = 256;
+
 /** Builds the whole application from a validated config; used by main.ts, the demo and the e2e tests. */
-export async function createApp(config: AllConfig): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({ genReqId: genRequestId, trustProxy: false, bodyLimit: 1024 * 1024 });
+export async function createApp(
+  config: AllConfig,
+  options: { swaggerUi?: boolean } = {},
+): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    genReqId: genRequestId,
+    trustProxy: config.security.trustProxy,
+    bodyLimit: BODY_LIMIT_BYTES,
+    // Ids are at most 128 characters (400 from the id pipes beyond that); longer segments are 414s.
+    routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
+    frameworkErrors: renderFrameworkError,
+    clientErrorHandler: renderClientError,
+  });
+  // Nest's own parsers would accept url-encoded forms and refuse empty JSON bodies; see body-parsers.ts.
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     bufferLogs: true,
+    bodyParser: false,
   });
+  registerBodyParsers(app.getHttpAdapter().getInstance(), BODY_LIMIT_BYTES);
   app.useLogger(app.get(Logger));
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();
@@ -24,23 +43,14 @@ export async function createApp(config: AllConfig): Promise<NestFastifyApplicati
     done();
   });
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Novita GPU control plane')
-      .setDescription(
-        'Create GPU instances where capacity is cheapest, start/stop/delete them by id or name, auto-stop idle ones, ' +
-          'keep state in step with Novita, recover reclaimed spot instances and receive signed webhooks.',
-      )
-      .setVersion('1.0')
-      .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'apiKey')
-      .addBearerAuth({ type: 'http', scheme: 'bearer' }, 'bearer')
-      .addSecurityRequirements('apiKey')
-      .build(),
-    { operationIdFactory: (_controllerKey: string, methodKey: string) => methodKey },
-  );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  const document = await buildOpenApiDocument(app);
+  // Without the UI no static assets are served (jest cannot load @fastify/static's ESM dependencies).
+  SwaggerModule.setup('docs', app, document, {
+    jsonDocumentUrl: 'docs-json',
+    swaggerUiEnabled: options.swaggerUi ?? true,
+  });
   // Dashboard assets: only files that exist get routes, so any other path still gets the API's 404.
-  app.useStaticAssets({ root: UI_ROOT, prefix: '/ui/', wildcard: false, decorateReply: false, index: false });
+  if (options.swaggerUi ?? true)
+    app.useStaticAssets({ root: UI_ROOT, prefix: '/ui/', wildcard: false, decorateReply: false, index: false });
   return app;
 }

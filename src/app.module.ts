@@ -6,6 +6,7 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import { LoggerModule } from 'nestjs-pino';
 import { AppThrottlerGuard } from './common/auth/app-throttler.guard';
 import { ApiKeyGuard } from './common/auth/api-key.guard';
+import { AuthFailureLimiter } from './common/auth/auth-failure.limiter';
 import { SECURITY_CONFIG } from './common/auth/auth.tokens';
 import { StoreThrottlerStorage } from './common/auth/store-throttler.storage';
 import { AllExceptionsFilter } from './common/http/all-exceptions.filter';
@@ -30,7 +31,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [() => config] }),
-        LoggerModule.forRoot(buildLoggerOptions(config.app)),
+        LoggerModule.forRoot(buildLoggerOptions(config.app, config.security.trustProxy)),
         ScheduleModule.forRoot(),
         StoreModule,
         ThrottlerModule.forRootAsync({
@@ -56,6 +57,7 @@ export class AppModule {
       ],
       providers: [
         { provide: SECURITY_CONFIG, useValue: config.security },
+        AuthFailureLimiter,
         // Order matters: authenticate before counting against the rate limit.
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_GUARD, useClass: AppThrottlerGuard },

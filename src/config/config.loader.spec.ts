@@ -95,3 +95,35 @@ describe('loadConfig', () => {
     expect(c.app.port).toBe(3000);
   });
 });
+
+describe('TRUST_PROXY and the failed-authentication budget', () => {
+  it('defaults to the socket peer and a budget of 10 failures a minute', () => {
+    const c = loadConfig(base);
+    expect(c.security.trustProxy).toBe(false);
+    expect(c.security.authFailureMaxAttempts).toBe(10);
+    expect(c.security.authFailureWindowMs).toBe(60000);
+  });
+
+  it.each([
+    ['true', true],
+    ['false', false],
+    ['2', 2],
+    ['10.0.0.0/8', ['10.0.0.0/8']],
+    ['loopback, 10.1.2.3,fd00::/8', ['loopback', '10.1.2.3', 'fd00::/8']],
+  ])('parses TRUST_PROXY=%s', (value, expected) => {
+    expect(loadConfig({ ...base, TRUST_PROXY: value }).security.trustProxy).toEqual(expected);
+  });
+
+  it.each(['yes', '0', '11', 'example.com', '10.0.0.0/8;rm', '1.2.3', '10.0.0.0/40'])(
+    'refuses TRUST_PROXY=%s',
+    (value) => {
+      expect(problemsOf({ ...base, TRUST_PROXY: value })).toEqual([expect.stringMatching(/^TRUST_PROXY /)]);
+    },
+  );
+
+  it('refuses an out-of-range budget', () => {
+    expect(problemsOf({ ...base, AUTH_FAILURE_MAX_ATTEMPTS: '0' })).toEqual([
+      expect.stringMatching(/^AUTH_FAILURE_MAX_ATTEMPTS must be an integer from 1 to 1000/),
+    ]);
+  });
+});

@@ -1,5 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
+import ipaddr from 'ipaddr.js';
 import { Webhook } from 'standardwebhooks';
 import { AllConfig } from './config.types';
 import { EnvironmentVariables } from './env.schema';
@@ -18,6 +19,27 @@ export class ConfigValidationError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
+
+function isProxyAddress(value: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(value)) return true;
+  const [address, bits, extra] = value.split('/');
+  // Four-part decimal only: ipaddr also accepts legacy forms such as "1.2.3", which are typos here.
+  const valid = ipaddr.IPv4.isValidFourPartDecimal(address) || ipaddr.IPv6.isValid(address);
+  if (!valid || extra !== undefined) return false;
+  if (bits === undefined) return true;
+  return Number(bits) <= (ipaddr.IPv6.isValid(address) ? 128 : 32);
+}
+
+/** TRUST_PROXY as Fastify takes it: a boolean, a hop count, or the list of trusted proxy addresses. */
+export function parseTrustProxy(value: string | undefined): boolean | number | string[] {
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
 
 /** Validates the environment once and builds the typed configuration. The only reader of process.env is main/demo. */
 export function loadConfig(rawEnv: Env, overrides: { demoMode?: boolean } = {}): AllConfig {
@@ -57,6 +79,10 @@ export function loadConfig(rawEnv: Env, overrides: { demoMode?: boolean } = {}):
   if (v.WEBHOOK_SECRET?.startsWith('whsec_') && !isValidWhsecSecret(v.WEBHOOK_SECRET)) {
     problems.push('WEBHOOK_SECRET starting with whsec_ must be followed by valid base64');
   }
+  const trusted = parseTrustProxy(v.TRUST_PROXY);
+  const badProxy = Array.isArray(trusted) ? trusted.find((a) => !isProxyAddress(a)) : undefined;
+  if (badProxy !== undefined && !problems.some((p) => p.startsWith('TRUST_PROXY')))
+    problems.push(`TRUST_PROXY has an invalid address or CIDR (got "${badProxy}")`);
   if (problems.length > 0) throw new ConfigValidationError(problems);
 
   const storeKind = v.UPSTASH_REDIS_REST_URL ? 'upstash' : v.REDIS_URL ? 'redis' : 'memory';
@@ -76,6 +102,9 @@ export function loadConfig(rawEnv: Env, overrides: { demoMode?: boolean } = {}):
       allowUnauthenticated,
       rateLimitMax: v.RATE_LIMIT_MAX_REQUESTS ?? 100,
       rateLimitWindowMs: v.RATE_LIMIT_WINDOW_MS ?? 60000,
+      authFailureMaxAttempts: v.AUTH_FAILURE_MAX_ATTEMPTS ?? 10,
+      authFailureWindowMs: v.AUTH_FAILURE_WINDOW_MS ?? 60000,
+      trustProxy: trusted,
     },
     store: {
       kind: storeKind,

@@ -12,6 +12,14 @@ export interface SecurityConfig {
   allowUnauthenticated: boolean;
   rateLimitMax: number;
   rateLimitWindowMs: number;
+  /** Failed authentications one client address may make per window before it is refused with 429. */
+  authFailureMaxAttempts: number;
+  authFailureWindowMs: number;
+  /**
+   * Fastify's trustProxy: which hops' X-Forwarded-For to believe when deciding the client address
+   * (rate limits, auth-failure limits, logs). false = the socket peer.
+   */
+  trustProxy: boolean | number | string[];
 }
 
 export interface StoreConfig {

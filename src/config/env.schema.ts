@@ -3,6 +3,11 @@ import { Bool, IntRange, OneOf, Pattern } from './env.decorators';
 
 const HTTP_URL = /^https?:\/\/[^\s]+$/;
 const REDIS_URL = /^rediss?:\/\/[^\s]+$/;
+/** false | true | hop count | addresses, CIDRs or proxy-addr's names (loopback, linklocal, uniquelocal). */
+const PROXY_ADDRESS = '(loopback|linklocal|uniquelocal|[0-9A-Fa-f]*[.:][0-9A-Fa-f.:]*(\\/\\d{1,3})?)';
+const TRUST_PROXY_PATTERN = new RegExp(
+  `^(true|false|[1-9]|10|${PROXY_ADDRESS}(\\s*,\\s*${PROXY_ADDRESS})*)$`,
+);
 
 /**
  * Every environment variable the service reads, with its allowed range.
@@ -20,6 +25,13 @@ export class EnvironmentVariables {
   @Bool() ALLOW_UNAUTHENTICATED?: boolean;
   @IntRange(1, 100000) RATE_LIMIT_MAX_REQUESTS?: number;
   @IntRange(1000, 3600000) RATE_LIMIT_WINDOW_MS?: number;
+  @IntRange(1, 1000) AUTH_FAILURE_MAX_ATTEMPTS?: number;
+  @IntRange(1000, 86400000) AUTH_FAILURE_WINDOW_MS?: number;
+  @Pattern(
+    TRUST_PROXY_PATTERN,
+    'false, true, a hop count (1-10) or a comma-separated list of proxy addresses/CIDRs',
+  )
+  TRUST_PROXY?: string;
 
   // --- state store
   @Pattern(REDIS_URL, 'a redis:// or rediss:// URL') REDIS_URL?: string;

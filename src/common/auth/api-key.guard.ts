@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { AppError, ErrorCode } from '../errors';
 import { SECURITY_CONFIG } from './auth.tokens';
 import type { SecurityConfig } from '../../config/config.types';
+import { AuthFailureLimiter } from './auth-failure.limiter';
 
 /** Reads the key from X-API-Key or Authorization: Bearer. */
 export function extractApiKey(req: Pick<FastifyRequest, 'headers'>): string | undefined {
@@ -15,20 +16,27 @@ export function extractApiKey(req: Pick<FastifyRequest, 'headers'>): string | un
   return match ? match[1].trim() : undefined;
 }
 
-/** Every /api/* route needs one of API_KEYS when any are configured. Probes, docs, metrics and the UI stay open. */
+/**
+ * Every /api/* route needs one of API_KEYS when any are configured. Probes, docs, metrics and the UI stay open.
+ * Failures count against the caller's address (AuthFailureLimiter): past the budget, 429 with Retry-After.
+ */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
   private readonly keyDigests: Buffer[];
 
-  constructor(@Inject(SECURITY_CONFIG) security: SecurityConfig) {
+  constructor(
+    @Inject(SECURITY_CONFIG) security: SecurityConfig,
+    private readonly failures: AuthFailureLimiter,
+  ) {
     // Compare fixed-length digests so timingSafeEqual never sees different lengths and leaks nothing about key length.
     this.keyDigests = security.apiKeys.map(digest);
   }
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     if (this.keyDigests.length === 0) return true;
     const req = context.switchToHttp().getRequest<FastifyRequest>();
     if (!req.url.startsWith('/api/') && req.url !== '/api') return true;
+    await this.failures.assertNotBlocked(req.ip);
     const presented = extractApiKey(req);
     if (presented) {
       const d = digest(presented);
@@ -36,6 +44,8 @@ export class ApiKeyGuard implements CanActivate {
       for (const k of this.keyDigests) ok = timingSafeEqual(d, k) || ok;
       if (ok) return true;
     }
+    const limited = await this.failures.recordFailure(req.ip);
+    if (limited) throw limited;
     throw new AppError(
       ErrorCode.UNAUTHORIZED,
       presented ? 'Invalid API key' : 'Missing API key (send X-API-Key or Authorization: Bearer)',

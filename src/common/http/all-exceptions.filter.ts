@@ -3,6 +3,7 @@ import { ThrottlerException } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ErrorCode } from '../errors';
 import { ErrorEnvelope } from './error-envelope';
+import { redactUrl } from '../logging/redact-url';
 
 const CODE_BY_HTTP_STATUS: Record<number, ErrorCode> = {
   400: ErrorCode.VALIDATION_ERROR,
@@ -11,6 +12,8 @@ const CODE_BY_HTTP_STATUS: Record<number, ErrorCode> = {
   404: ErrorCode.ROUTE_NOT_FOUND,
   409: ErrorCode.CONFLICT,
   413: ErrorCode.PAYLOAD_TOO_LARGE,
+  414: ErrorCode.URI_TOO_LONG,
+  415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
   429: ErrorCode.RATE_LIMITED,
 };
 
@@ -31,11 +34,16 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
     if (status >= 500 && !(exception instanceof AppError)) {
       this.logger.error(
-        { err: exception, requestId, method: request.method, url: request.url },
+        { err: exception, requestId, method: request.method, url: redactUrl(request.url) },
         'Unhandled error',
       );
-    } else if (status >= 500) {
-      this.logger.warn({ requestId, code: body.error.code, details: body.error.details }, body.error.message);
+    } else if (status >= 500 && exception instanceof AppError) {
+      // The cause (a driver or HTTP client error) may name internal hosts: logged here, never in the body.
+      const cause = exception.cause instanceof Error ? exception.cause.message : undefined;
+      this.logger.warn(
+        { requestId, code: body.error.code, details: body.error.details, ...(cause ? { cause } : {}) },
+        body.error.message,
+      );
     }
     if (retryAfter !== undefined) void reply.header('Retry-After', String(retryAfter));
     void reply.header('X-Request-ID', requestId);

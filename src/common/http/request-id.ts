@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
-const VALID_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
  * Used as Fastify's genReqId: accept the caller's X-Request-ID when it is sane, else mint one.
@@ -12,7 +12,7 @@ const VALID_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export function genRequestId(req: { headers: IncomingHttpHeaders }): string {
   const incoming = req.headers[REQUEST_ID_HEADER];
   const value = Array.isArray(incoming) ? incoming[0] : incoming;
-  if (value && VALID_REQUEST_ID.test(value)) return value;
+  if (value && REQUEST_ID_PATTERN.test(value)) return value;
   const id = randomUUID();
   req.headers[REQUEST_ID_HEADER] = id;
   return id;

@@ -2,6 +2,31 @@ import type { Params } from 'nestjs-pino';
 import type { IncomingMessage } from 'node:http';
 import type { AppConfig } from '../../config/config.types';
 import { REQUEST_ID_HEADER } from '../http/request-id';
+import { redactQueryObject, redactUrl } from './redact-url';
+import { TrustProxy, clientAddressResolver } from '../http/client-address';
+
+interface SerializedRequest {
+  url?: string;
+  query?: unknown;
+  remoteAddress?: string;
+  raw?: IncomingMessage;
+  [key: string]: unknown;
+}
+
+/**
+ * Query strings may carry keys (?api_key=...): redacted on every logged request. remoteAddress is the
+ * client as TRUST_PROXY defines it, not the ingress in front of it.
+ */
+export function requestSerializer(trustProxy: TrustProxy) {
+  const clientAddress = clientAddressResolver(trustProxy);
+  return (req: SerializedRequest): SerializedRequest => {
+    const out: SerializedRequest = { ...req, url: redactUrl(req.url) };
+    if ('query' in req) out.query = redactQueryObject(req.query);
+    const client = req.raw ? clientAddress(req.raw) : undefined;
+    if (client) out.remoteAddress = client;
+    return out;
+  };
+}
 
 /** Paths that are never logged per request: probes poll constantly and would drown everything else. */
 const QUIET_PATHS = [/^\/health(\/|$|\?)/, /^\/metrics(\?|$)/];
@@ -25,7 +50,7 @@ function isQuietPath(url: string | undefined): boolean {
   return QUIET_PATHS.some((re) => re.test(url ?? ''));
 }
 
-export function buildLoggerOptions(app: AppConfig): Params {
+export function buildLoggerOptions(app: AppConfig, trustProxy: TrustProxy = false): Params {
   const pretty = app.nodeEnv === 'development' && !app.demoMode ? true : app.demoMode;
   return {
     pinoHttp: {
@@ -40,6 +65,7 @@ export function buildLoggerOptions(app: AppConfig): Params {
           isQuietPath((req as { originalUrl?: string }).originalUrl ?? req.url),
       },
       redact: { paths: REDACT_PATHS, censor: '[Redacted]' },
+      serializers: { req: requestSerializer(trustProxy) },
       transport: pretty
         ? { target: 'pino-pretty', options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l' } }
         : undefined,

@@ -53,7 +53,7 @@ export const DEFAULT_LIST_PAGE_SIZE = 100;
 const HEALTH_RELEVANT = new Set<ErrorCode>([
   ErrorCode.UPSTREAM_UNAVAILABLE,
   ErrorCode.UPSTREAM_TIMEOUT,
-  ErrorCode.RATE_LIMITED,
+  ErrorCode.UPSTREAM_RATE_LIMITED,
   ErrorCode.UNAUTHORIZED_UPSTREAM,
   ErrorCode.INTERNAL_ERROR,
 ]);
@@ -288,7 +288,10 @@ export class HttpNovitaClient extends NovitaClient {
       this.lastSuccessAt = Date.now();
       return res.data;
     } catch (err) {
-      const appError = classifyNovitaError(err, { operation: call.operation });
+      const appError = classifyNovitaError(err, {
+        operation: call.operation,
+        breakerRetryAfterSeconds: Math.max(1, Math.ceil(this.config.breakerHalfOpenAfterMs / 1000)),
+      });
       if (HEALTH_RELEVANT.has(appError.code)) {
         this.lastError = `${appError.code}: ${appError.message}`;
         this.logger.warn({ msg: 'Novita call failed', operation: call.operation, code: appError.code });

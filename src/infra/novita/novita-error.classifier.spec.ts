@@ -2,6 +2,7 @@ import { AxiosError, AxiosHeaders, CanceledError, InternalAxiosRequestConfig } f
 import { BrokenCircuitError, BulkheadRejectedError, TaskCancelledError } from 'cockatiel';
 import { AppError, ErrorCode } from '../../common/errors';
 import {
+  DEFAULT_UPSTREAM_RETRY_AFTER_SECONDS,
   classifyNovitaError,
   isBreakerFailure,
   isNotConnectedError,
@@ -87,7 +88,7 @@ describe('novita-error.classifier', () => {
         ErrorCode.UNAUTHORIZED_UPSTREAM,
       ],
       ['403', httpError(403, { reason: 'FORBIDDEN', message: 'forbidden' }), ErrorCode.UNAUTHORIZED_UPSTREAM],
-      ['429', httpError(429, { reason: 'RATE_LIMIT_EXCEEDED' }), ErrorCode.RATE_LIMITED],
+      ['429', httpError(429, { reason: 'RATE_LIMIT_EXCEEDED' }), ErrorCode.UPSTREAM_RATE_LIMITED],
       ['500', httpError(500, { reason: 'UNKNOWN', message: 'boom' }), ErrorCode.UPSTREAM_UNAVAILABLE],
       ['503 with an HTML body', httpError(503, '<html>bad gateway</html>'), ErrorCode.UPSTREAM_UNAVAILABLE],
       [
@@ -151,9 +152,26 @@ describe('novita-error.classifier', () => {
       }
     });
 
-    it('should set retryAfterSeconds on RATE_LIMITED from the header', () => {
+    it('should set retryAfterSeconds on UPSTREAM_RATE_LIMITED from the header', () => {
       expect(classify(httpError(429, {}, { 'retry-after': '7' })).retryAfterSeconds).toBe(7);
-      expect(classify(httpError(429, {})).retryAfterSeconds).toBeUndefined();
+      expect(classify(httpError(429, {}, { 'retry-after': '0.2' })).retryAfterSeconds).toBe(1);
+      // Without a header the caller still gets a Retry-After: a 503 without one invites a hot retry loop.
+      expect(classify(httpError(429, {})).retryAfterSeconds).toBe(DEFAULT_UPSTREAM_RETRY_AFTER_SECONDS);
+    });
+
+    it("should keep Novita's 429 apart from our own rate limit: a 503 UPSTREAM_RATE_LIMITED", () => {
+      const e = classify(httpError(429, { reason: 'RATE_LIMIT_EXCEEDED' }));
+      expect(e.code).toBe(ErrorCode.UPSTREAM_RATE_LIMITED);
+      expect(e.httpStatus).toBe(503);
+    });
+
+    it('should give an open breaker a Retry-After of its half-open delay', () => {
+      const open = classifyNovitaError(new BrokenCircuitError(), { breakerRetryAfterSeconds: 30 });
+      expect(open).toMatchObject({ code: ErrorCode.UPSTREAM_UNAVAILABLE, retryAfterSeconds: 30 });
+      expect(open.httpStatus).toBe(503);
+      expect(classifyNovitaError(new BrokenCircuitError()).retryAfterSeconds).toBe(
+        DEFAULT_UPSTREAM_RETRY_AFTER_SECONDS,
+      );
     });
 
     it('should pass an AppError through untouched', () => {

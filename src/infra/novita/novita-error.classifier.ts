@@ -15,7 +15,12 @@ const NOT_CONNECTED_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
 export interface ClassifyContext {
   /** Our name for the call, e.g. "getInstance"; goes into details. */
   operation?: string;
+  /** Seconds until an open breaker lets a trial call through (its half-open delay); the caller's Retry-After. */
+  breakerRetryAfterSeconds?: number;
 }
+
+/** Retry-After for a Novita 429 that named none: long enough not to hammer a rate-limited upstream. */
+export const DEFAULT_UPSTREAM_RETRY_AFTER_SECONDS = 5;
 
 function bodyOf(err: AxiosError): WireErrorBody {
   const data = err.response?.data;
@@ -75,7 +80,7 @@ function statusOf(err: unknown): number | undefined {
  * Should an idempotent call be tried again after this error? Network errors, timeouts, 429 and 5xx.
  * A 429 whose Retry-After exceeds `retryAfterCapMs` is not retried: waiting less than Novita asked
  * would only earn another 429, and waiting longer would hold the caller too long; the caller gets
- * RATE_LIMITED with the server's Retry-After instead.
+ * UPSTREAM_RATE_LIMITED (503) with the server's Retry-After instead.
  */
 export function isRetryableError(err: unknown, retryAfterCapMs: number): boolean {
   if (isTimeout(err) || isNetworkError(err)) return true;
@@ -129,8 +134,9 @@ export function classifyResponse(err: AxiosError, ctx: ClassifyContext = {}): Ap
   }
   if (status === 429) {
     const ms = retryAfterMsOf(err);
-    const seconds = ms === undefined ? undefined : Math.max(1, Math.ceil(ms / 1000));
-    return make(ErrorCode.RATE_LIMITED, `Novita rate limit reached${upstream}`, seconds);
+    const seconds =
+      ms === undefined ? DEFAULT_UPSTREAM_RETRY_AFTER_SECONDS : Math.max(1, Math.ceil(ms / 1000));
+    return make(ErrorCode.UPSTREAM_RATE_LIMITED, `Novita rate limit reached${upstream}`, seconds);
   }
   if (status >= 500) {
     return make(ErrorCode.UPSTREAM_UNAVAILABLE, `Novita failed with HTTP ${status}${upstream}`);
@@ -163,6 +169,7 @@ export function classifyNovitaError(err: unknown, ctx: ClassifyContext = {}): Ap
         ...details,
         circuit: 'open',
       },
+      ctx.breakerRetryAfterSeconds ?? DEFAULT_UPSTREAM_RETRY_AFTER_SECONDS,
     );
   }
   if (isBulkheadRejectedError(err)) {

@@ -25,7 +25,7 @@ import {
   retryAfterMsOf,
 } from './novita-error.classifier';
 
-/** Longest Retry-After we sit out inside one call; a longer one is surfaced as RATE_LIMITED instead. */
+/** Longest Retry-After we sit out inside one call; a longer one is surfaced as UPSTREAM_RATE_LIMITED instead. */
 export const DEFAULT_RETRY_AFTER_CAP_MS = 30_000;
 /** Calls waiting for a bulkhead slot; only a runaway caller fills this. */
 export const DEFAULT_BULKHEAD_QUEUE = 10_000;

@@ -1,5 +1,5 @@
 /**
- * Novita's v1 payloads as they travel on the wire, checked against /work/shared/novita/openapi.yaml
+ * Novita's v1 payloads as they travel on the wire, checked against simulator/novita-openapi/openapi.yaml
  * (components.schemas) and widened where API-NOTES §6 records live deviations: numbers that arrive as
  * strings, "" billing/spot values, statuses outside the documented enum, `node` as object or array.
  * Every field a response may omit is optional here; the mappers in novita-mappers.ts turn these into

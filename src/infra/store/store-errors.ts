@@ -9,19 +9,14 @@ export function toStoreError(err: unknown, operation: string): AppError {
   if (isAppError(err)) return err;
   const message = err instanceof Error ? err.message : String(err);
   if (isRedisReplyError(message)) {
-    return new AppError(
-      ErrorCode.INTERNAL_ERROR,
-      `State store rejected ${operation}: ${message}`,
-      undefined,
-      undefined,
-      {
-        cause: err,
-      },
-    );
+    return new AppError(ErrorCode.INTERNAL_ERROR, `State store rejected ${operation}`, undefined, undefined, {
+      cause: err,
+    });
   }
+  // The driver's message (addresses, ports, URLs of the store) stays in the cause, which is logged, never returned.
   return new AppError(
     ErrorCode.STORE_UNAVAILABLE,
-    `State store unavailable during ${operation}: ${message}`,
+    `State store unavailable during ${operation}; retry shortly`,
     undefined,
     1,
     {

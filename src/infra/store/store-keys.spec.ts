@@ -43,6 +43,10 @@ describe(toStoreError.name, () => {
     const down = toStoreError(new Error('connect ECONNREFUSED 127.0.0.1:6379'), 'ping');
     expect(down.code).toBe(ErrorCode.STORE_UNAVAILABLE);
     expect(down.cause).toBeInstanceOf(Error);
+    // Callers see that the store is down, never where it lives.
+    expect(down.message).toBe('State store unavailable during ping; retry shortly');
+    expect(JSON.stringify(down.details ?? {})).not.toContain('6379');
+    expect(toStoreError(new Error('WRONGTYPE at redis://10.0.0.5'), 'get').message).not.toContain('10.0.0.5');
     expect(toStoreError(new Error('Command timed out'), 'get').code).toBe(ErrorCode.STORE_UNAVAILABLE);
   });
 });

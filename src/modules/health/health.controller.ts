@@ -1,5 +1,7 @@
 import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+import { ApiErrorResponses } from '../../common/http/api-error-responses.decorator';
 import {
   HealthCheck,
   HealthCheckResult,
@@ -11,6 +13,19 @@ import { SkipThrottle } from '@nestjs/throttler';
 import { NovitaHealthIndicator } from './novita.health';
 import { StoreHealthIndicator } from './store.health';
 import { SyncJob } from '../sync/sync.job';
+
+/** Terminus' result, as /health/* returns it when healthy. */
+const HEALTH_RESULT: SchemaObject = {
+  type: 'object',
+  properties: {
+    status: { type: 'string', enum: ['ok'] },
+    info: { type: 'object', additionalProperties: true },
+    error: { type: 'object', additionalProperties: true },
+    details: { type: 'object', additionalProperties: true },
+    sync: { type: 'object', additionalProperties: true, description: 'Sync status (detailed /health only)' },
+  },
+  required: ['status'],
+};
 
 @ApiTags('health')
 @SkipThrottle()
@@ -25,21 +40,27 @@ export class HealthController {
 
   /** Liveness: the process answers. No dependency is consulted, so a store outage never restarts pods. */
   @Get('live')
-  @HealthCheck()
+  @HealthCheck({ swaggerDocumentation: false })
+  @ApiOkResponse({ description: 'The process is up', schema: HEALTH_RESULT })
+  @ApiErrorResponses(503)
   getLiveness() {
     return this.run([]);
   }
 
   /** Readiness: 503 naming the failing indicator when the store is unreachable. */
   @Get('ready')
-  @HealthCheck()
+  @HealthCheck({ swaggerDocumentation: false })
+  @ApiOkResponse({ description: 'Ready: the store answers', schema: HEALTH_RESULT })
+  @ApiErrorResponses(503)
   getReadiness() {
     return this.run([() => this.store.check()]);
   }
 
   /** Detailed health: store readiness plus Novita's circuit state (informational). */
   @Get()
-  @HealthCheck()
+  @HealthCheck({ swaggerDocumentation: false })
+  @ApiOkResponse({ description: 'Store and Novita status, and the sync block', schema: HEALTH_RESULT })
+  @ApiErrorResponses(503)
   async getHealth() {
     const result = await this.run([() => this.store.check(), () => this.novita.check()]);
     return { ...result, sync: await this.sync.health() };

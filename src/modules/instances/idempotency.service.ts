@@ -22,7 +22,7 @@ export interface IdempotentResult<T> {
 }
 
 /** A key's scope and raw value, as accepted from the Idempotency-Key header. */
-const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 /** How long a repeat waits for the first request to finish before answering 409. */
 export const DEFAULT_IDEMPOTENCY_WAIT_MS = 30_000;
 const POLL_MS = 100;
@@ -79,7 +79,7 @@ export class IdempotencyService {
     defer?: (err: unknown) => boolean;
     waitMs?: number;
   }): Promise<IdempotentResult<T>> {
-    if (!KEY_PATTERN.test(args.key)) {
+    if (!IDEMPOTENCY_KEY_PATTERN.test(args.key)) {
       throw new AppError(
         ErrorCode.VALIDATION_ERROR,
         'Idempotency-Key must be 1-255 printable ASCII characters',

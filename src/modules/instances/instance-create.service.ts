@@ -15,14 +15,19 @@ import { buildOperation, healthCheckFromRequest, resolveHealthCheck } from '../r
 import { OperationRepository } from '../records/operation.repository';
 import { OperationRecord } from '../records/operation.types';
 import { toCreateResponse } from './create-response';
-import { RegionCandidate, buildRegionOrder, planProductSelection } from './product-selection.policy';
+import {
+  RegionCandidate,
+  buildRegionOrder,
+  isUnknownProduct,
+  planProductSelection,
+} from './product-selection.policy';
 
 /** Novita said no (a 4xx): nothing was created, so the name and any idempotency key can be freed. */
 const REJECTED_BY_NOVITA = new Set<ErrorCode>([
   ErrorCode.INSUFFICIENT_RESOURCES,
   ErrorCode.UPSTREAM_BAD_REQUEST,
   ErrorCode.UNAUTHORIZED_UPSTREAM,
-  ErrorCode.RATE_LIMITED,
+  ErrorCode.UPSTREAM_RATE_LIMITED,
   ErrorCode.INVALID_STATE,
   ErrorCode.NOT_FOUND,
   ErrorCode.VALIDATION_ERROR,
@@ -243,6 +248,14 @@ export class InstanceCreateService {
       }),
       this.catalog.clusters(),
     ]);
+    if (isUnknownProduct(products, spec.productName)) {
+      // Not a capacity problem: no region would ever have it, so a 404 naming it rather than a 503.
+      throw new AppError(
+        ErrorCode.NOT_FOUND,
+        `No GPU product matches productName "${spec.productName}" (${spec.billingMode}, ${spec.gpuNum} GPU)`,
+        { productName: spec.productName, billingMode: spec.billingMode, gpuNum: spec.gpuNum },
+      );
+    }
     const regions = buildRegionOrder(spec.preferredRegion, this.config.regionFallbackOrder);
     const plan = planProductSelection({ ...spec, regions, products, clusters });
     const attempts: RegionAttemptDto[] = [];

@@ -69,6 +69,11 @@ function matchesName(product: GpuProduct, productName: string): boolean {
   return product.name.toLowerCase().includes(productName.trim().toLowerCase());
 }
 
+/** True when no product of the list carries the name at all: the caller asked for something that does not exist. */
+export function isUnknownProduct(products: GpuProduct[], productName: string): boolean {
+  return !products.some((p) => matchesName(p, productName));
+}
+
 /** One entry per region, in order: the best candidate there, or why the region cannot be used. */
 export function planProductSelection(input: SelectionInput): RegionPlanEntry[] {
   const named = input.products.filter((p) => matchesName(p, input.productName));

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiErrorResponses, ApiOptionalBody } from '../../common/http/api-error-responses.decorator';
 import { SyncHistoryQuery, SyncHistoryResponseDto, SyncRequestDto, SyncResponseDto } from './dto/sync.dto';
 import { SyncJob } from './sync.job';
 
@@ -15,6 +16,12 @@ export class SyncController {
    */
   @Post('api/instances/sync')
   @HttpCode(200)
+  @ApiOptionalBody(SyncRequestDto)
+  @ApiOkResponse({
+    type: SyncResponseDto,
+    description: 'What the pass changed (or, with dryRun, would change)',
+  })
+  @ApiErrorResponses(400, 401, 409, 413, 415, 429, 503)
   async syncInstances(@Body() dto: SyncRequestDto = {}): Promise<SyncResponseDto> {
     const body = dto ?? {};
     const options = {
@@ -36,6 +43,8 @@ export class SyncController {
 
   /** Recent sync passes (scheduled, startup and manual), newest first. */
   @Get('api/sync/history')
+  @ApiOkResponse({ type: SyncHistoryResponseDto, description: 'Recent sync runs, newest first' })
+  @ApiErrorResponses(400, 401, 429, 503)
   async getSyncHistory(@Query() query: SyncHistoryQuery): Promise<SyncHistoryResponseDto> {
     return { runs: await this.job.history(query.limit ?? 20) };
   }

@@ -2,7 +2,7 @@ import { LookupAddress, lookup as dnsLookup } from 'node:dns';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
-import { isPrivateAddress, webhookUrlProblem } from './webhook-url.policy';
+import { addressRange, isPrivateAddress, webhookUrlProblem } from './webhook-url.policy';
 
 export const WEBHOOK_USER_AGENT = 'novita-gpu-control-plane-webhooks/1.0';
 
@@ -82,7 +82,7 @@ export function guardedLookup(allowPrivateTargets: boolean): LookupFunction {
         const privateOne = addresses.find((a) => isPrivateAddress(a.address));
         if (privateOne && !allowPrivateTargets) {
           const refused = new RefusedTargetError(
-            `target refused: ${hostname} resolves to a private or loopback address (${privateOne.address})`,
+            `target refused: ${hostname} resolves to ${privateOne.address} (${addressRange(privateOne.address)}), which is not a globally routable address`,
           );
           return callback(refused, '', 0);
         }

@@ -32,6 +32,22 @@ describe('webhook URL policy', () => {
       '::ffff:10.1.2.3',
       '::ffff:a9fe:a9fe',
       '0:0:0:0:0:ffff:c0a8:101',
+      // Translation, tunnelling and special-purpose space that reaches, or may reach, private networks.
+      '64:ff9b::a00:1',
+      '64:ff9b:1::1',
+      '2002:a00:1::1',
+      '2001::1',
+      '198.18.0.1',
+      '198.19.255.254',
+      '192.0.0.8',
+      '240.0.0.1',
+      '255.255.255.255',
+      '224.0.0.1',
+      '239.255.255.250',
+      'ff02::1',
+      '192.0.2.10',
+      '2001:db8::1',
+      'fec0::1',
     ])('refuses %s', (address) => {
       expect(isPrivateAddress(address)).toBe(true);
     });
@@ -44,7 +60,11 @@ describe('webhook URL policy', () => {
       '1.1.1.1',
       '2001:4860:4860::8888',
       '::ffff:8.8.8.8',
-      'fec0::1',
+      '198.17.255.255',
+      '198.20.0.1',
+      '192.0.1.1',
+      '223.255.255.254',
+      '2a00:1450:4001::200e',
     ])('allows public %s', (address) => {
       expect(isPrivateAddress(address)).toBe(false);
     });
@@ -62,6 +82,8 @@ describe('webhook URL policy', () => {
       ['/relative/path', 'must be a valid absolute URL'],
       ['', 'must be a URL string'],
       ['https://user:pw@example.com/', 'must not embed credentials'],
+      ['https://user@example.com/', 'must not embed credentials'],
+      ['https://:pw@example.com/', 'must not embed credentials'],
     ])('rejects %s', (url, problem) => {
       expect(webhookUrlSyntaxProblem(url)).toBe(problem);
     });
@@ -90,6 +112,12 @@ describe('webhook URL policy', () => {
       'http://[::ffff:127.0.0.1]/hook',
       'http://[fd00::5]/hook',
       'http://[fe80::1]/hook',
+      'http://[64:ff9b::7f00:1]/hook',
+      'http://[2002:7f00:1::1]/hook',
+      'http://198.18.0.1/hook',
+      'http://192.0.0.170/hook',
+      'http://240.1.2.3/hook',
+      'http://224.0.0.251/hook',
     ])('refuses %s unless private targets are allowed', (url) => {
       expect(webhookUrlProblem(url, false)).toMatch(/must not target/);
       expect(webhookUrlProblem(url, true)).toBeNull();
@@ -97,7 +125,8 @@ describe('webhook URL policy', () => {
 
     it('allows public targets', () => {
       expect(webhookUrlProblem('https://hooks.example.com/h', false)).toBeNull();
-      expect(webhookUrlProblem('http://[2001:db8::1]/h', false)).toBeNull();
+      expect(webhookUrlProblem('http://[2a00:1450:4001::200e]/h', false)).toBeNull();
+      expect(webhookUrlProblem('http://8.8.8.8/h', false)).toBeNull();
     });
 
     it('enforces the syntax even when private targets are allowed', () => {
@@ -118,7 +147,12 @@ describe('webhook URL policy', () => {
       expect((caught as AppError).httpStatus).toBe(400);
       expect((caught as AppError).message).toMatch(/^webhookUrl must not target/);
       expect((caught as AppError).details).toEqual({
-        fields: [{ field: 'webhookUrl', messages: [expect.stringMatching(/private/)] }],
+        fields: [
+          {
+            field: 'webhookUrl',
+            messages: [expect.stringMatching(/must not target loopback address space/)],
+          },
+        ],
       });
     });
 

@@ -1,37 +1,27 @@
-import { BlockList, isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
+import { isIP } from 'node:net';
 import { AppError, ErrorCode } from '../../common/errors';
 
 /**
  * Where webhooks may go. A control plane that POSTs to user-supplied URLs must not become a proxy
- * into its own network (cloud metadata at 169.254.169.254, Redis on localhost, ...), so private,
- * link-local and loopback targets are refused unless WEBHOOK_ALLOW_PRIVATE_TARGETS=true.
+ * into its own network (cloud metadata at 169.254.169.254, Redis on localhost, ...) nor into address
+ * space that translates or tunnels to it (NAT64 64:ff9b::/96, 6to4 2002::/16, Teredo), so only globally
+ * routable unicast addresses are allowed unless WEBHOOK_ALLOW_PRIVATE_TARGETS=true.
+ *
+ * The range table is ipaddr.js's (IANA special-purpose registries), not a hand-kept list: anything it
+ * classifies other than "unicast" (private, loopback, link-local, CGNAT, benchmarking 198.18.0.0/15,
+ * IETF 192.0.0.0/24, reserved 240.0.0.0/4, multicast, broadcast, documentation, ...) is refused.
  */
-const REFUSED = new BlockList();
-// Loopback.
-REFUSED.addSubnet('127.0.0.0', 8, 'ipv4');
-REFUSED.addAddress('::1', 'ipv6');
-// Private (RFC 1918), link-local (incl. cloud metadata), CGNAT shared space.
-REFUSED.addSubnet('10.0.0.0', 8, 'ipv4');
-REFUSED.addSubnet('172.16.0.0', 12, 'ipv4');
-REFUSED.addSubnet('192.168.0.0', 16, 'ipv4');
-REFUSED.addSubnet('169.254.0.0', 16, 'ipv4');
-REFUSED.addSubnet('100.64.0.0', 10, 'ipv4');
-// "This network": Linux connects 0.0.0.0 to the local host.
-REFUSED.addSubnet('0.0.0.0', 8, 'ipv4');
-// Unspecified and IPv4-compatible (::a.b.c.d, deprecated) addresses.
-REFUSED.addSubnet('::', 96, 'ipv6');
-// Unique local and link-local IPv6.
-REFUSED.addSubnet('fc00::', 7, 'ipv6');
-REFUSED.addSubnet('fe80::', 10, 'ipv6');
+export function addressRange(address: string): string | null {
+  if (isIP(address) === 0) return null;
+  // process() turns IPv4-mapped IPv6 (::ffff:10.0.0.1) into the IPv4 address it stands for.
+  return ipaddr.process(address).range();
+}
 
-/**
- * True for loopback/private/link-local addresses. BlockList judges IPv4-mapped IPv6 (::ffff:10.0.0.1,
- * ::ffff:a00:1) by its IPv4 address, so the mapping cannot be used to slip past the IPv4 rules.
- */
+/** True for a literal IP address that is not globally routable unicast. Hostnames are not addresses: false. */
 export function isPrivateAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 0) return false;
-  return REFUSED.check(address, family === 4 ? 'ipv4' : 'ipv6');
+  const range = addressRange(address);
+  return range !== null && range !== 'unicast';
 }
 
 /** localhost, anything under .localhost (RFC 6761), with or without the trailing root dot. */
@@ -71,7 +61,7 @@ export function webhookUrlProblem(value: unknown, allowPrivateTargets: boolean):
   if (isLoopbackHostname(host))
     return 'must not target localhost (set WEBHOOK_ALLOW_PRIVATE_TARGETS=true to allow)';
   if (isPrivateAddress(host)) {
-    return 'must not target a private, link-local or loopback address (set WEBHOOK_ALLOW_PRIVATE_TARGETS=true to allow)';
+    return `must not target ${addressRange(host)} address space: only globally routable unicast addresses are allowed (set WEBHOOK_ALLOW_PRIVATE_TARGETS=true to allow private targets)`;
   }
   return null;
 }

@@ -123,7 +123,7 @@ describe('WebhooksService.emit', () => {
     const result = await service.emit(input({ url: 'http://169.254.169.254/latest' }));
     const record = await service.getDelivery(result.deliveryId as string);
     expect(record.state).toBe('failed');
-    expect(record.lastError).toMatch(/^target refused: must not target a private/);
+    expect(record.lastError).toMatch(/^target refused: must not target linkLocal address space/);
     expect(
       await store.sortedSetRangeByScore('webhooks:due', Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY),
     ).toEqual([]);

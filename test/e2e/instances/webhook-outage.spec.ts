@@ -64,7 +64,7 @@ describe('webhook deliveries while the receiver is down (e2e)', () => {
   }, 60_000);
 
   it('answers 404 in the envelope for an unknown delivery', async () => {
-    const res = await e2e.request('POST', '/api/webhooks/deliveries/whd_nope/redeliver');
+    const res = await e2e.request('POST', `/api/webhooks/deliveries/whd_${'f'.repeat(24)}/redeliver`);
     expect(res.status).toBe(404);
     expect(res.body.error.code).toBe('NOT_FOUND');
   });

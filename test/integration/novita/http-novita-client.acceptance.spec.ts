@@ -64,7 +64,7 @@ describe('HttpNovitaClient (acceptance)', () => {
         expect([
           ErrorCode.UPSTREAM_UNAVAILABLE,
           ErrorCode.UPSTREAM_TIMEOUT,
-          ErrorCode.RATE_LIMITED,
+          ErrorCode.UPSTREAM_RATE_LIMITED,
         ]).toContain(o.code);
     }
     // The faults were really exercised (retries happened) and the retries did their job.

@@ -135,22 +135,24 @@ describe('HttpNovitaClient (resilience)', () => {
       expect(attempts[1].at - attempts[0].at).toBeGreaterThanOrEqual(1000);
     });
 
-    it('should surface RATE_LIMITED with retryAfterSeconds when Retry-After exceeds the cap, without retrying', async () => {
+    it('should surface UPSTREAM_RATE_LIMITED with retryAfterSeconds when Retry-After exceeds the cap, without retrying', async () => {
       const { client } = buildTestClient(server, { maxRetries: 3 }, { retryAfterCapMs: 500 });
       server.sim.injectFaults({ burst429: { count: 5, retryAfterSeconds: 2 } });
 
       await expect(client.getInstance(instanceId)).rejects.toMatchObject({
-        code: ErrorCode.RATE_LIMITED,
+        code: ErrorCode.UPSTREAM_RATE_LIMITED,
         retryAfterSeconds: 2,
       });
       expect(getCalls()).toHaveLength(1);
     });
 
-    it('should end in RATE_LIMITED when the 429s outlast the retries, without tripping the breaker', async () => {
+    it('should end in UPSTREAM_RATE_LIMITED when the 429s outlast the retries, without tripping the breaker', async () => {
       const { client, config } = buildTestClient(server, { maxRetries: 2, breakerThreshold: 1 });
       server.sim.injectFaults({ burst429: { count: 10, retryAfterSeconds: 0 } });
 
-      await expect(client.getInstance(instanceId)).rejects.toMatchObject({ code: ErrorCode.RATE_LIMITED });
+      await expect(client.getInstance(instanceId)).rejects.toMatchObject({
+        code: ErrorCode.UPSTREAM_RATE_LIMITED,
+      });
       expect(getCalls()).toHaveLength(config.maxRetries + 1);
       expect(client.health().circuit).toBe('closed');
     });

@@ -116,18 +116,30 @@ describe('webhooks API and worker: receiver down, retried, listed, replayed', ()
   });
 
   it('answers 404 in the error envelope for an unknown delivery', async () => {
-    const one = await get('/api/webhooks/deliveries/whd_unknown');
+    const one = await get(`/api/webhooks/deliveries/whd_${'0'.repeat(24)}`);
     expect(one.status).toBe(404);
     expect(one.body).toMatchObject({
       error: { code: 'NOT_FOUND', message: 'Webhook delivery not found', requestId: expect.any(String) },
     });
     const replay = await ctx.app.inject({
       method: 'POST',
-      url: '/api/webhooks/deliveries/whd_unknown/redeliver',
+      url: `/api/webhooks/deliveries/whd_${'0'.repeat(24)}/redeliver`,
     });
     expect(replay.statusCode).toBe(404);
     expect(replay.json()).toMatchObject({ error: { code: 'NOT_FOUND' } });
   });
+
+  it.each(['whd_unknown', `whd_${'A'.repeat(24)}`, `whd_${'0'.repeat(25)}`, 'x'])(
+    'answers 400 naming the id for the malformed delivery id %s, without a store lookup',
+    async (id) => {
+      const res = await get(`/api/webhooks/deliveries/${id}`);
+      expect(res.status).toBe(400);
+      expect(res.body.error).toMatchObject({
+        code: 'VALIDATION_ERROR',
+        details: { fields: [{ field: 'id', messages: [expect.stringMatching(/^must be whd_/)] }] },
+      });
+    },
+  );
 
   it.each([
     ['limit=0', 'limit'],

@@ -217,7 +217,7 @@ describe('webhook delivery (real HTTP receiver, memory store)', () => {
     expect(receiver.events).toHaveLength(0);
     const stored = await record(emitted.deliveryId);
     expect(stored.state).toBe('failed');
-    expect(stored.lastError).toMatch(/^target refused: must not target a private/);
+    expect(stored.lastError).toMatch(/^target refused: must not target loopback address space/);
     // The strict app shares (and would close) the store; closing ctx afterwards is harmless.
     await strict.close();
   });
@@ -230,7 +230,7 @@ describe('webhook delivery (real HTTP receiver, memory store)', () => {
       );
     const refused = await lookup(false);
     expect(refused.err?.message).toMatch(
-      /^target refused: localhost resolves to a private or loopback address/,
+      /^target refused: localhost resolves to (127\.0\.0\.1|::1) \(loopback\), which is not a globally routable address/,
     );
     const allowed = await lookup(true);
     expect(allowed.err).toBeNull();

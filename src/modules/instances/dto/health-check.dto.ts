@@ -1,3 +1,4 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
 import { IsWebhookUrl } from '../../webhooks/is-webhook-url.decorator';
@@ -37,10 +38,16 @@ export class WebhookTargetDto {
 export class ReadinessOptionsDto extends WebhookTargetDto {
   @IsOptional() @ValidateNested() @Type(() => HealthCheckDto) healthCheck?: HealthCheckDto;
   /** Deprecated shape of healthCheck. */
+  @ApiPropertyOptional({ deprecated: true })
   @IsOptional()
   @ValidateNested()
   @Type(() => LegacyHealthCheckConfigDto)
   healthCheckConfig?: LegacyHealthCheckConfigDto;
   /** Deprecated: healthCheck.port. */
-  @IsOptional() @IsInt() @Min(1) @Max(65535) targetPort?: number;
+  @ApiPropertyOptional({ deprecated: true })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  targetPort?: number;
 }

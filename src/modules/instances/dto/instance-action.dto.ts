@@ -1,3 +1,4 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsDefined, IsOptional, IsString, Length, Matches } from 'class-validator';
 import { NAME_PATTERN } from './create-instance.dto';
 import { ReadinessOptionsDto, WebhookTargetDto } from './health-check.dto';
@@ -8,11 +9,17 @@ import { ReadinessOptionsDto, WebhookTargetDto } from './health-check.dto';
 /** Body of stop and delete by id (all optional). */
 export class InstanceActionDto extends WebhookTargetDto {
   /** Accepted for compatibility; the path id wins. */
-  @IsOptional() @IsString() @Length(1, 100) @Matches(NAME_PATTERN) instanceName?: string;
+  @ApiPropertyOptional({ deprecated: true, pattern: NAME_PATTERN.source, minLength: 1, maxLength: 100 })
+  @IsOptional()
+  @IsString()
+  @Length(1, 100)
+  @Matches(NAME_PATTERN)
+  instanceName?: string;
 }
 
 /** Body of stop and delete by name. */
 export class InstanceByNameActionDto extends WebhookTargetDto {
+  @ApiProperty({ pattern: NAME_PATTERN.source, minLength: 1, maxLength: 100 })
   @IsDefined({ message: 'instanceName is required' })
   @IsString()
   @Length(1, 100)
@@ -23,11 +30,17 @@ export class InstanceByNameActionDto extends WebhookTargetDto {
 /** Body of start by id (all optional). */
 export class StartInstanceDto extends ReadinessOptionsDto {
   /** Accepted for compatibility; the path id wins. */
-  @IsOptional() @IsString() @Length(1, 100) @Matches(NAME_PATTERN) instanceName?: string;
+  @ApiPropertyOptional({ deprecated: true, pattern: NAME_PATTERN.source, minLength: 1, maxLength: 100 })
+  @IsOptional()
+  @IsString()
+  @Length(1, 100)
+  @Matches(NAME_PATTERN)
+  instanceName?: string;
 }
 
 /** Body of start by name. */
 export class StartByNameDto extends ReadinessOptionsDto {
+  @ApiProperty({ pattern: NAME_PATTERN.source, minLength: 1, maxLength: 100 })
   @IsDefined({ message: 'instanceName is required' })
   @IsString()
   @Length(1, 100)

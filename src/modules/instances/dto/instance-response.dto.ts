@@ -1,13 +1,60 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiDecimal, ApiInt } from '../../../common/http/api-number.decorators';
 import { INSTANCE_STATUSES, InstanceStatus } from '../../records/instance.types';
 
 /** Response shapes (documented by Swagger). Built by instance.mapper.ts, never by spreading records. */
 
 export class PortMappingDto {
+  @ApiInt()
   port!: number;
   /** Public address Novita assigned (a URL for http ports). */
   endpoint!: string;
   type!: string;
+}
+
+/** Named classes rather than inline object types: an all-optional inline type renders as `required: []`, invalid OpenAPI 3.0. */
+export class ReadinessTargetDto {
+  /** Container port probed; absent means the first http port mapping. */
+  @ApiInt()
+  port?: number;
+  path!: string;
+  @ApiInt()
+  timeoutMs!: number;
+}
+
+export class ReadinessCheckResultDto {
+  at!: string;
+  endpoint!: string;
+  ok!: boolean;
+  @ApiInt()
+  httpStatus?: number;
+  error?: string;
+}
+
+export class CodedErrorDto {
+  code!: string;
+  message!: string;
+}
+
+export class LastErrorDto {
+  code!: string;
+  message!: string;
+  at!: string;
+}
+
+export class NovitaStatusErrorDto {
+  /** Novita's statusError.state. */
+  state?: string;
+  message?: string;
+}
+
+export class SourceCountsDto {
+  @ApiInt()
+  local!: number;
+  @ApiInt()
+  novita!: number;
+  @ApiInt()
+  merged!: number;
 }
 
 export class OperationResponseDto {
@@ -19,13 +66,15 @@ export class OperationResponseDto {
   phase!: string;
   instanceId!: string;
   deadline!: string;
+  @ApiInt()
   attempts!: number;
-  readiness!: { port?: number; path: string; timeoutMs: number };
+  readiness!: ReadinessTargetDto;
   createdAt!: string;
   updatedAt!: string;
-  lastCheck?: { at: string; endpoint: string; ok: boolean; httpStatus?: number; error?: string };
+  lastCheck?: ReadinessCheckResultDto;
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true })
   result?: Record<string, unknown>;
-  error?: { code: string; message: string };
+  error?: CodedErrorDto;
 }
 
 export class InstanceResponseDto {
@@ -48,13 +97,17 @@ export class InstanceResponseDto {
   productName!: string;
   billingMode!: string;
   /** USD per hour for the whole instance. */
+  @ApiDecimal({ nullable: true })
   price!: number | null;
+  @ApiInt()
   gpuNum!: number;
   portMappings!: PortMappingDto[];
   webhookUrl!: string | null;
   activeOperationId!: string | null;
-  lastError!: { code: string; message: string; at: string } | null;
-  statusError!: { state?: string; message?: string } | null;
+  @ApiProperty({ type: LastErrorDto, nullable: true })
+  lastError!: LastErrorDto | null;
+  @ApiProperty({ type: NovitaStatusErrorDto, nullable: true })
+  statusError!: NovitaStatusErrorDto | null;
   spotStatus!: string | null;
   createdAt!: string | null;
   updatedAt!: string | null;
@@ -88,10 +141,14 @@ export class CreateInstanceResponseDto {
   productName!: string;
   billingMode!: string;
   /** USD per hour for the whole instance (pricePerGpu x gpuNum). */
+  @ApiDecimal()
   price!: number;
+  @ApiDecimal()
   pricePerGpu!: number;
   /** Kept for clients of the previous API: the spot price per GPU-hour when billing is spot. */
+  @ApiDecimal({ nullable: true })
   spotPrice!: number | null;
+  @ApiInt()
   gpuNum!: number;
   createdAt!: string;
   operationId!: string;
@@ -112,20 +169,26 @@ export class OperationAcceptedResponseDto {
 export class InstanceListResponseDto {
   instances!: InstanceResponseDto[];
   /** Matches before pagination. */
+  @ApiInt()
   total!: number;
+  @ApiInt()
   limit!: number;
+  @ApiInt()
   offset!: number;
+  @ApiInt()
   page!: number;
+  @ApiInt()
   pageSize!: number;
 }
 
 export class ComprehensiveListResponseDto {
   instances!: InstanceResponseDto[];
+  @ApiInt()
   total!: number;
-  sources!: { local: number; novita: number; merged: number };
+  sources!: SourceCountsDto;
   /** false when Novita could not be reached: only local records are listed. */
   novitaAvailable!: boolean;
-  novitaError?: { code: string; message: string };
+  novitaError?: CodedErrorDto;
 }
 
 export class LastUsedResponseDto {
@@ -141,14 +204,17 @@ export class StopAllResultDto {
   name!: string;
   success!: boolean;
   status?: string;
-  error?: { code: string; message: string };
+  error?: CodedErrorDto;
 }
 
 export class StopAllResponseDto {
   success!: boolean;
   message!: string;
+  @ApiInt()
   count!: number;
+  @ApiInt()
   succeeded!: number;
+  @ApiInt()
   failed!: number;
   results!: StopAllResultDto[];
   timestamp!: string;

@@ -1,3 +1,4 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { INSTANCE_STATUSES } from '../../records/instance.types';
@@ -22,10 +23,23 @@ export class ListInstancesQuery {
   /** true: instances this service created or a user adopted; false: instances sync found on Novita. */
   @IsOptional() @Transform(toBoolean) @IsBoolean() managed?: boolean;
   /** Accepted for compatibility with the previous API; ignored. */
-  @IsOptional() @IsString() source?: string;
-  /** Accepted for compatibility; use /api/instances/comprehensive. */
-  @IsOptional() @Transform(toBoolean) @IsBoolean() includeNovitaOnly?: boolean;
-  @IsOptional() @Transform(toBoolean) @IsBoolean() syncLocalState?: boolean;
+  @ApiPropertyOptional({ deprecated: true })
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  source?: string;
+  /** Accepted for compatibility and ignored; use /api/instances/comprehensive. */
+  @ApiPropertyOptional({ deprecated: true })
+  @IsOptional()
+  @Transform(toBoolean)
+  @IsBoolean()
+  includeNovitaOnly?: boolean;
+  /** Accepted for compatibility and ignored; use /api/instances/comprehensive. */
+  @ApiPropertyOptional({ deprecated: true })
+  @IsOptional()
+  @Transform(toBoolean)
+  @IsBoolean()
+  syncLocalState?: boolean;
 }
 
 export class ComprehensiveQuery {

@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiInt } from '../../../common/http/api-number.decorators';
 import { Type } from 'class-transformer';
 import { IsBoolean, IsInt, IsOptional, Max, Min } from 'class-validator';
 
@@ -44,27 +45,40 @@ export class SyncErrorDto {
 export class SyncDataDto {
   runId!: string;
   /** Local records before the pass. */
+  @ApiInt()
   beforeSync!: number;
   /** Local records after the pass (before + adopted - removed). */
+  @ApiInt()
   afterSync!: number;
   /** Instances Novita listed. */
+  @ApiInt()
   novitaInstances!: number;
+  @ApiInt()
   localInstances!: number;
   /** Local records Novita also listed. */
+  @ApiInt()
   mergedInstances!: number;
+  @ApiInt()
   totalInstances!: number;
+  @ApiInt()
   instancesRemoved!: number;
   /** Records whose observed state changed. */
+  @ApiInt()
   updated!: number;
   /** Instances found on Novita and recorded as unmanaged. */
+  @ApiInt()
   adopted!: number;
   /** Records marked terminated because Novita no longer has them. */
+  @ApiInt()
   markedObsolete!: number;
+  @ApiInt()
   unchanged!: number;
   /** Novita list pages read. */
+  @ApiInt()
   pages!: number;
   errors!: SyncErrorDto[];
   /** Milliseconds. */
+  @ApiInt()
   duration!: number;
   timestamp!: string;
   options!: SyncOptionsDto;
@@ -83,6 +97,7 @@ export class RunSummaryDto {
   trigger!: string;
   startedAt!: string;
   finishedAt!: string;
+  @ApiInt()
   durationMs!: number;
   @ApiProperty({ enum: ['succeeded', 'partial', 'failed'] })
   outcome!: string;

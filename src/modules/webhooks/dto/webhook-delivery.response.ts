@@ -6,6 +6,7 @@ import {
   DeliveryState,
   WebhookPayload,
 } from '../webhook-delivery.types';
+import { ApiInt } from '../../../common/http/api-number.decorators';
 import { WEBHOOK_EVENT_TYPES, WebhookEventType } from '../webhook-emitter';
 
 export class WebhookDeliveryAttemptResponse {
@@ -13,12 +14,12 @@ export class WebhookDeliveryAttemptResponse {
   @ApiProperty()
   at: string;
   /** HTTP status the receiver answered, when it answered. */
-  @ApiPropertyOptional()
+  @ApiInt({ required: false })
   status?: number;
   /** Network error, timeout or refused target. */
   @ApiPropertyOptional()
   error?: string;
-  @ApiProperty()
+  @ApiInt()
   durationMs: number;
 }
 
@@ -37,7 +38,7 @@ export class WebhookDeliveryResponse {
   @ApiProperty({ enum: DELIVERY_STATES })
   state: DeliveryState;
   /** Attempts used from the current budget (a redelivery resets it; attempts keeps the history). */
-  @ApiProperty()
+  @ApiInt()
   attemptCount: number;
   @ApiProperty({ type: [WebhookDeliveryAttemptResponse] })
   attempts: WebhookDeliveryAttemptResponse[];
@@ -59,11 +60,11 @@ export class WebhookDeliveryListResponse {
   @ApiProperty({ type: [WebhookDeliveryResponse] })
   deliveries: WebhookDeliveryResponse[];
   /** Matching deliveries before paging. */
-  @ApiProperty()
+  @ApiInt()
   total: number;
-  @ApiProperty()
+  @ApiInt()
   limit: number;
-  @ApiProperty()
+  @ApiInt()
   offset: number;
 }
 
