@@ -151,6 +151,7 @@ export async function buildOpenApiDocument(app: INestApplication): Promise<OpenA
     .setVersion(packageVersion())
     .addServer('/', 'This service')
     .addTag('instances', 'GPU instances: create, read, start, stop, delete')
+    .addTag('sync', 'Sync with Novita: on-demand passes and their history')
     .addTag('webhooks', 'Webhook deliveries and redelivery')
     .addTag('health', 'Liveness and readiness probes (no API key)')
     .addTag('docs', 'This document and its UI (no API key)')

@@ -94,7 +94,7 @@ export class InstanceActionsController {
   @ApiOptionalBody(AdoptInstanceDto)
   @ApiOkResponse({ type: InstanceResponseDto, description: 'The instance, now managed' })
   @ApiInstanceIdParam()
-  @ApiErrorResponses(400, 401, 404, 409, 413, 415, 429)
+  @ApiErrorResponses(400, 401, 404, 409, 413, 415, 429, 503)
   async adoptInstance(
     @Param('instanceId', InstanceIdPipe) id: string,
     @Body() dto: AdoptInstanceDto = {},

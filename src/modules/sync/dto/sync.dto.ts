@@ -101,7 +101,7 @@ export class RunSummaryDto {
   durationMs!: number;
   @ApiProperty({ enum: ['succeeded', 'partial', 'failed'] })
   outcome!: string;
-  @ApiProperty({ type: 'object', additionalProperties: { type: 'number' } })
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'integer' } })
   counts!: Record<string, number>;
   error?: string;
 }
