@@ -99,7 +99,10 @@ export class InstanceCreateService {
       } else {
         await this.repo.remove(record);
       }
-      await this.events.emitSafely('instance.creation_failed', record, {
+      // Nothing was created, so the request's webhook URL was never accepted for an instance: only the
+      // global WEBHOOK_URL hears about the failure. An ambiguous failure keeps its record and its URL.
+      const notified = err instanceof AmbiguousCreateError ? record : { ...record, webhookUrl: null };
+      await this.events.emitSafely('instance.creation_failed', notified, {
         dedupeKey: `${record.id}:creation_failed`,
         reason: err instanceof Error ? err.message : String(err),
       });
