@@ -8,6 +8,7 @@ import {
   isNotConnectedError,
   isRetryableError,
   parseRetryAfterMs,
+  retryAfterMsOf,
 } from './novita-error.classifier';
 
 const SECRET = 'sk_live_very_secret_key';
@@ -100,6 +101,27 @@ describe('novita-error.classifier', () => {
       ['ECONNREFUSED', networkError('ECONNREFUSED'), ErrorCode.UPSTREAM_UNAVAILABLE],
       ['ECONNRESET', networkError('ECONNRESET'), ErrorCode.UPSTREAM_UNAVAILABLE],
       ['socket timeout', networkError('ECONNABORTED'), ErrorCode.UPSTREAM_TIMEOUT],
+      ['ETIMEDOUT', networkError('ETIMEDOUT'), ErrorCode.UPSTREAM_TIMEOUT],
+      ['ENOTFOUND', networkError('ENOTFOUND'), ErrorCode.UPSTREAM_UNAVAILABLE],
+      ['502', httpError(502, ''), ErrorCode.UPSTREAM_UNAVAILABLE],
+      ['404 with a body that names nothing', httpError(404, { message: 'gone' }), ErrorCode.NOT_FOUND],
+      [
+        '400 whose error field says not found',
+        httpError(400, { error: 'instance not found' }),
+        ErrorCode.NOT_FOUND,
+      ],
+      ['400 with "not  found" spaced', httpError(400, { message: 'not   found' }), ErrorCode.NOT_FOUND],
+      [
+        '400 NOT_FOUND with an underscore',
+        httpError(400, { reason: 'INSTANCE_NOT_FOUND' }),
+        ErrorCode.NOT_FOUND,
+      ],
+      ['499', httpError(499, {}), ErrorCode.UPSTREAM_BAD_REQUEST],
+      [
+        'a timed-out cancellation marker',
+        Object.assign(new Error('cancelled'), { isTaskCancelledError: true }),
+        ErrorCode.UPSTREAM_TIMEOUT,
+      ],
       [
         'axios abort by the timeout signal',
         new CanceledError(undefined, undefined, config),
@@ -174,6 +196,66 @@ describe('novita-error.classifier', () => {
       );
     });
 
+    it("should say what happened for HTTP 500 and keep Novita's message", () => {
+      const e = classify(httpError(500, { reason: 'UNKNOWN', message: 'boom' }));
+      expect(e.message).toBe('Novita failed with HTTP 500: boom');
+      expect(e.httpStatus).toBe(503);
+      expect(e.details).toMatchObject({
+        upstreamStatus: 500,
+        reason: 'UNKNOWN',
+        novitaMessage: 'boom',
+        operation: 'getInstance',
+      });
+      expect(classify(httpError(500, '')).message).toBe('Novita failed with HTTP 500');
+    });
+
+    it('should call ETIMEDOUT a 504 timeout and keep a safe cause', () => {
+      const e = classify(networkError('ETIMEDOUT'));
+      expect(e.message).toBe('Novita did not answer in time');
+      expect(e.httpStatus).toBe(504);
+      expect(e.details).toEqual({ operation: 'getInstance' });
+      expect((e.cause as Error).message).toBe('ETIMEDOUT: connect ETIMEDOUT 127.0.0.1:1');
+    });
+
+    it('should name the network code when Novita is unreachable', () => {
+      const e = classify(networkError('ECONNREFUSED'));
+      expect(e.message).toBe('Novita unreachable (ECONNREFUSED)');
+      expect(e.details).toEqual({ operation: 'getInstance', networkCode: 'ECONNREFUSED' });
+    });
+
+    it('should word each classified answer for the caller', () => {
+      expect(classify(httpError(401, {})).message).toBe('Novita rejected our credentials (HTTP 401)');
+      expect(classify(httpError(404, { message: 'x' })).message).toBe('Novita resource not found: x');
+      expect(classify(httpError(400, { message: 'invalid state change' })).message).toBe(
+        "Novita refused the action in the instance's current state: invalid state change",
+      );
+      expect(classify(httpError(400, { message: 'INSUFFICIENT_RESOURCE' })).message).toBe(
+        'Novita has no capacity for this request: INSUFFICIENT_RESOURCE',
+      );
+      expect(classify(httpError(400, { reason: 'VALIDATOR_PARAM' })).message).toBe(
+        'Novita rejected the request (HTTP 400)',
+      );
+      expect(classify(httpError(429, { message: 'slow down' })).message).toBe(
+        'Novita rate limit reached: slow down',
+      );
+      expect(classify(new BulkheadRejectedError(1, 1)).message).toBe('Too many Novita calls queued');
+      expect(classify(new TypeError('x')).message).toBe('Unexpected failure calling Novita');
+      expect(classify(new BrokenCircuitError()).details).toEqual({
+        operation: 'getInstance',
+        circuit: 'open',
+      });
+    });
+
+    it('should keep a plain-text body as the message, cut to 500 characters', () => {
+      const e = classify(httpError(400, 'x'.repeat(600)));
+      expect(e.details?.novitaMessage).toBe('x'.repeat(500));
+      expect(classify(httpError(400, '   ')).details).not.toHaveProperty('novitaMessage');
+      expect(classify(httpError(400, { error: 'E', code: 7 })).details).toMatchObject({
+        novitaError: 'E',
+        novitaCode: 7,
+      });
+    });
+
     it('should pass an AppError through untouched', () => {
       const original = new AppError(ErrorCode.CONFLICT, 'x');
       expect(classify(original)).toBe(original);
@@ -190,6 +272,14 @@ describe('novita-error.classifier', () => {
       expect(parseRetryAfterMs('Tue, 31 Dec 2024 00:00:00 GMT', now)).toBe(0);
       expect(parseRetryAfterMs('soon')).toBeUndefined();
       expect(parseRetryAfterMs(undefined)).toBeUndefined();
+      expect(parseRetryAfterMs('')).toBeUndefined();
+      expect(parseRetryAfterMs('   ')).toBeUndefined();
+      expect(parseRetryAfterMs(' 4 ')).toBe(4000);
+      expect(parseRetryAfterMs(5)).toBe(5000);
+      expect(parseRetryAfterMs(0)).toBe(0);
+      expect(parseRetryAfterMs(-1)).toBeUndefined();
+      expect(parseRetryAfterMs('-1')).toBeUndefined();
+      expect(parseRetryAfterMs('1.')).toBeUndefined();
     });
   });
 
@@ -209,6 +299,23 @@ describe('novita-error.classifier', () => {
 
     it('should not retry a 429 whose Retry-After exceeds the cap', () => {
       expect(isRetryableError(httpError(429, {}, { 'retry-after': '31' }), cap)).toBe(false);
+      expect(isRetryableError(httpError(429, {}, { 'retry-after': '30' }), cap)).toBe(true);
+      expect(isRetryableError(httpError(429, {}), cap)).toBe(true);
+    });
+
+    it('should retry ETIMEDOUT and HTTP 500 but not 499', () => {
+      expect(isRetryableError(networkError('ETIMEDOUT'), cap)).toBe(true);
+      expect(isRetryableError(httpError(500, {}), cap)).toBe(true);
+      expect(isRetryableError(httpError(499, {}), cap)).toBe(false);
+      expect(isBreakerFailure(networkError('ETIMEDOUT'))).toBe(true);
+      expect(isBreakerFailure(httpError(499, {}))).toBe(false);
+      expect(isBreakerFailure(new TypeError('bug'))).toBe(false);
+    });
+
+    it('should read Retry-After only from 429 answers', () => {
+      expect(retryAfterMsOf(httpError(429, {}, { 'retry-after': '2' }))).toBe(2000);
+      expect(retryAfterMsOf(httpError(503, {}, { 'retry-after': '2' }))).toBeUndefined();
+      expect(retryAfterMsOf(new Error('x'))).toBeUndefined();
     });
 
     it('should count only network errors, timeouts and 5xx against the breaker', () => {
@@ -227,6 +334,9 @@ describe('novita-error.classifier', () => {
       expect(isNotConnectedError(new TaskCancelledError())).toBe(false);
       expect(isNotConnectedError(httpError(503, {}))).toBe(false);
       expect(isNotConnectedError(httpError(429, {}))).toBe(false);
+      expect(isNotConnectedError(networkError('EAI_AGAIN'))).toBe(true);
+      expect(isNotConnectedError(networkError('ETIMEDOUT'))).toBe(false);
+      expect(isNotConnectedError(new CanceledError(undefined, undefined, config))).toBe(false);
     });
   });
 });

@@ -133,4 +133,173 @@ describe('IdempotencyService', () => {
       }),
     ).rejects.toMatchObject({ code: ErrorCode.VALIDATION_ERROR });
   });
+
+  describe('entries in the store', () => {
+    const ok = (body: unknown) => async () => ({ status: 201, body });
+    const storeKey = (scope: string, key: string) => `idempotency:${scope}:${key}`;
+
+    it('keeps every entry for IDEMPOTENCY_KEY_TTL_HOURS: while pending, after noting the instance and when done', async () => {
+      const hours = 48;
+      const harness = buildInstancesHarness({ IDEMPOTENCY_KEY_TTL_HOURS: String(hours) });
+      const ttlMs = hours * 3600_000;
+      const ttls: number[] = [];
+      await harness.idempotency.execute({
+        scope: 's',
+        key: 'ttl-key',
+        fingerprint: 'f',
+        work: async (note) => {
+          ttls.push(await harness.store.ttl(storeKey('s', 'ttl-key')));
+          await note('inst_ttl');
+          ttls.push(await harness.store.ttl(storeKey('s', 'ttl-key')));
+          return { status: 201, body: 1 };
+        },
+        release: () => true,
+      });
+      ttls.push(await harness.store.ttl(storeKey('s', 'ttl-key')));
+      for (const ttl of ttls) {
+        expect(ttl).toBeGreaterThan(ttlMs - 60_000);
+        expect(ttl).toBeLessThanOrEqual(ttlMs);
+      }
+      const stored = await harness.store.get<Record<string, unknown>>(storeKey('s', 'ttl-key'));
+      expect(stored).toMatchObject({
+        state: 'done',
+        instanceId: 'inst_ttl',
+        response: { status: 201, body: 1 },
+      });
+    });
+
+    it('keeps a stored failure for the TTL too', async () => {
+      const fail = async (): Promise<never> => {
+        throw new AppError(ErrorCode.UPSTREAM_TIMEOUT, 'no answer');
+      };
+      await expect(
+        h.idempotency.execute({
+          scope: 's',
+          key: 'err-key',
+          fingerprint: 'f',
+          work: fail,
+          release: () => false,
+        }),
+      ).rejects.toBeInstanceOf(AppError);
+      const ttl = await h.store.ttl(storeKey('s', 'err-key'));
+      expect(ttl).toBeGreaterThan(23 * 3600_000);
+      expect(await h.store.get(storeKey('s', 'err-key'))).toMatchObject({
+        state: 'done',
+        error: { code: ErrorCode.UPSTREAM_TIMEOUT, message: 'no answer' },
+      });
+    });
+
+    it('keeps keys of different scopes apart: one key in two scopes runs twice', async () => {
+      const a = await h.idempotency.execute({
+        scope: 'create',
+        key: 'same',
+        fingerprint: 'f',
+        work: ok('a'),
+        release: () => true,
+      });
+      const b = await h.idempotency.execute({
+        scope: 'other',
+        key: 'same',
+        fingerprint: 'g',
+        work: ok('b'),
+        release: () => true,
+      });
+      expect(a).toEqual({ status: 201, body: 'a', replayed: false });
+      expect(b).toEqual({ status: 201, body: 'b', replayed: false });
+      expect(await h.store.get(storeKey('create', 'same'))).toMatchObject({ fingerprint: 'f' });
+      expect(await h.store.get(storeKey('other', 'same'))).toMatchObject({ fingerprint: 'g' });
+    });
+
+    it('frees the key when the work throws something that is not an AppError, even if release says keep', async () => {
+      const boom = async (): Promise<never> => {
+        throw new Error('bug');
+      };
+      await expect(
+        h.idempotency.execute({
+          scope: 's',
+          key: 'bug-key',
+          fingerprint: 'f',
+          work: boom,
+          release: () => false,
+        }),
+      ).rejects.toThrow('bug');
+      expect(await h.store.get(storeKey('s', 'bug-key'))).toBeNull();
+    });
+
+    it('replays a stored failure without details as the same code with only idempotentReplay', async () => {
+      const fail = async (): Promise<never> => {
+        throw new AppError(ErrorCode.UPSTREAM_TIMEOUT, 'no answer');
+      };
+      const args = { scope: 's', key: 'plain-err', fingerprint: 'f', work: fail, release: () => false };
+      await expect(h.idempotency.execute(args)).rejects.toBeInstanceOf(AppError);
+      await expect(h.idempotency.execute(args)).rejects.toMatchObject({
+        code: ErrorCode.UPSTREAM_TIMEOUT,
+        message: 'no answer',
+        details: { idempotentReplay: true },
+      });
+      expect(await h.store.get(storeKey('s', 'plain-err'))).toEqual(
+        expect.not.objectContaining({ error: expect.objectContaining({ details: expect.anything() }) }),
+      );
+    });
+
+    it('answers OPERATION_IN_PROGRESS without an instanceId when none was noted yet', async () => {
+      let finish!: () => void;
+      const first = h.idempotency.execute({
+        scope: 's',
+        key: 'busy',
+        fingerprint: 'f',
+        work: () =>
+          new Promise<{ status: number; body: number }>(
+            (resolve) => (finish = () => resolve({ status: 201, body: 0 })),
+          ),
+        release: () => true,
+      });
+      await new Promise((r) => setTimeout(r, 10));
+      const err = await h.idempotency
+        .execute({ scope: 's', key: 'busy', fingerprint: 'f', work: ok(1), release: () => true, waitMs: 0 })
+        .catch((e: AppError) => e);
+      expect(err).toMatchObject({
+        code: ErrorCode.OPERATION_IN_PROGRESS,
+        details: { idempotencyKey: 'busy' },
+      });
+      expect((err as AppError).details).not.toHaveProperty('instanceId');
+      finish();
+      await first;
+    });
+  });
+
+  describe('key syntax', () => {
+    const run = (key: string) =>
+      h.idempotency.execute({
+        scope: 't',
+        key,
+        fingerprint: 'f',
+        work: async () => ({ status: 201, body: key }),
+        release: () => true,
+      });
+
+    it.each(['a', '!', '~', 'x'.repeat(255), 'ABC-123_.:/+='])('accepts %j', async (key) => {
+      await expect(run(key)).resolves.toMatchObject({ body: key, replayed: false });
+    });
+
+    it.each(['', 'x'.repeat(256), 'tab\there', 'é', 'new\nline', 'del\u007f'])(
+      'refuses %j naming the header',
+      async (key) => {
+        await expect(run(key)).rejects.toMatchObject({
+          code: ErrorCode.VALIDATION_ERROR,
+          details: { fields: [{ field: 'Idempotency-Key', messages: [expect.any(String)] }] },
+        });
+      },
+    );
+  });
+
+  it('fingerprints nested arrays and drops only undefined values', () => {
+    expect(fingerprintOf({ a: [{ y: 1, x: 2 }] })).toBe(fingerprintOf({ a: [{ x: 2, y: 1 }] }));
+    expect(fingerprintOf({ a: [1, 2] })).not.toBe(fingerprintOf({ a: [2, 1] }));
+    expect(fingerprintOf({ a: null })).not.toBe(fingerprintOf({}));
+    expect(fingerprintOf({ a: 0 })).not.toBe(fingerprintOf({}));
+    expect(fingerprintOf({ a: '' })).not.toBe(fingerprintOf({}));
+    expect(fingerprintOf({ a: false })).not.toBe(fingerprintOf({}));
+    expect(fingerprintOf({ a: 1 })).toMatch(/^[0-9a-f]{64}$/);
+  });
 });

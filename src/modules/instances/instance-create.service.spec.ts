@@ -85,6 +85,37 @@ describe('InstanceCreateService', () => {
     await expect(h.creator.create(body())).resolves.toMatchObject({ name: 'job-1' });
   });
 
+  it("sends a capacity failure's event only to the global URL, never to the request's own URL", async () => {
+    for (const c of ['as-sgp-2', 'cn-hk-1', 'us-ca-6']) h.novita.fullClusters.add(c);
+    await expect(h.creator.create(body({ webhookUrl: 'https://hooks.example/never' }))).rejects.toMatchObject(
+      {
+        code: ErrorCode.INSUFFICIENT_RESOURCES,
+      },
+    );
+    expect(h.emitter.emitted).toHaveLength(1);
+    expect(h.emitter.emitted[0]).toMatchObject({
+      type: 'instance.creation_failed',
+      url: null,
+      instanceWebhookUrl: null,
+    });
+  });
+
+  it('sends nothing at all for a request that fails before the name is reserved', async () => {
+    await expect(
+      h.creator.create(body({ templateId: 'no-such-template', webhookUrl: 'https://hooks.example/never' })),
+    ).rejects.toMatchObject({ code: ErrorCode.NOT_FOUND });
+    expect(h.emitter.attempts).toEqual([]);
+    expect(h.novita.callsTo('createInstance')).toEqual([]);
+  });
+
+  it('answers an unknown product name with 404 naming it, before any create call', async () => {
+    const err = await h.creator.create(body({ productName: 'Quantum 9000' })).catch((e: AppError) => e);
+    expect(err).toMatchObject({ code: ErrorCode.NOT_FOUND, details: { productName: 'Quantum 9000' } });
+    expect((err as AppError).message).toContain('"Quantum 9000"');
+    expect(h.novita.callsTo('createInstance')).toEqual([]);
+    expect(await h.repo.findByName('job-1')).toBeNull();
+  });
+
   it('refuses a name that is taken (409)', async () => {
     await h.creator.create(body());
     await expect(h.creator.create(body())).rejects.toMatchObject({ code: ErrorCode.NAME_TAKEN });

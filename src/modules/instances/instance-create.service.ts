@@ -123,10 +123,16 @@ export class InstanceCreateService {
         updatedAt: new Date().toISOString(),
       });
       await this.repo.remove(record);
-      await this.events.emitSafely('instance.creation_failed', record, {
-        dedupeKey: `${record.id}:creation_failed`,
-        reason: err instanceof Error ? err.message : String(err),
-      });
+      // Nothing was created, so the request's webhook URL was never accepted for an instance: only the
+      // global WEBHOOK_URL hears about the failure.
+      await this.events.emitSafely(
+        'instance.creation_failed',
+        { ...record, webhookUrl: null },
+        {
+          dedupeKey: `${record.id}:creation_failed`,
+          reason: err instanceof Error ? err.message : String(err),
+        },
+      );
       throw err;
     }
     return this.open(record, op, created);

@@ -1,7 +1,10 @@
 import { Cluster, GpuProduct } from '../../infra/novita/novita.types';
 import {
+  RegionCandidate,
   buildRegionOrder,
+  compareCandidates,
   findCluster,
+  isUnknownProduct,
   planProductSelection,
   regionCodeOf,
   unitPriceFor,
@@ -163,5 +166,100 @@ describe('product selection policy', () => {
   it('treats a zero spot price as no spot offer', () => {
     expect(unitPriceFor(product({ id: 'p', regions: [], spotPrice: 0 }), 'spot')).toBeNull();
     expect(unitPriceFor(product({ id: 'p', regions: [], spotPrice: 0 }), 'monthly')).toBe(0.35);
+  });
+
+  it("offers one product listed in two regions in both, with each region's cluster", () => {
+    const both = product({ id: 'multi', regions: ['AS-SGP-02 (Singapore)', 'CN-HK-01 (Hong Kong)'] });
+    const plan = planProductSelection({ ...base, regions: ['CN-HK-01', 'AS-SGP-02'], products: [both] });
+    expect(plan.map((p) => [p.region, p.candidate?.product.id, p.candidate?.clusterId])).toEqual([
+      ['CN-HK-01', 'multi', 'cn-hk-1'],
+      ['AS-SGP-02', 'multi', 'as-sgp-2'],
+    ]);
+    expect(plan[0].candidate).toMatchObject({ region: 'CN-HK-01', unitPrice: 0.17 });
+  });
+
+  it('accepts rootfsSize equal to maxRootFS and refuses one GB more', () => {
+    const p = product({ id: 'edge', regions: ['US-CA-06'], maxRootFS: 100 });
+    const at = planProductSelection({ ...base, rootfsSize: 100, regions: ['US-CA-06'], products: [p] });
+    expect(at[0].candidate?.product.id).toBe('edge');
+    const over = planProductSelection({ ...base, rootfsSize: 101, regions: ['US-CA-06'], products: [p] });
+    expect(over[0]).toMatchObject({
+      candidate: null,
+      reason: 'rootfsSize 101 GB exceeds the product maximum in US-CA-06',
+    });
+  });
+
+  it('treats a missing maxRootFS as no limit', () => {
+    const p = product({ id: 'nolimit', regions: ['US-CA-06'], maxRootFS: 0 });
+    const plan = planProductSelection({ ...base, rootfsSize: 6000, regions: ['US-CA-06'], products: [p] });
+    expect(plan[0].candidate?.product.id).toBe('nolimit');
+  });
+
+  it('skips products whose billing methods exclude the mode, but keeps those that list none', () => {
+    const spotless = product({ id: 'od-only', regions: ['US-CA-06'], billingMethods: ['onDemand'] });
+    const unlisted = product({ id: 'any', regions: ['AS-SGP-02 (Singapore)'], billingMethods: [] });
+    const plan = planProductSelection({
+      ...base,
+      regions: ['US-CA-06', 'AS-SGP-02'],
+      products: [spotless, unlisted],
+    });
+    expect(plan[0]).toMatchObject({ candidate: null, reason: 'spot billing not offered in US-CA-06' });
+    expect(plan[1].candidate?.product.id).toBe('any');
+    const onDemand = planProductSelection({
+      ...base,
+      billingMode: 'onDemand',
+      regions: ['US-CA-06'],
+      products: [spotless],
+    });
+    expect(onDemand[0].candidate).toMatchObject({ unitPrice: 0.35 });
+  });
+
+  it('prices on-demand and monthly by the on-demand price, spot by the spot price', () => {
+    const p = product({ id: 'p', regions: [], spotPrice: 0.1, onDemandPrice: 0.3 });
+    expect(unitPriceFor(p, 'spot')).toBe(0.1);
+    expect(unitPriceFor(p, 'onDemand')).toBe(0.3);
+    expect(unitPriceFor(p, 'monthly')).toBe(0.3);
+    expect(unitPriceFor(product({ id: 'q', regions: [], spotPrice: null }), 'spot')).toBeNull();
+  });
+
+  it('orders candidates by price first, then memory, CPU and id, each only as a tie-break', () => {
+    const c = (id: string, unitPrice: number, memoryPerGpu = 62, cpuPerGpu = 16): RegionCandidate => ({
+      region: 'R',
+      clusterId: 'c',
+      unitPrice,
+      product: product({ id, regions: [], memoryPerGpu, cpuPerGpu }),
+    });
+    expect(compareCandidates(c('a', 0.1), c('b', 0.2))).toBeLessThan(0);
+    expect(compareCandidates(c('a', 0.2), c('b', 0.1))).toBeGreaterThan(0);
+    expect(compareCandidates(c('a', 0.1, 32), c('b', 0.1, 64))).toBeGreaterThan(0);
+    expect(compareCandidates(c('a', 0.1, 64, 8), c('b', 0.1, 64, 16))).toBeGreaterThan(0);
+    expect(compareCandidates(c('b', 0.1), c('a', 0.1))).toBeGreaterThan(0);
+    expect(compareCandidates(c('a', 0.1), c('a', 0.1))).toBe(0);
+    // A cheaper product wins even with less memory.
+    expect(compareCandidates(c('a', 0.1, 8), c('b', 0.2, 80))).toBeLessThan(0);
+  });
+
+  it('matches product names case-insensitively as a trimmed substring', () => {
+    const products = [product({ id: 'p', name: 'NVIDIA RTX 4090 24GB', regions: ['US-CA-06'] })];
+    expect(isUnknownProduct(products, '  rtx 4090 ')).toBe(false);
+    expect(isUnknownProduct(products, 'RTX 5090')).toBe(true);
+    expect(isUnknownProduct([], 'RTX 4090')).toBe(true);
+    const plan = planProductSelection({
+      ...base,
+      productName: ' rtx 4090 ',
+      regions: ['US-CA-06'],
+      products,
+    });
+    expect(plan[0].candidate?.product.id).toBe('p');
+  });
+
+  it('finds clusters by region code case-insensitively, and by id', () => {
+    expect(findCluster('as-sgp-02', clusters)?.id).toBe('as-sgp-2');
+    expect(findCluster(' US-CA-06 ', clusters)?.id).toBe('us-ca-6');
+    expect(findCluster('CN-HK-1', clusters)?.id).toBe('cn-hk-1');
+    expect(findCluster('EU-DE-01', clusters)).toBeUndefined();
+    expect(regionCodeOf('  as-sgp-02   (Singapore) ')).toBe('AS-SGP-02');
+    expect(buildRegionOrder(' ', ['a', '', 'A'])).toEqual(['A']);
+    expect(buildRegionOrder(undefined, [])).toEqual([]);
   });
 });

@@ -1,4 +1,12 @@
-import { NOVITA_STATUS_MAP, deriveStatus, isOnTheWayUp, mapNovitaStatus } from './status-mapping';
+import {
+  GONE,
+  NOVITA_STATUS_MAP,
+  RUNNING_LIKE,
+  STOPPED_LIKE,
+  deriveStatus,
+  isOnTheWayUp,
+  mapNovitaStatus,
+} from './status-mapping';
 
 describe('status mapping', () => {
   // Every value of API-NOTES §4.1 (18 documented + "pending" seen live).
@@ -56,5 +64,18 @@ describe('status mapping', () => {
     expect(isOnTheWayUp('pending')).toBe(true);
     expect(isOnTheWayUp('running')).toBe(false);
     expect(isOnTheWayUp('exited')).toBe(false);
+  });
+
+  it('groups normalized statuses for start, stop and gone checks', () => {
+    expect([...RUNNING_LIKE].sort()).toEqual(['ready', 'running', 'starting']);
+    expect([...STOPPED_LIKE].sort()).toEqual(['stopped', 'stopping']);
+    expect([...GONE].sort()).toEqual(['deleted', 'deleting', 'terminated']);
+  });
+
+  it('treats a missing status as not on the way up, and refines nothing else', () => {
+    expect(isOnTheWayUp(undefined)).toBe(false);
+    expect(isOnTheWayUp('toCreate')).toBe(true);
+    expect(deriveStatus(undefined, 'passed')).toBe('unknown');
+    expect(deriveStatus('pulling', 'passed')).toBe('starting');
   });
 });

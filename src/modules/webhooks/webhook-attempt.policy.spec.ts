@@ -36,6 +36,44 @@ describe('applyAttemptOutcome', () => {
     expect(next.updatedAt).toBe(new Date(T0 + 12).toISOString());
   });
 
+  it.each([200, 201, 202, 299])('treats HTTP %i as delivered (every 2xx, not only 204)', (status) => {
+    const next = applyAttemptOutcome(claimed(1), T0, { status, durationMs: 2 }, settings, noJitter);
+    expect(next.state).toBe('delivered');
+    expect(next.lastError).toBeUndefined();
+    expect(next.nextAttemptAt).toBeNull();
+  });
+
+  it.each([199, 300, 0])('does not treat HTTP %i as delivered', (status) => {
+    const next = applyAttemptOutcome(claimed(1), T0, { status, durationMs: 2 }, settings, noJitter);
+    expect(next.state).toBe('pending');
+    expect(next.lastError).toBe(`receiver answered HTTP ${status}`);
+  });
+
+  it('clears an earlier lastError once delivered', () => {
+    const record = { ...claimed(2), lastError: 'receiver answered HTTP 500' };
+    expect(
+      applyAttemptOutcome(record, T0, { status: 200, durationMs: 1 }, settings, noJitter).lastError,
+    ).toBeUndefined();
+  });
+
+  it('keeps the earlier attempts and records an error attempt without a status', () => {
+    const record = { ...claimed(2), attempts: [{ at: 'earlier', status: 500, durationMs: 1 }] };
+    const next = applyAttemptOutcome(record, T0, { error: 'ECONNRESET', durationMs: 4 }, settings, noJitter);
+    expect(next.attempts).toEqual([
+      { at: 'earlier', status: 500, durationMs: 1 },
+      { at: new Date(T0).toISOString(), error: 'ECONNRESET', durationMs: 4 },
+    ]);
+    expect(next.updatedAt).toBe(new Date(T0 + 4).toISOString());
+    expect(next.claimToken).toBeUndefined();
+    expect(next.claimExpiresAt).toBeUndefined();
+  });
+
+  it('says "unknown error" when an attempt produced neither a status nor an error', () => {
+    const next = applyAttemptOutcome(claimed(1), T0, { durationMs: 1 }, settings, noJitter);
+    expect(next.lastError).toBe('unknown error');
+    expect(next.state).toBe('pending');
+  });
+
   it('stops on 410 Gone without another attempt, even with budget left', () => {
     const next = applyAttemptOutcome(claimed(1), T0, { status: 410, durationMs: 5 }, settings, noJitter);
     expect(next.state).toBe('gone');
@@ -63,6 +101,24 @@ describe('applyAttemptOutcome', () => {
 
   it('fails once the attempt budget is spent', () => {
     const next = applyAttemptOutcome(claimed(3), T0, { status: 500, durationMs: 3 }, settings, noJitter);
+    expect(next.state).toBe('failed');
+    expect(next.nextAttemptAt).toBeNull();
+    expect(next.lastError).toBe('receiver answered HTTP 500');
+  });
+
+  it('still retries on the attempt before the last', () => {
+    const next = applyAttemptOutcome(claimed(2), T0, { status: 500, durationMs: 3 }, settings, noJitter);
+    expect(next.state).toBe('pending');
+  });
+
+  it('fails a refused target even when it carries a status', () => {
+    const next = applyAttemptOutcome(
+      claimed(1),
+      T0,
+      { refused: true, status: 502, durationMs: 0 },
+      settings,
+      noJitter,
+    );
     expect(next.state).toBe('failed');
     expect(next.nextAttemptAt).toBeNull();
   });
@@ -93,6 +149,19 @@ describe('applyInterruptedAttempt', () => {
   });
 
   it('fails when the interrupted attempt was the last one allowed', () => {
-    expect(applyInterruptedAttempt(claimed(3), T0 + 60_000, settings).state).toBe('failed');
+    const next = applyInterruptedAttempt(claimed(3), T0 + 60_000, settings);
+    expect(next.state).toBe('failed');
+    expect(next.nextAttemptAt).toBeNull();
+    expect(next.lastError).toBe(INTERRUPTED_ATTEMPT_ERROR);
+  });
+
+  it('dates the lost attempt now when the record had no claim, and clears claim fields', () => {
+    const { claimExpiresAt: _gone, ...unclaimed } = { ...claimed(1), updatedAt: new Date(T0).toISOString() };
+    const next = applyInterruptedAttempt(unclaimed, T0 + 5_000, settings);
+    expect(next.attempts[0].at).toBe(new Date(T0 + 5_000).toISOString());
+    expect(next.updatedAt).toBe(new Date(T0 + 5_000).toISOString());
+    expect(next.claimToken).toBeUndefined();
+    expect(next.claimExpiresAt).toBeUndefined();
+    expect(next.lastError).toBe(INTERRUPTED_ATTEMPT_ERROR);
   });
 });

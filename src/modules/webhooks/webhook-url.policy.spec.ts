@@ -2,7 +2,10 @@ import { validate } from 'class-validator';
 import { AppError, ErrorCode } from '../../common/errors';
 import { IsWebhookUrl } from './is-webhook-url.decorator';
 import {
+  addressRange,
   assertWebhookUrlAllowed,
+  bareHostname,
+  isLoopbackHostname,
   isPrivateAddress,
   webhookUrlProblem,
   webhookUrlSyntaxProblem,
@@ -187,6 +190,66 @@ describe('webhook URL policy', () => {
     it('rejects garbage', async () => {
       const errors = await check('::::');
       expect(errors[0].constraints?.isWebhookUrl).toBe('webhookUrl must be a valid absolute URL');
+    });
+  });
+
+  describe('helpers', () => {
+    it('classifies with the IPv4 range for IPv4-mapped IPv6, and says null for hostnames', () => {
+      expect(addressRange('::ffff:10.0.0.1')).toBe('private');
+      expect(addressRange('8.8.8.8')).toBe('unicast');
+      expect(addressRange('64:ff9b::1')).toBe('rfc6052');
+      expect(addressRange('example.com')).toBeNull();
+    });
+
+    it.each([
+      ['localhost', true],
+      ['LOCALHOST', true],
+      ['localhost.', true],
+      ['api.localhost', true],
+      ['api.localhost.', true],
+      ['notlocalhost', false],
+      ['localhost.example.com', false],
+      ['example.com', false],
+    ])('isLoopbackHostname(%s) is %s', (host, expected) => {
+      expect(isLoopbackHostname(host)).toBe(expected);
+    });
+
+    it('strips IPv6 brackets only', () => {
+      expect(bareHostname(new URL('http://[::1]:80/'))).toBe('::1');
+      expect(bareHostname(new URL('http://example.com/'))).toBe('example.com');
+    });
+
+    it('refuses blank and non-string URLs before parsing', () => {
+      expect(webhookUrlSyntaxProblem('   ')).toBe('must be a URL string');
+      expect(webhookUrlSyntaxProblem(undefined)).toBe('must be a URL string');
+      expect(webhookUrlProblem(null, true)).toBe('must be a URL string');
+    });
+
+    it('names the given field, and webhookUrl by default', () => {
+      expect(() => assertWebhookUrlAllowed('ftp://x', false, 'WEBHOOK_URL')).toThrow(
+        /^WEBHOOK_URL must use http or https$/,
+      );
+      expect(() => assertWebhookUrlAllowed('ftp://x', true)).toThrow(/^webhookUrl must use http or https$/);
+      try {
+        assertWebhookUrlAllowed('http://10.0.0.1/', false, 'url');
+      } catch (err) {
+        expect((err as AppError).details).toEqual({
+          fields: [
+            { field: 'url', messages: [expect.stringMatching(/^url must not target private address space/)] },
+          ],
+        });
+      }
+      expect.assertions(3);
+    });
+
+    it('explains the refusal with the range and the switch that allows it', () => {
+      expect(webhookUrlProblem('http://192.168.1.5/', false)).toBe(
+        'must not target private address space: only globally routable unicast addresses are allowed ' +
+          '(set WEBHOOK_ALLOW_PRIVATE_TARGETS=true to allow private targets)',
+      );
+      expect(webhookUrlProblem('http://localhost/', false)).toBe(
+        'must not target localhost (set WEBHOOK_ALLOW_PRIVATE_TARGETS=true to allow)',
+      );
     });
   });
 });

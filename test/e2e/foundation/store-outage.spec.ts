@@ -32,6 +32,17 @@ describe('store outage (service process on a real redis-server)', () => {
     expect(body.error.code).toBe('STORE_UNAVAILABLE');
     expect(body.error.message).toContain('store');
     expect((await fetch(`${svc.url}/health/live`)).status).toBe(200);
+    // API callers learn that the store is down, never where it lives or what the driver said.
+    const api = await fetch(`${svc.url}/api/instances`);
+    expect(api.status).toBe(503);
+    expect(api.headers.get('retry-after')).toBe('1');
+    const apiText = await api.text();
+    expect(JSON.parse(apiText).error).toMatchObject({
+      code: 'STORE_UNAVAILABLE',
+      message: expect.stringMatching(/^State store unavailable during \w+; retry shortly$/),
+    });
+    expect(apiText).not.toContain(String(redis.port));
+    expect(apiText).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|redis:\/\//i);
 
     await redis.restart();
     await waitFor(async () => (await fetch(`${svc.url}/health/ready`)).status === 200, 20_000);

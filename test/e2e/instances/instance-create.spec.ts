@@ -136,7 +136,7 @@ describe('instance creation (e2e)', () => {
       ['extra field', { ...base, name: 'v', colour: 'red' }, ['colour']],
       [
         'wrong types',
-        { name: 42, productName: 'x', templateId: 212, gpuNum: '2' },
+        { name: 42, productName: 'x', templateId: true, gpuNum: '2' },
         ['gpuNum', 'name', 'templateId'],
       ],
       ['bad name characters', { ...base, name: 'a b' }, ['name']],
