@@ -13,6 +13,7 @@ import { buildLoggerOptions } from './common/logging/logger.options';
 import { AllConfig } from './config/config.types';
 import { StateStore } from './infra/store/state-store';
 import { StoreModule } from './infra/store/store.module';
+import { AutoStopModule } from './modules/auto-stop/auto-stop.module';
 import { HealthModule } from './modules/health/health.module';
 import { WebhooksModule } from './modules/webhooks/webhooks.module';
 // Added by the instances helper so e2e can boot the whole app (the lead may reorder).
@@ -49,6 +50,8 @@ export class AppModule {
         }),
         HealthModule,
         WebhooksModule,
+        // Before InstancesModule: its static auto-stop paths must be registered before ":instanceId".
+        AutoStopModule,
         InstancesModule,
       ],
       providers: [

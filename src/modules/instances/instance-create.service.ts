@@ -140,6 +140,8 @@ export class InstanceCreateService {
       portMappings: [],
       webhookUrl: dto.webhookUrl ?? null,
       healthCheck: healthCheckFromRequest(dto),
+      // Auto-stop hook: the requested idle policy (bounds were checked by the controller).
+      autoStop: dto.autoStop ?? null,
       activeOperationId: null,
       lastError: null,
       statusError: null,

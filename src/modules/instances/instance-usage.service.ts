@@ -1,9 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { AppError, ErrorCode, isAppError } from '../../common/errors';
-import { AllConfig } from '../../config/config.types';
 import { LastUsedResponseDto, StopAllResponseDto, StopAllResultDto } from './dto/instance-response.dto';
 import { InstanceLifecycleService } from './instance-lifecycle.service';
+import { IdleDeadlines } from '../records/idle-deadlines';
+import { hasIdleClock } from '../records/idle-policy';
 import { InstanceRepository } from '../records/instance.repository';
 import { InstanceRecord } from '../records/instance.types';
 import { RUNNING_LIKE } from '../records/status-mapping';
@@ -17,15 +17,12 @@ const STOP_ALL_CONCURRENCY = 4;
 @Injectable()
 export class InstanceUsageService {
   private readonly logger = new Logger(InstanceUsageService.name);
-  private readonly thresholdMs: number;
 
   constructor(
     private readonly repo: InstanceRepository,
     private readonly lifecycle: InstanceLifecycleService,
-    config: ConfigService<AllConfig, true>,
-  ) {
-    this.thresholdMs = config.get('autoStop', { infer: true }).inactivityThresholdMinutes * 60_000;
-  }
+    private readonly idle: IdleDeadlines,
+  ) {}
 
   async updateLastUsed(
     target: InstanceRecord,
@@ -44,19 +41,30 @@ export class InstanceUsageService {
       });
     }
     const iso = new Date(at).toISOString();
-    const deadline = at + this.thresholdMs;
-    await this.repo.withInstanceLock(target.id, async () => {
+    const deadline = await this.repo.withInstanceLock(target.id, async () => {
       const record = await this.repo.get(target.id);
       if (!record || record.status === 'deleted')
         throw AppError.notFound(`Instance ${target.id}`, { instanceId: target.id });
-      await this.repo.save({ ...record, lastUsedAt: iso, updatedAt: new Date(now).toISOString() });
-      await this.repo.setIdleDeadline(record.id, deadline);
+      const saved = await this.repo.save({
+        ...record,
+        lastUsedAt: iso,
+        updatedAt: new Date(now).toISOString(),
+      });
+      // Only a running instance has an idle clock; a stopped one gets its deadline when it runs again.
+      if (!hasIdleClock(saved)) {
+        await this.idle.closeSavings(saved, at);
+        return null;
+      }
+      return this.idle.onHeartbeat(saved, at);
     });
     return {
       instanceId: target.id,
       lastUsedAt: iso,
-      idleDeadline: new Date(deadline).toISOString(),
-      message: 'Last used time updated successfully',
+      idleDeadline: deadline === null ? null : new Date(deadline).toISOString(),
+      message:
+        deadline === null
+          ? 'Last used time updated; auto-stop does not apply to this instance now'
+          : 'Last used time updated successfully',
     };
   }
 

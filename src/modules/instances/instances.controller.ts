@@ -16,6 +16,7 @@ import { InstanceCreateService } from './instance-create.service';
 import { InstanceQueryService } from './instance-query.service';
 import { InstanceResolver } from './instance-resolver';
 import { InstanceUsageService } from './instance-usage.service';
+import { IdleDeadlines } from '../records/idle-deadlines';
 
 /** Create, read, last-used and stop-all. Static paths are declared before ":instanceId". */
 @ApiTags('instances')
@@ -26,6 +27,7 @@ export class InstancesController {
     private readonly query: InstanceQueryService,
     private readonly usage: InstanceUsageService,
     private readonly resolver: InstanceResolver,
+    private readonly idle: IdleDeadlines,
   ) {}
 
   /** Creates an instance in the first region (preferred, then fallback order) with capacity, at the lowest price. */
@@ -40,6 +42,7 @@ export class InstancesController {
     @Body() dto: CreateInstanceDto,
     @Headers('idempotency-key') idempotencyKey?: string,
   ): Promise<CreateInstanceResponseDto> {
+    this.idle.assertAllowed(dto.autoStop);
     return this.creator.create(dto, idempotencyKey);
   }
 

@@ -14,6 +14,7 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
+import { AutoStopPolicyDto } from '../../auto-stop/dto/auto-stop.dto';
 import { ReadinessOptionsDto } from './health-check.dto';
 
 export const NAME_PATTERN = /^[a-zA-Z0-9-_]+$/;
@@ -63,4 +64,10 @@ export class CreateInstanceDto extends ReadinessOptionsDto {
   @Matches(/^[A-Za-z0-9-]{2,40}$/, { message: 'region must be a region code such as AS-SGP-02' })
   region?: string;
   @IsOptional() @IsIn(BILLING_MODES) billingMode?: (typeof BILLING_MODES)[number];
+
+  /**
+   * Idle policy (auto-stop); fields left out take the defaults. The idle clock starts when the
+   * instance is ready. Outside AUTO_STOP_MIN/MAX_IDLE_MINUTES (or disabling when not allowed): 400.
+   */
+  @IsOptional() @ValidateNested() @Type(() => AutoStopPolicyDto) autoStop?: AutoStopPolicyDto;
 }
