@@ -266,10 +266,10 @@ export class AutoStopSweeper {
     }
     if (current === null && !resuming) return { kind: 'skipped', reason: 'deadline cleared' };
     const live = await this.novitaStatus(record);
-    if (live !== 'running') {
-      // Stopped by an earlier attempt of ours that died before its event, or by someone else meanwhile.
-      if (resuming && (live === 'stopped' || live === 'stopping') && policy.action === 'stop')
-        await this.emitAutoStopped(record, deadlineMs, now, policy, record.activeOperationId);
+    // Resuming after a crash: Novita may already be stopping because of our earlier attempt; the
+    // stop below then only opens the operation (no second stop call) and the events follow.
+    const finishing = resuming && policy.action === 'stop' && (live === 'stopping' || live === 'stopped');
+    if (live !== 'running' && !finishing) {
       await this.removeAction(g);
       await this.dropAll(g);
       return { kind: 'skipped', reason: `not running on Novita (${live})` };
