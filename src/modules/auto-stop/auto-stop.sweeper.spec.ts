@@ -187,24 +187,28 @@ describe('AutoStopSweeper', () => {
     expect(eventsOf(id).filter((e) => e === 'instance.auto_deleted')).toHaveLength(1);
   });
 
-  it('backs off after a failed stop and finishes it later, one auto_stopped event', async () => {
-    const { id } = await t.readyInstance('flaky');
-    const deadline = (await t.idle.deadline(id))!;
-    t.novita.failNext('stopInstance', new AppError(ErrorCode.UPSTREAM_UNAVAILABLE, 'Novita is down'));
-    const failed = await t.sweeper.sweep(deadline + 1_000, { dryRun: false });
-    expect(failed.errors).toHaveLength(1);
-    // Not retried on every pass: the next pass within the back-off does nothing.
-    const soon = await t.sweeper.sweep(deadline + 6_000, { dryRun: false });
-    expect(soon.retried).toEqual([id]);
-    expect(t.novita.callsTo('stopInstance')).toHaveLength(1);
+  it.each([['2'], ['0']])(
+    'backs off after a failed stop and finishes it later, one auto_stopped event (warning %s min)',
+    async (warning) => {
+      t = buildAutoStopHarness({ AUTO_STOP_WARNING_MINUTES: warning });
+      const { id } = await t.readyInstance('flaky');
+      const deadline = (await t.idle.deadline(id))!;
+      t.novita.failNext('stopInstance', new AppError(ErrorCode.UPSTREAM_UNAVAILABLE, 'Novita is down'));
+      const failed = await t.sweeper.sweep(deadline + 1_000, { dryRun: false });
+      expect(failed.errors).toHaveLength(1);
+      // Not retried on every pass: the next pass within the back-off does nothing.
+      const soon = await t.sweeper.sweep(deadline + 6_000, { dryRun: false });
+      expect(soon.retried).toEqual([id]);
+      expect(t.novita.callsTo('stopInstance')).toHaveLength(1);
 
-    const later = await t.sweeper.sweep(deadline + 2_000 + ERROR_RETRY_MS, { dryRun: false });
-    expect(later.acted.map((c) => c.instanceId)).toEqual([id]);
-    expect(t.novita.callsTo('stopInstance')).toHaveLength(2);
-    expect(eventsOf(id).filter((e) => e === 'instance.auto_stopped')).toHaveLength(1);
-    // Marker and deadline are gone: nothing left to do.
-    expect((await t.sweeper.sweep(deadline + 3 * ERROR_RETRY_MS, { dryRun: false })).due).toBe(0);
-  });
+      const later = await t.sweeper.sweep(deadline + 2_000 + ERROR_RETRY_MS, { dryRun: false });
+      expect(later.acted.map((c) => c.instanceId)).toEqual([id]);
+      expect(t.novita.callsTo('stopInstance')).toHaveLength(2);
+      expect(eventsOf(id).filter((e) => e === 'instance.auto_stopped')).toHaveLength(1);
+      // Marker and deadline are gone: nothing left to do.
+      expect((await t.sweeper.sweep(deadline + 3 * ERROR_RETRY_MS, { dryRun: false })).due).toBe(0);
+    },
+  );
 
   it('a disabled policy gets no deadline at readiness', async () => {
     const { id } = await t.readyInstance('opted-out', { autoStop: { enabled: false } });

@@ -255,6 +255,16 @@ export class AutoStopSweeper {
       if (!dryRun) await this.dropAll(g);
       return { kind: 'skipped', reason: `not running (${record.status})` };
     }
+    if (!resuming) {
+      // An action on this deadline is in flight on another pass, or backing off after a failure. Its
+      // marker is read here rather than in the range query, which would otherwise fetch every
+      // deadline of the next ACTION_RETRY_MS on each pass.
+      const marker = await this.store.sortedSetScore(
+        AUTOSTOP_DEADLINES_KEY,
+        actionMember(record.id, deadlineMs),
+      );
+      if (marker !== null && marker > now) return { kind: 'retry' };
+    }
     const candidate = this.candidate(record, deadlineMs, now, policy);
     if (dryRun) return { kind: 'acted', candidate };
 
