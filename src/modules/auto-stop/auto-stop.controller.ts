@@ -34,7 +34,7 @@ export class AutoStopController {
   })
   @ApiResponse({ status: 200, type: AutoStopStatsDto })
   @ApiResponse(UNAUTHORIZED)
-  stats(): Promise<AutoStopStatsDto> {
+  getAutoStopStats(): Promise<AutoStopStatsDto> {
     return this.autoStop.stats();
   }
 
@@ -59,7 +59,7 @@ export class AutoStopController {
     description: 'OPERATION_IN_PROGRESS: a pass is already running on this replica',
     type: AutoStopErrorResponseDto,
   })
-  trigger(@Body() dto: TriggerAutoStopDto = {}): Promise<TriggerResponseDto> {
+  triggerAutoStop(@Body() dto: TriggerAutoStopDto = {}): Promise<TriggerResponseDto> {
     return this.autoStop.trigger(dto?.dryRun === true);
   }
 
@@ -70,7 +70,7 @@ export class AutoStopController {
   @ApiResponse({ status: 400, description: 'Invalid instance id', type: AutoStopErrorResponseDto })
   @ApiResponse(UNAUTHORIZED)
   @ApiResponse({ status: 404, description: 'No such instance', type: AutoStopErrorResponseDto })
-  getPolicy(@Param('instanceId', InstanceIdPipe) id: string): Promise<InstanceAutoStopResponseDto> {
+  getAutoStopPolicy(@Param('instanceId', InstanceIdPipe) id: string): Promise<InstanceAutoStopResponseDto> {
     return this.autoStop.get(id);
   }
 
@@ -95,7 +95,7 @@ export class AutoStopController {
     description: 'OPERATION_IN_PROGRESS: the instance is locked by another request',
     type: AutoStopErrorResponseDto,
   })
-  updatePolicy(
+  updateAutoStopPolicy(
     @Param('instanceId', InstanceIdPipe) id: string,
     @Body() dto: AutoStopPolicyDto,
   ): Promise<InstanceAutoStopResponseDto> {
@@ -124,7 +124,7 @@ export class AutoStopController {
     description: 'INVALID_STATE: the instance has no idle deadline (not running, unmanaged or disabled)',
     type: AutoStopErrorResponseDto,
   })
-  snooze(
+  snoozeAutoStop(
     @Param('instanceId', InstanceIdPipe) id: string,
     @Body() dto: SnoozeDto,
   ): Promise<SnoozeResponseDto> {
