@@ -1,3 +1,4 @@
+import OpenAPISchemaValidator from 'openapi-schema-validator';
 import { AutoStopE2e, sleep, startAutoStopE2e } from './auto-stop.e2e.harness';
 
 const MIN = 60_000;
@@ -61,6 +62,27 @@ describe('auto-stop (e2e, Redis)', () => {
     expect(stats.body).toMatchObject({ enabled: true, dryRun: false, sweepIntervalSeconds: 5 });
     expect(stats.body.totals.stopped).toBeGreaterThanOrEqual(1);
   }, 90_000);
+
+  it('documents the auto-stop endpoints (descriptions, error responses) in a valid OpenAPI document', async () => {
+    const doc = (await (await fetch(`${t.replicas[0].url}/docs-json`)).json()) as any;
+    expect(new OpenAPISchemaValidator({ version: 3 }).validate(doc).errors).toEqual([]);
+    const ops: [string, string, string[]][] = [
+      ['/api/instances/auto-stop/stats', 'get', ['200', '401']],
+      ['/api/instances/auto-stop/trigger', 'post', ['200', '400', '401', '404', '409']],
+      ['/api/instances/{instanceId}/auto-stop', 'get', ['200', '400', '401', '404']],
+      ['/api/instances/{instanceId}/auto-stop', 'put', ['200', '400', '401', '404', '409']],
+      ['/api/instances/{instanceId}/auto-stop/snooze', 'post', ['200', '400', '401', '404', '409']],
+    ];
+    for (const [path, method, codes] of ops) {
+      const op = doc.paths[path]?.[method];
+      expect({ path, method, summary: Boolean(op?.summary) }).toEqual({ path, method, summary: true });
+      expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(codes));
+    }
+    expect(doc.components.schemas.CreateInstanceDto.properties).toHaveProperty('autoStop');
+    expect(doc.components.schemas.AutoStopPolicyDto.properties.idleMinutes.description).toContain(
+      'AUTO_STOP_MAX_IDLE_MINUTES',
+    );
+  });
 
   it('a heartbeat before the deadline prevents the stop; a snooze moves it; out-of-bounds policies are 400s naming the bound', async () => {
     const b = await t.createReady('busy-b', { autoStop: { idleMinutes: 30 } });
