@@ -21,6 +21,7 @@ export class AutoStopJob implements OnModuleInit {
   private readonly config: AutoStopConfig;
   /** The report of the last manual pass on this replica (what POST .../trigger answers with). */
   private lastManual: SweepReport | null = null;
+  private lastDryRunKey = '';
 
   constructor(
     private readonly loop: BackgroundLoop,
@@ -43,11 +44,7 @@ export class AutoStopJob implements OnModuleInit {
           keepAlive: () => ctx.keepAlive(),
         });
         if (ctx.trigger === 'manual') this.lastManual = report;
-        if (report.acted.length > 0 || report.errors.length > 0)
-          this.logger.log(
-            summarize(report),
-            this.config.dryRun ? 'Auto-stop pass (dry run)' : 'Auto-stop pass',
-          );
+        this.log(report);
         const s = summarize(report);
         return {
           counts: {
@@ -72,6 +69,28 @@ export class AutoStopJob implements OnModuleInit {
         return { counts: { ...report } };
       },
     });
+  }
+
+  /** Real passes log what they did; dry runs repeat the same list every pass, so only a change is logged. */
+  private log(report: SweepReport): void {
+    if (report.acted.length === 0 && report.errors.length === 0) return;
+    if (report.dryRun) {
+      const key = report.acted.map((c) => `${c.instanceId}:${c.action}`).join(',');
+      if (key === this.lastDryRunKey) return;
+      this.lastDryRunKey = key;
+      this.logger.log(
+        {
+          wouldAct: report.acted.map((c) => ({
+            instanceId: c.instanceId,
+            action: c.action,
+            reason: c.reason,
+          })),
+        },
+        'Auto-stop dry run: these instances would be acted on',
+      );
+      return;
+    }
+    this.logger.log(summarize(report), 'Auto-stop pass');
   }
 
   /** One real pass now on this replica; throws PassInProgressError when one is running here. */

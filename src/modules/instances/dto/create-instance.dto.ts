@@ -1,3 +1,4 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   IsArray,
@@ -69,5 +70,13 @@ export class CreateInstanceDto extends ReadinessOptionsDto {
    * Idle policy (auto-stop); fields left out take the defaults. The idle clock starts when the
    * instance is ready. Outside AUTO_STOP_MIN/MAX_IDLE_MINUTES (or disabling when not allowed): 400.
    */
-  @IsOptional() @ValidateNested() @Type(() => AutoStopPolicyDto) autoStop?: AutoStopPolicyDto;
+  @ApiPropertyOptional({
+    type: () => AutoStopPolicyDto,
+    description:
+      'Idle policy (auto-stop); fields left out take the defaults. Outside AUTO_STOP_MIN/MAX_IDLE_MINUTES, or disabling when AUTO_STOP_ALLOW_DISABLE=false: 400 naming the bound.',
+  })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => AutoStopPolicyDto)
+  autoStop?: AutoStopPolicyDto;
 }
