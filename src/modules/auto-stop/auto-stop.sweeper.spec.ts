@@ -3,6 +3,7 @@ import { StateStore } from '../../infra/store/state-store';
 import { AutoStopHarness, buildAutoStopHarness } from '../../../test/fakes/auto-stop-unit-harness';
 import { AUTOSTOP_DEADLINES_KEY, instanceKey } from '../records/instance.repository';
 import { InstanceRecord } from '../records/instance.types';
+import { InstanceUsageService } from '../instances/instance-usage.service';
 import { AutoStopSweeper, ERROR_RETRY_MS } from './auto-stop.sweeper';
 
 const MIN = 60_000;
@@ -268,3 +269,23 @@ function countingStore(inner: StateStore): { store: StateStore; calls: string[] 
   });
   return { store, calls };
 }
+
+describe('heartbeats (InstanceUsageService)', () => {
+  it("use the instance's idleMinutes, and set no deadline while the instance is not running", async () => {
+    const t = buildAutoStopHarness();
+    const usage = new InstanceUsageService(t.repo, t.lifecycle, t.idle);
+    const { id, novitaId } = await t.readyInstance('hb', { autoStop: { idleMinutes: 45 } });
+    const at = Date.now() - 5 * MIN;
+    const res = await usage.updateLastUsed((await t.repo.get(id))!, new Date(at).toISOString());
+    expect(res.idleDeadline).toBe(new Date(at + 45 * MIN).toISOString());
+    expect(await t.idle.deadline(id)).toBe(at + 45 * MIN);
+
+    await t.lifecycle.stop((await t.repo.get(id))!);
+    t.novita.setStatus(novitaId, 'exited');
+    await t.reconciler.reconcileOnce(Date.now() + 1_000);
+    const stopped = await usage.updateLastUsed((await t.repo.get(id))!, undefined);
+    expect(stopped.idleDeadline).toBeNull();
+    expect(await t.idle.deadline(id)).toBeNull();
+    expect((await t.repo.get(id))!.lastUsedAt).toBe(stopped.lastUsedAt);
+  });
+});
