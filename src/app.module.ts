@@ -14,6 +14,7 @@ import { buildLoggerOptions } from './common/logging/logger.options';
 import { AllConfig } from './config/config.types';
 import { StateStore } from './infra/store/state-store';
 import { StoreModule } from './infra/store/store.module';
+import { AutoStopModule } from './modules/auto-stop/auto-stop.module';
 import { HealthModule } from './modules/health/health.module';
 import { WebhooksModule } from './modules/webhooks/webhooks.module';
 import { InstancesModule } from './modules/instances/instances.module';
@@ -52,6 +53,8 @@ export class AppModule {
         HealthModule,
         WebhooksModule,
         SyncModule,
+        // Before InstancesModule: its static auto-stop paths must be registered before ":instanceId".
+        AutoStopModule,
         InstancesModule,
         UiModule,
       ],

@@ -83,6 +83,15 @@ export function loadConfig(rawEnv: Env, overrides: { demoMode?: boolean } = {}):
   const badProxy = Array.isArray(trusted) ? trusted.find((a) => !isProxyAddress(a)) : undefined;
   if (badProxy !== undefined && !problems.some((p) => p.startsWith('TRUST_PROXY')))
     problems.push(`TRUST_PROXY has an invalid address or CIDR (got "${badProxy}")`);
+  const idleMin = v.AUTO_STOP_MIN_IDLE_MINUTES ?? 1;
+  const idleMax = v.AUTO_STOP_MAX_IDLE_MINUTES ?? 1440;
+  const threshold = v.AUTO_STOP_INACTIVITY_THRESHOLD_MINUTES ?? 20;
+  if (idleMax < idleMin)
+    problems.push('AUTO_STOP_MAX_IDLE_MINUTES must not be below AUTO_STOP_MIN_IDLE_MINUTES');
+  else if (threshold < idleMin || threshold > idleMax)
+    problems.push(
+      'AUTO_STOP_INACTIVITY_THRESHOLD_MINUTES must lie between AUTO_STOP_MIN_IDLE_MINUTES and AUTO_STOP_MAX_IDLE_MINUTES',
+    );
   if (problems.length > 0) throw new ConfigValidationError(problems);
 
   const storeKind = v.UPSTASH_REDIS_REST_URL ? 'upstash' : v.REDIS_URL ? 'redis' : 'memory';
@@ -146,6 +155,11 @@ export function loadConfig(rawEnv: Env, overrides: { demoMode?: boolean } = {}):
       inactivityThresholdMinutes: v.AUTO_STOP_INACTIVITY_THRESHOLD_MINUTES ?? 20,
       checkIntervalSeconds: v.AUTO_STOP_CHECK_INTERVAL_SECONDS ?? 300,
       dryRun: v.AUTO_STOP_DRY_RUN ?? false,
+      sweepIntervalSeconds: v.AUTO_STOP_SWEEP_INTERVAL_SECONDS ?? 5,
+      minIdleMinutes: v.AUTO_STOP_MIN_IDLE_MINUTES ?? 1,
+      maxIdleMinutes: v.AUTO_STOP_MAX_IDLE_MINUTES ?? 1440,
+      allowDisable: v.AUTO_STOP_ALLOW_DISABLE ?? true,
+      warningMinutes: v.AUTO_STOP_WARNING_MINUTES ?? 5,
     },
     sync: {
       removeObsoleteInstances: v.SYNC_REMOVE_OBSOLETE_INSTANCES ?? false,

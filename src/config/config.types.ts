@@ -65,8 +65,18 @@ export interface InstancesConfig {
 export interface AutoStopConfig {
   enabled: boolean;
   inactivityThresholdMinutes: number;
+  /** Full consistency check period (deadlines of managed running instances repaired, stale ones dropped). */
   checkIntervalSeconds: number;
   dryRun: boolean;
+  /** Deadline sweep period: the stop call goes out at most about this long after a deadline. */
+  sweepIntervalSeconds: number;
+  /** Bounds on a per-instance idleMinutes and on how far a snooze may push the deadline. */
+  minIdleMinutes: number;
+  maxIdleMinutes: number;
+  /** Whether a per-instance policy may turn auto-stop off for that instance. */
+  allowDisable: boolean;
+  /** instance.idle_warning goes out this long before the deadline; 0 sends none. */
+  warningMinutes: number;
 }
 
 export interface SyncConfig {

@@ -74,6 +74,11 @@ export class EnvironmentVariables {
   @IntRange(1, 1440) AUTO_STOP_INACTIVITY_THRESHOLD_MINUTES?: number;
   @IntRange(5, 3600) AUTO_STOP_CHECK_INTERVAL_SECONDS?: number;
   @Bool() AUTO_STOP_DRY_RUN?: boolean;
+  @IntRange(1, 60) AUTO_STOP_SWEEP_INTERVAL_SECONDS?: number;
+  @IntRange(1, 1440) AUTO_STOP_MIN_IDLE_MINUTES?: number;
+  @IntRange(1, 10080) AUTO_STOP_MAX_IDLE_MINUTES?: number;
+  @Bool() AUTO_STOP_ALLOW_DISABLE?: boolean;
+  @IntRange(0, 1440) AUTO_STOP_WARNING_MINUTES?: number;
 
   // --- sync
   @Bool() SYNC_REMOVE_OBSOLETE_INSTANCES?: boolean;

@@ -213,6 +213,8 @@ export class InstanceCreateService {
       portMappings: [],
       webhookUrl: dto.webhookUrl ?? null,
       healthCheck: healthCheckFromRequest(dto),
+      // Auto-stop: the requested idle policy (bounds were checked by the controller).
+      autoStop: dto.autoStop ?? null,
       activeOperationId: operationId,
       managed: true,
       origin: 'api',

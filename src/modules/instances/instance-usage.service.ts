@@ -1,7 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { AppError, ErrorCode, isAppError } from '../../common/errors';
-import { AllConfig } from '../../config/config.types';
 import {
   InstanceResponseDto,
   LastUsedResponseDto,
@@ -9,8 +7,11 @@ import {
   StopAllResultDto,
 } from './dto/instance-response.dto';
 import { InstanceEvents } from '../records/instance-events';
+import { AdoptInstanceDto } from './dto/instance-action.dto';
 import { toInstanceResponse } from '../records/instance.mapper';
 import { InstanceLifecycleService } from './instance-lifecycle.service';
+import { IdleDeadlines } from '../records/idle-deadlines';
+import { hasIdleClock } from '../records/idle-policy';
 import { InstanceRepository } from '../records/instance.repository';
 import { InstanceRecord, isManaged } from '../records/instance.types';
 import { RUNNING_LIKE } from '../records/status-mapping';
@@ -24,16 +25,13 @@ const STOP_ALL_CONCURRENCY = 4;
 @Injectable()
 export class InstanceUsageService {
   private readonly logger = new Logger(InstanceUsageService.name);
-  private readonly thresholdMs: number;
 
   constructor(
     private readonly repo: InstanceRepository,
     private readonly lifecycle: InstanceLifecycleService,
     private readonly events: InstanceEvents,
-    config: ConfigService<AllConfig, true>,
-  ) {
-    this.thresholdMs = config.get('autoStop', { infer: true }).inactivityThresholdMinutes * 60_000;
-  }
+    private readonly idle: IdleDeadlines,
+  ) {}
 
   async updateLastUsed(
     target: InstanceRecord,
@@ -52,19 +50,30 @@ export class InstanceUsageService {
       });
     }
     const iso = new Date(at).toISOString();
-    const deadline = at + this.thresholdMs;
-    await this.repo.withInstanceLock(target.id, async () => {
+    const deadline = await this.repo.withInstanceLock(target.id, async () => {
       const record = await this.repo.get(target.id);
       if (!record || record.status === 'deleted')
         throw AppError.notFound(`Instance ${target.id}`, { instanceId: target.id });
-      await this.repo.save({ ...record, lastUsedAt: iso, updatedAt: new Date(now).toISOString() });
-      await this.repo.setIdleDeadline(record.id, deadline);
+      const saved = await this.repo.save({
+        ...record,
+        lastUsedAt: iso,
+        updatedAt: new Date(now).toISOString(),
+      });
+      // Only a running instance has an idle clock; a stopped one gets its deadline when it runs again.
+      if (!hasIdleClock(saved)) {
+        await this.idle.closeSavings(saved, at);
+        return null;
+      }
+      return this.idle.onHeartbeat(saved, at);
     });
     return {
       instanceId: target.id,
       lastUsedAt: iso,
-      idleDeadline: new Date(deadline).toISOString(),
-      message: 'Last used time updated successfully',
+      idleDeadline: deadline === null ? null : new Date(deadline).toISOString(),
+      message:
+        deadline === null
+          ? 'Last used time updated; auto-stop does not apply to this instance now'
+          : 'Last used time updated successfully',
     };
   }
 
@@ -72,8 +81,9 @@ export class InstanceUsageService {
    * Takes an instance sync found on Novita under management: from now on auto-stop and spot
    * recovery act on it, and its events go to the given webhook URL (else the global one).
    */
-  async adopt(target: InstanceRecord, opts: { webhookUrl?: string }): Promise<InstanceResponseDto> {
+  async adopt(target: InstanceRecord, opts: AdoptInstanceDto): Promise<InstanceResponseDto> {
     this.events.assertUrlAllowed(opts.webhookUrl);
+    this.idle.assertAllowed(opts.autoStop);
     const adopted = await this.repo.withInstanceLock(target.id, async () => {
       const record = await this.repo.get(target.id);
       if (!record || record.status === 'deleted')
@@ -87,9 +97,13 @@ export class InstanceUsageService {
         ...record,
         managed: true,
         webhookUrl: opts.webhookUrl ?? record.webhookUrl,
+        autoStop: opts.autoStop ?? record.autoStop ?? null,
         updatedAt: new Date().toISOString(),
       };
-      return this.repo.save(next);
+      const saved = await this.repo.save(next);
+      // Running already: its idle clock starts now, as for an instance that just became ready.
+      await this.idle.onActive(saved, Date.now());
+      return saved;
     });
     this.logger.log(
       { instanceId: adopted.id, novitaInstanceId: adopted.novitaInstanceId },

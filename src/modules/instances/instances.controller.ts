@@ -19,6 +19,7 @@ import { InstanceCreateService } from './instance-create.service';
 import { InstanceQueryService } from './instance-query.service';
 import { InstanceResolver } from './instance-resolver';
 import { InstanceUsageService } from './instance-usage.service';
+import { IdleDeadlines } from '../records/idle-deadlines';
 
 /** Create, read, last-used and stop-all. Static paths are declared before ":instanceId". */
 @ApiTags('instances')
@@ -29,6 +30,7 @@ export class InstancesController {
     private readonly query: InstanceQueryService,
     private readonly usage: InstanceUsageService,
     private readonly resolver: InstanceResolver,
+    private readonly idle: IdleDeadlines,
   ) {}
 
   /**
@@ -48,6 +50,7 @@ export class InstancesController {
     @Body() dto: CreateInstanceDto,
     @IdempotencyKey() idempotencyKey?: string,
   ): Promise<CreateInstanceResponseDto> {
+    this.idle.assertAllowed(dto.autoStop);
     return this.creator.create(dto, idempotencyKey);
   }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { BillingMode, PortMapping } from '../../infra/novita/novita.types';
+import type { IdlePolicyInput } from './idle-policy';
 
 /**
  * Our normalized instance statuses. `ready` (the readiness check passed) and `failed` (it did not)
@@ -82,6 +83,11 @@ export interface InstanceRecord {
    * flag existed lack it and count as managed (see isManaged).
    */
   managed?: boolean;
+  /**
+   * The idle policy asked for at create, adopt or PUT .../auto-stop; missing fields (or no policy at
+   * all) take the operator's defaults when it is applied (see idle-policy.ts effectivePolicy).
+   */
+  autoStop?: IdlePolicyInput | null;
   /** Where the record came from: created through this API, or found on Novita by sync. */
   origin?: 'api' | 'novita';
   /** When sync first saw the instance missing from Novita (it is kept as terminated until retention ends). */

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { StoreModule } from '../../infra/store/store.module';
 import { WebhooksModule } from '../webhooks/webhooks.module';
+import { IdleDeadlines } from './idle-deadlines';
 import { InstanceEvents } from './instance-events';
 import { InstanceRepository } from './instance.repository';
 import { OperationRepository } from './operation.repository';
@@ -12,7 +13,7 @@ import { OperationRepository } from './operation.repository';
  */
 @Module({
   imports: [StoreModule, WebhooksModule],
-  providers: [InstanceRepository, OperationRepository, InstanceEvents],
-  exports: [InstanceRepository, OperationRepository, InstanceEvents],
+  providers: [InstanceRepository, OperationRepository, InstanceEvents, IdleDeadlines],
+  exports: [InstanceRepository, OperationRepository, InstanceEvents, IdleDeadlines],
 })
 export class RecordsModule {}

@@ -18,6 +18,7 @@ import {
   ValidateNested,
   isInt,
 } from 'class-validator';
+import { AutoStopPolicyDto } from '../../auto-stop/dto/auto-stop.dto';
 import { ReadinessOptionsDto } from './health-check.dto';
 import { IsUniquePorts } from './unique-ports.decorator';
 
@@ -148,4 +149,18 @@ export class CreateInstanceDto extends ReadinessOptionsDto {
   @Matches(/^[A-Za-z0-9-]{2,40}$/, { message: 'region must be a region code such as AS-SGP-02' })
   region?: string;
   @IsOptional() @IsIn(BILLING_MODES) billingMode?: (typeof BILLING_MODES)[number];
+
+  /**
+   * Idle policy (auto-stop); fields left out take the defaults. The idle clock starts when the
+   * instance is ready. Outside AUTO_STOP_MIN/MAX_IDLE_MINUTES (or disabling when not allowed): 400.
+   */
+  @ApiPropertyOptional({
+    type: () => AutoStopPolicyDto,
+    description:
+      'Idle policy (auto-stop); fields left out take the defaults. Outside AUTO_STOP_MIN/MAX_IDLE_MINUTES, or disabling when AUTO_STOP_ALLOW_DISABLE=false: 400 naming the bound.',
+  })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => AutoStopPolicyDto)
+  autoStop?: AutoStopPolicyDto;
 }

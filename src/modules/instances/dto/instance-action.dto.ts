@@ -1,5 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsDefined, IsOptional, IsString, Length, Matches } from 'class-validator';
+import { Type } from 'class-transformer';
+import { IsDefined, IsOptional, IsString, Length, Matches, ValidateNested } from 'class-validator';
+import { AutoStopPolicyDto } from '../../auto-stop/dto/auto-stop.dto';
 import { NAME_PATTERN } from './create-instance.dto';
 import { ReadinessOptionsDto, WebhookTargetDto } from './health-check.dto';
 
@@ -48,5 +50,11 @@ export class StartByNameDto extends ReadinessOptionsDto {
   instanceName!: string;
 }
 
-/** Body of adopt (all optional): where this instance's events go from now on. */
-export class AdoptInstanceDto extends WebhookTargetDto {}
+/** Body of adopt (all optional): where this instance's events go from now on, and its idle policy. */
+export class AdoptInstanceDto extends WebhookTargetDto {
+  /** Idle policy (auto-stop); fields left out take the defaults, bounded like a create's. */
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => AutoStopPolicyDto)
+  autoStop?: AutoStopPolicyDto;
+}

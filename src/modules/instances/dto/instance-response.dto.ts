@@ -194,8 +194,11 @@ export class ComprehensiveListResponseDto {
 export class LastUsedResponseDto {
   instanceId!: string;
   lastUsedAt!: string;
-  /** When auto-stop will consider the instance idle. */
-  idleDeadline!: string;
+  /**
+   * When auto-stop will act on the instance if no other heartbeat arrives (lastUsedAt + the
+   * instance's idleMinutes); null when auto-stop does not apply (unmanaged, disabled, not running).
+   */
+  idleDeadline!: string | null;
   message!: string;
 }
 

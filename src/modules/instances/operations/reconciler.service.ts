@@ -1,9 +1,10 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ErrorCode, isAppError } from '../../../common/errors';
 import { AllConfig, InstancesConfig } from '../../../config/config.types';
 import { NovitaClient } from '../../../infra/novita/novita-client';
 import { NovitaInstance } from '../../../infra/novita/novita.types';
+import { IdleDeadlines } from '../../records/idle-deadlines';
 import { InstanceEvents } from '../../records/instance-events';
 import { applyNovitaObservation, markTerminated } from '../../records/instance-observation';
 import { InstanceRepository } from '../../records/instance.repository';
@@ -49,6 +50,7 @@ export class ReconcilerService {
     private readonly prober: ReadinessProber,
     private readonly intents: IntentSettler,
     configService: ConfigService<AllConfig, true>,
+    @Optional() private readonly idle?: IdleDeadlines,
   ) {
     this.config = configService.get('instances', { infer: true });
   }
@@ -167,6 +169,8 @@ export class ReconcilerService {
       }
       record = { ...record, readiness: 'pending', status: 'running' };
       op = { ...op, phase: 'readiness', runningAt: at.toISOString() };
+      // Auto-stop hook: the idle clock starts when the instance runs (restarted at readiness).
+      await this.idle?.onActive(record, now);
       await this.events.emit('instance.running', record, {
         dedupeKey: `${op.id}:running`,
         operation: op,
@@ -230,6 +234,8 @@ export class ReconcilerService {
       lastError: null,
     };
     const closed: OperationRecord = { ...op, phase: 'succeeded', result, updatedAt: at };
+    // Auto-stop hook: grace from readiness, not from creation.
+    await this.idle?.onActive(ready, now);
     await this.events.emit('instance.ready', ready, {
       dedupeKey: `${op.id}:ready`,
       operation: closed,

@@ -1,0 +1,19 @@
+import { Module } from '@nestjs/common';
+import { NovitaModule } from '../../infra/novita/novita.module';
+import { SchedulingModule } from '../../infra/scheduling/scheduling.module';
+import { StoreModule } from '../../infra/store/store.module';
+import { InstancesModule } from '../instances/instances.module';
+import { AutoStopConsistencyCheck } from './auto-stop.consistency';
+import { AutoStopController } from './auto-stop.controller';
+import { AutoStopJob } from './auto-stop.job';
+import { AutoStopService } from './auto-stop.service';
+import { AutoStopSweeper } from './auto-stop.sweeper';
+
+/** Idle deadlines swept within seconds, per-instance policies, warnings, snooze, stats and trigger. */
+@Module({
+  imports: [StoreModule, NovitaModule, SchedulingModule, InstancesModule],
+  controllers: [AutoStopController],
+  providers: [AutoStopSweeper, AutoStopConsistencyCheck, AutoStopJob, AutoStopService],
+  exports: [AutoStopService],
+})
+export class AutoStopModule {}
