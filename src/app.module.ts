@@ -17,6 +17,7 @@ import { HealthModule } from './modules/health/health.module';
 import { WebhooksModule } from './modules/webhooks/webhooks.module';
 // Added by the instances helper so e2e can boot the whole app (the lead may reorder).
 import { InstancesModule } from './modules/instances/instances.module';
+import { MigrationModule } from './modules/migration/migration.module';
 
 /**
  * The root module is built from an already validated configuration, so tests and the demo
@@ -50,6 +51,7 @@ export class AppModule {
         HealthModule,
         WebhooksModule,
         InstancesModule,
+        MigrationModule,
       ],
       providers: [
         { provide: SECURITY_CONFIG, useValue: config.security },

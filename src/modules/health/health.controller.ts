@@ -8,6 +8,7 @@ import {
 } from '@nestjs/terminus';
 import { AppError, ErrorCode } from '../../common/errors';
 import { SkipThrottle } from '@nestjs/throttler';
+import { MigrationService } from '../migration/migration.service';
 import { NovitaHealthIndicator } from './novita.health';
 import { StoreHealthIndicator } from './store.health';
 
@@ -19,6 +20,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly store: StoreHealthIndicator,
     private readonly novita: NovitaHealthIndicator,
+    private readonly migration: MigrationService,
   ) {}
 
   /** Liveness: the process answers. No dependency is consulted, so a store outage never restarts pods. */
@@ -35,11 +37,12 @@ export class HealthController {
     return this.run([() => this.store.check()]);
   }
 
-  /** Detailed health: store readiness plus Novita's circuit state (informational). */
+  /** Detailed health: store readiness plus Novita's circuit state (informational) and the spot-recovery block. */
   @Get()
   @HealthCheck()
-  getHealth() {
-    return this.run([() => this.store.check(), () => this.novita.check()]);
+  async getHealth() {
+    const result = await this.run([() => this.store.check(), () => this.novita.check()]);
+    return { ...result, migrationService: await this.migration.healthBlock().catch(() => null) };
   }
 
   /** Terminus reports a failure as a 503; render it in the error envelope, naming each failing indicator. */

@@ -12,9 +12,19 @@ export class PortMappingDto {
 
 export class OperationResponseDto {
   operationId!: string;
-  @ApiProperty({ enum: ['create', 'start', 'stop'] }) kind!: string;
+  @ApiProperty({ enum: ['create', 'start', 'stop', 'migrate'] }) kind!: string;
   @ApiProperty({
-    enum: ['waiting_running', 'readiness', 'waiting_stopped', 'succeeded', 'failed', 'cancelled'],
+    enum: [
+      'intent',
+      'migrating',
+      'recreating',
+      'waiting_running',
+      'readiness',
+      'waiting_stopped',
+      'succeeded',
+      'failed',
+      'cancelled',
+    ],
   })
   phase!: string;
   instanceId!: string;
