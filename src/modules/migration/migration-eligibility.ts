@@ -45,7 +45,8 @@ export function migrationEligibility(
   ctx: EligibilityContext,
 ): Eligibility {
   if (n.status !== 'exited') return skip('not_exited', `status is ${n.status}`);
-  if (!n.spotStatus || n.spotStatus.trim() === '') return skip('not_spot', 'spotStatus is empty (not a spot instance)');
+  if (!n.spotStatus || n.spotStatus.trim() === '')
+    return skip('not_spot', 'spotStatus is empty (not a spot instance)');
   if (n.spotReclaimTime === null)
     return skip('not_reclaimed', 'spotReclaimTime is "0" (stopped, not reclaimed)');
   if (!record) return skip('not_tracked', 'not an instance of this service');

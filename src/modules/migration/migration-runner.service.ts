@@ -182,7 +182,12 @@ export class MigrationRunner {
           next.deadline = now + this.config.jobTimeoutMs;
           // Written before the call; if we die now, the next pass settles it by observing Novita.
           await this.repo.save(next, now + this.settleMs);
-          await this.instances.save({ ...record, activeOperationId: op.id, status: 'migrating', updatedAt: iso(now) });
+          await this.instances.save({
+            ...record,
+            activeOperationId: op.id,
+            status: 'migrating',
+            updatedAt: iso(now),
+          });
           await this.repo.setLastMigrationAt(
             record.id,
             now,
@@ -213,7 +218,11 @@ export class MigrationRunner {
     } catch (err) {
       const e = errorOf(err);
       if (isMigrationRefusal(e.code) && e.code !== ErrorCode.INVALID_STATE) {
-        return this.migrationFailed(op, { code: 'MIGRATION_REFUSED', message: `Novita refused the migration: ${e.message}` }, now);
+        return this.migrationFailed(
+          op,
+          { code: 'MIGRATION_REFUSED', message: `Novita refused the migration: ${e.message}` },
+          now,
+        );
       }
       // Unknown outcome (timeout, 5xx) or a state conflict: the intent is settled by observing Novita.
       this.log.warn({ operationId: op.id, err: e }, 'Migrate call outcome unknown; settling by observation');
@@ -347,7 +356,8 @@ export class MigrationRunner {
   private async followToReady(op: OperationRecord, now: number): Promise<StepOutcome> {
     const step = op.migration!.step;
     if (now > op.deadline) {
-      const what = step === 'readiness' ? 'the readiness check did not pass' : 'the replacement did not reach running';
+      const what =
+        step === 'readiness' ? 'the readiness check did not pass' : 'the replacement did not reach running';
       return this.finalFail(op, now, { code: 'MIGRATION_NOT_READY', message: `${what} in time` });
     }
     const obs = await this.observe(op.novitaInstanceId, null);
@@ -356,17 +366,33 @@ export class MigrationRunner {
     const { instance } = obs;
     if (instance.status !== 'running') {
       const statusError = instance.statusError?.message;
-      if (step === 'waiting_running' && statusError && !['creating', 'pending', 'toCreate', 'pulling'].includes(instance.status)) {
-        return this.finalFail(op, now, { code: 'RECREATE_FAILED', message: `Novita reports: ${statusError}` });
+      if (
+        step === 'waiting_running' &&
+        statusError &&
+        !['creating', 'pending', 'toCreate', 'pulling'].includes(instance.status)
+      ) {
+        return this.finalFail(op, now, {
+          code: 'RECREATE_FAILED',
+          message: `Novita reports: ${statusError}`,
+        });
       }
-      return this.saveObservation(op, instance, now, step === 'readiness' ? { ...op, migration: { ...op.migration!, step: 'waiting_running' }, phase: 'waiting_running' } : op);
+      return this.saveObservation(
+        op,
+        instance,
+        now,
+        step === 'readiness'
+          ? { ...op, migration: { ...op.migration!, step: 'waiting_running' }, phase: 'waiting_running' }
+          : op,
+      );
     }
     if (step === 'waiting_running') return this.toReadiness(op, instance, now);
 
     const target = selectReadinessTarget(instance.portMappings, op.readiness);
-    if (target.kind === 'invalid') return this.finalFail(op, now, { code: 'MIGRATION_NOT_READY', message: target.reason });
+    if (target.kind === 'invalid')
+      return this.finalFail(op, now, { code: 'MIGRATION_NOT_READY', message: target.reason });
     if (target.kind === 'skip') return this.succeed(op, instance, now, { readiness: 'skipped' });
-    if (target.kind === 'wait') return this.saveObservation(op, instance, now, op, this.instancesConfig.readinessIntervalMs);
+    if (target.kind === 'wait')
+      return this.saveObservation(op, instance, now, op, this.instancesConfig.readinessIntervalMs);
     const probe: ProbeResult = await this.prober.probe(target.url, op.readiness.timeoutMs);
     const attempt = {
       at: iso(now),
@@ -378,11 +404,17 @@ export class MigrationRunner {
     };
     const probed: OperationRecord = { ...op, attempts: op.attempts + 1, lastCheck: attempt };
     if (probe.ok) {
-      return this.succeed(probed, instance, now, {
-        readiness: 'passed',
-        endpoint: target.url,
-        httpStatus: probe.httpStatus,
-      }, op);
+      return this.succeed(
+        probed,
+        instance,
+        now,
+        {
+          readiness: 'passed',
+          endpoint: target.url,
+          httpStatus: probe.httpStatus,
+        },
+        op,
+      );
     }
     return this.saveObservation(op, instance, now, probed, this.instancesConfig.readinessIntervalMs);
   }
@@ -496,7 +528,8 @@ export class MigrationRunner {
         return this.retryLater(op, now, errorOf(err).message);
       }
       if (found) return this.adoptReplacement(op, found.id, now);
-      if (now - rc.attemptAt < this.settleMs) return this.retryLater(op, now, null, rc.attemptAt + this.settleMs);
+      if (now - rc.attemptAt < this.settleMs)
+        return this.retryLater(op, now, null, rc.attemptAt + this.settleMs);
     }
     if (rc.attempts >= MAX_RECREATE_ATTEMPTS) {
       return this.finalFail(op, now, {
@@ -508,7 +541,11 @@ export class MigrationRunner {
     let plan;
     try {
       const [products, clusters] = await Promise.all([
-        this.novita.listProducts({ productName: spec.productName, billingMethod: spec.billingMode, gpuNum: spec.gpuNum }),
+        this.novita.listProducts({
+          productName: spec.productName,
+          billingMethod: spec.billingMode,
+          gpuNum: spec.gpuNum,
+        }),
         this.catalog.clusters(),
       ]);
       const regions = buildRegionOrder(spec.preferredRegion, this.instancesConfig.regionFallbackOrder);
@@ -573,8 +610,15 @@ export class MigrationRunner {
           current = cleared.value;
           continue;
         }
-        if ([ErrorCode.UPSTREAM_BAD_REQUEST, ErrorCode.UNAUTHORIZED_UPSTREAM, ErrorCode.NOT_FOUND].includes(e.code as ErrorCode)) {
-          return this.finalFail(current, now, { code: 'RECREATE_FAILED', message: `Novita refused the create: ${e.message}` });
+        if (
+          [ErrorCode.UPSTREAM_BAD_REQUEST, ErrorCode.UNAUTHORIZED_UPSTREAM, ErrorCode.NOT_FOUND].includes(
+            e.code as ErrorCode,
+          )
+        ) {
+          return this.finalFail(current, now, {
+            code: 'RECREATE_FAILED',
+            message: `Novita refused the create: ${e.message}`,
+          });
         }
         // Unknown outcome: the next pass looks the name up on Novita before trying again.
         this.log.warn({ operationId: op.id, err: e }, 'Create outcome unknown; settling by name');
@@ -591,9 +635,7 @@ export class MigrationRunner {
   private async findReplacement(name: string, originalId: string): Promise<NovitaInstance | null> {
     const page = await this.novita.listInstances(1, 100, { name });
     const gone = new Set(['toRemove', 'removing', 'removed']);
-    return (
-      page.instances.find((i) => i.name === name && i.id !== originalId && !gone.has(i.status)) ?? null
-    );
+    return page.instances.find((i) => i.name === name && i.id !== originalId && !gone.has(i.status)) ?? null;
   }
 
   private async adoptReplacement(
@@ -616,7 +658,9 @@ export class MigrationRunner {
         region,
         clusterId: rc.clusterId ?? record.clusterId,
         productId: rc.productId ?? record.productId,
-        ...(unitPrice !== undefined ? { price: Math.round(unitPrice * record.gpuNum * 100_000) / 100_000 } : {}),
+        ...(unitPrice !== undefined
+          ? { price: Math.round(unitPrice * record.gpuNum * 100_000) / 100_000 }
+          : {}),
         status: 'creating',
         novitaStatus: null,
         readiness: null,
@@ -629,7 +673,12 @@ export class MigrationRunner {
     });
     if (!g.ok) return g.outcome;
     this.log.info(
-      { operationId: op.id, instanceId: op.instanceId, novitaInstanceId: newId, originalNovitaInstanceId: op.migration!.originalNovitaInstanceId },
+      {
+        operationId: op.id,
+        instanceId: op.instanceId,
+        novitaInstanceId: newId,
+        originalNovitaInstanceId: op.migration!.originalNovitaInstanceId,
+      },
       'Replacement instance created',
     );
     return this.deleteOld(g.value, now);
@@ -641,7 +690,8 @@ export class MigrationRunner {
     try {
       await this.novita.deleteInstance(oldId);
     } catch (err) {
-      if (!(isAppError(err) && err.code === ErrorCode.NOT_FOUND)) return this.retryLater(op, now, errorOf(err).message);
+      if (!(isAppError(err) && err.code === ErrorCode.NOT_FOUND))
+        return this.retryLater(op, now, errorOf(err).message);
     }
     const g = await this.guard(op, async (cur) => {
       const next = this.withStep(cur, 'waiting_running', now, {
@@ -740,7 +790,12 @@ export class MigrationRunner {
       const at = iso(now);
       const base = observed ? applyNovitaObservation(record, observed, new Date(now)) : record;
       await this.instances.save({ ...base, activeOperationId: null, updatedAt: at });
-      await this.repo.close({ ...cur, phase: 'cancelled', error: { code: 'CANCELLED', message }, updatedAt: at });
+      await this.repo.close({
+        ...cur,
+        phase: 'cancelled',
+        error: { code: 'CANCELLED', message },
+        updatedAt: at,
+      });
       return null;
     });
     this.log.info({ operationId: op.id, reason: message }, 'Migration cancelled');
@@ -874,4 +929,3 @@ export class MigrationRunner {
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
-

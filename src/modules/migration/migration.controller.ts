@@ -21,7 +21,10 @@ import { ExecutionView, MigrationService, MigrationStatusView } from './migratio
 
 @ApiTags('migration')
 @ApiUnauthorizedResponse({ type: ErrorEnvelopeDto, description: 'Missing or wrong API key' })
-@ApiServiceUnavailableResponse({ type: ErrorEnvelopeDto, description: 'The store is unreachable (STORE_UNAVAILABLE)' })
+@ApiServiceUnavailableResponse({
+  type: ErrorEnvelopeDto,
+  description: 'The store is unreachable (STORE_UNAVAILABLE)',
+})
 @Controller('api/migration')
 export class MigrationController {
   constructor(private readonly migration: MigrationService) {}
@@ -49,7 +52,10 @@ export class MigrationController {
   })
   @ApiOkResponse({ type: ExecutionDto, description: 'The finished execution' })
   @ApiBadRequestResponse({ type: ErrorEnvelopeDto, description: 'Invalid body (VALIDATION_ERROR)' })
-  @ApiConflictResponse({ type: ErrorEnvelopeDto, description: 'A pass is already running (OPERATION_IN_PROGRESS)' })
+  @ApiConflictResponse({
+    type: ErrorEnvelopeDto,
+    description: 'A pass is already running (OPERATION_IN_PROGRESS)',
+  })
   @ApiNotFoundResponse({
     type: ErrorEnvelopeDto,
     description: 'MIGRATION_ENABLED=false and dryRun is not true (FEATURE_DISABLED)',
@@ -61,10 +67,14 @@ export class MigrationController {
   @Get('history')
   @ApiOperation({
     summary: 'Recent full passes',
-    description: 'Executions newest first, each with its summary and the outcome for every reclaimed instance it saw.',
+    description:
+      'Executions newest first, each with its summary and the outcome for every reclaimed instance it saw.',
   })
   @ApiOkResponse({ type: MigrationHistoryDto })
-  @ApiBadRequestResponse({ type: ErrorEnvelopeDto, description: 'Invalid limit or offset (VALIDATION_ERROR)' })
+  @ApiBadRequestResponse({
+    type: ErrorEnvelopeDto,
+    description: 'Invalid limit or offset (VALIDATION_ERROR)',
+  })
   getMigrationHistory(@Query() query: MigrationHistoryQuery): Promise<MigrationHistoryDto> {
     return this.migration.history(query.limit ?? 20, query.offset ?? 0);
   }

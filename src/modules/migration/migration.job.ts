@@ -3,7 +3,12 @@ import { ConfigService } from '@nestjs/config';
 import { AllConfig } from '../../config/config.types';
 import { BackgroundLoop } from '../../infra/scheduling/background-loop.service';
 import { MigrationRunner } from './migration-runner.service';
-import { MIGRATION_PASS_JOB, MIGRATION_RUNNER_JOB, MigrationService, RECLAIM_CHECK_JOB } from './migration.service';
+import {
+  MIGRATION_PASS_JOB,
+  MIGRATION_RUNNER_JOB,
+  MigrationService,
+  RECLAIM_CHECK_JOB,
+} from './migration.service';
 
 /**
  * Three jobs on the one background loop:

@@ -68,7 +68,12 @@ export class MigrationRepository {
   }
 
   async due(now: number, limit: number): Promise<string[]> {
-    const members = await this.store.sortedSetRangeByScore(OPEN_MIGRATIONS_KEY, Number.NEGATIVE_INFINITY, now, limit);
+    const members = await this.store.sortedSetRangeByScore(
+      OPEN_MIGRATIONS_KEY,
+      Number.NEGATIVE_INFINITY,
+      now,
+      limit,
+    );
     return members.map((m) => m.member);
   }
 
@@ -80,7 +85,9 @@ export class MigrationRepository {
       Number.POSITIVE_INFINITY,
     );
     if (members.length === 0) return [];
-    const ops = await this.store.getMany<OperationRecord>(members.map((m) => OPERATION_KEY_PREFIX + m.member));
+    const ops = await this.store.getMany<OperationRecord>(
+      members.map((m) => OPERATION_KEY_PREFIX + m.member),
+    );
     return ops.filter((o): o is OperationRecord => o !== null);
   }
 

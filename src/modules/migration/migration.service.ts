@@ -28,12 +28,7 @@ const PER_INSTANCE_READ_LIMIT = 20;
 const OUTCOMES_KEPT = 100;
 const RECENT_EXECUTIONS_FOR_ERRORS = 10;
 
-export type InstanceOutcome =
-  | 'migration_started'
-  | 'would_migrate'
-  | 'deferred'
-  | 'skipped'
-  | 'error';
+export type InstanceOutcome = 'migration_started' | 'would_migrate' | 'deferred' | 'skipped' | 'error';
 
 export interface InstanceOutcomeEntry {
   novitaInstanceId: string;
@@ -99,7 +94,9 @@ export class MigrationService {
    * filtered list of exited instances when there are many), so its cost grows with the spot
    * instances, not with the account.
    */
-  async checkReclaims(now: number = Date.now()): Promise<{ tracked: number; reclaimed: number; started: number; errors: number }> {
+  async checkReclaims(
+    now: number = Date.now(),
+  ): Promise<{ tracked: number; reclaimed: number; started: number; errors: number }> {
     const records = (await this.instances.listAll()).filter(isTrackedSpot);
     const candidates: InstanceRecord[] = [];
     for (const r of records) {
@@ -127,18 +124,24 @@ export class MigrationService {
       if (!n || !isSpotReclaim(n)) continue;
       counts.reclaimed++;
       try {
-        const res = await this.startMigration(r, n, {
-          dryRun: this.config.dryRun,
-          maxMigrations: null,
-          triggeredBy: 'automatic_migration',
-        }, now);
+        const res = await this.startMigration(
+          r,
+          n,
+          {
+            dryRun: this.config.dryRun,
+            maxMigrations: null,
+            triggeredBy: 'automatic_migration',
+          },
+          now,
+        );
         if (res.outcome === 'migration_started') counts.started++;
       } catch (err) {
         counts.errors++;
         this.log.warn({ instanceId: r.id, err: String(err) }, 'Could not open a migration');
       }
     }
-    if (counts.started > 0) await this.repo.addStats({ totalMigrations: counts.started, totalInstancesProcessed: counts.started });
+    if (counts.started > 0)
+      await this.repo.addStats({ totalMigrations: counts.started, totalInstancesProcessed: counts.started });
     return counts;
   }
 
@@ -164,7 +167,8 @@ export class MigrationService {
         activeOperationKind: active?.kind ?? null,
       });
       if (!eligibility.eligible) {
-        if (eligibility.reason === 'migrated_recently' && !opts.dryRun) await this.refuseLoop(record, observed, eligibility.detail);
+        if (eligibility.reason === 'migrated_recently' && !opts.dryRun)
+          await this.refuseLoop(record, observed, eligibility.detail);
         this.log.debug({ instanceId: record.id, reason: eligibility.reason }, 'Not migrating');
         return { outcome: 'skipped', reason: `${eligibility.reason}: ${eligibility.detail}` };
       }
@@ -172,7 +176,10 @@ export class MigrationService {
         const key = `${record.id}:${observed.spotReclaimTime}`;
         if (!this.dryRunReported.has(key) || opts.triggeredBy === 'manual_trigger') {
           this.dryRunReported.add(key);
-          this.log.info({ instanceId: record.id, novitaInstanceId: observed.id }, 'Dry run: would migrate reclaimed spot instance');
+          this.log.info(
+            { instanceId: record.id, novitaInstanceId: observed.id },
+            'Dry run: would migrate reclaimed spot instance',
+          );
         }
         return { outcome: 'would_migrate' };
       }
@@ -218,7 +225,9 @@ export class MigrationService {
           reclaim: {
             novitaInstanceId: observed.id,
             spotStatus: observed.spotStatus,
-            spotReclaimTime: observed.spotReclaimTime ? new Date(observed.spotReclaimTime).toISOString() : null,
+            spotReclaimTime: observed.spotReclaimTime
+              ? new Date(observed.spotReclaimTime).toISOString()
+              : null,
             detectedAt: at.toISOString(),
             triggeredBy: opts.triggeredBy,
           },
@@ -227,7 +236,12 @@ export class MigrationService {
       await this.repo.save(op, now);
       await this.instances.save(reclaimed);
       this.log.info(
-        { instanceId: record.id, novitaInstanceId: observed.id, operationId: op.id, triggeredBy: opts.triggeredBy },
+        {
+          instanceId: record.id,
+          novitaInstanceId: observed.id,
+          operationId: op.id,
+          triggeredBy: opts.triggeredBy,
+        },
         'Spot reclaim detected; migration queued',
       );
       return { outcome: 'migration_started', operationId: op.id };
@@ -295,7 +309,13 @@ export class MigrationService {
       .catch((err: unknown) => this.log.warn({ err: String(err) }, 'Could not record migration statistics'));
     const level = result.outcome === 'failed' ? 'error' : 'info';
     this.log[level](
-      { jobId: ctx.runId, duration: Date.now() - started, summary: c, dryRun: opts.dryRun, error: result.error },
+      {
+        jobId: ctx.runId,
+        duration: Date.now() - started,
+        summary: c,
+        dryRun: opts.dryRun,
+        error: result.error,
+      },
       'Migration job completed',
     );
     return result;
@@ -304,9 +324,15 @@ export class MigrationService {
   private async pass(ctx: PassContext, opts: PassOptions): Promise<PassResult> {
     const records = await this.instances.listAll();
     const byNovitaId = new Map<string, InstanceRecord>();
-    for (const r of records) if (r.novitaInstanceId && r.status !== 'deleted') byNovitaId.set(r.novitaInstanceId, r);
+    for (const r of records)
+      if (r.novitaInstanceId && r.status !== 'deleted') byNovitaId.set(r.novitaInstanceId, r);
 
-    const summary: ExecutionSummary = { totalInstances: 0, eligibleInstances: 0, migratedInstances: 0, errorCount: 0 };
+    const summary: ExecutionSummary = {
+      totalInstances: 0,
+      eligibleInstances: 0,
+      migratedInstances: 0,
+      errorCount: 0,
+    };
     const outcomes: InstanceOutcomeEntry[] = [];
     let started = 0;
     for await (const n of this.novita.listAllInstances()) {
@@ -439,7 +465,10 @@ export class MigrationService {
     };
   }
 
-  async history(limit: number, offset: number): Promise<{ executions: ExecutionView[]; total: number; limit: number; offset: number }> {
+  async history(
+    limit: number,
+    offset: number,
+  ): Promise<{ executions: ExecutionView[]; total: number; limit: number; offset: number }> {
     const { history } = await this.loop.status(MIGRATION_PASS_JOB);
     return {
       executions: history.slice(offset, offset + limit).map(toExecutionView),
@@ -471,7 +500,10 @@ export class MigrationService {
   }
 
   /** disabled; unhealthy when the last pass failed or the schedule is more than one interval late; else healthy. */
-  private healthStatus(lastRun: RunSummary | null, nextRunAt: string | null): 'healthy' | 'unhealthy' | 'disabled' {
+  private healthStatus(
+    lastRun: RunSummary | null,
+    nextRunAt: string | null,
+  ): 'healthy' | 'unhealthy' | 'disabled' {
     if (!this.config.enabled) return 'disabled';
     if (lastRun?.outcome === 'failed') return 'unhealthy';
     const intervalMs = this.config.intervalMinutes * 60_000;
@@ -498,14 +530,23 @@ export interface ExecutionView {
 }
 
 export function toExecutionView(run: RunSummary): ExecutionView {
-  const d = (run.details ?? {}) as { dryRun?: boolean; triggeredBy?: string; instances?: InstanceOutcomeEntry[] };
+  const d = (run.details ?? {}) as {
+    dryRun?: boolean;
+    triggeredBy?: string;
+    instances?: InstanceOutcomeEntry[];
+  };
   const c = run.counts;
   return {
     id: run.id,
     jobId: run.id,
     trigger: run.trigger,
     triggeredBy: d.triggeredBy ?? (run.trigger === 'manual' ? 'manual_trigger' : 'automatic_migration'),
-    status: run.outcome === 'succeeded' ? 'completed' : run.outcome === 'partial' ? 'completed_with_errors' : 'failed',
+    status:
+      run.outcome === 'succeeded'
+        ? 'completed'
+        : run.outcome === 'partial'
+          ? 'completed_with_errors'
+          : 'failed',
     dryRun: d.dryRun ?? false,
     startedAt: run.startedAt,
     finishedAt: run.finishedAt,

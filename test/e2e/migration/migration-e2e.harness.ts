@@ -104,7 +104,9 @@ export async function patchRecord(
 
 /** Runs a jq filter over a JSON document with the jq binary, as the spec's monitoring scripts do. */
 export function jq(filter: string, json: unknown, raw = false): string {
-  return execFileSync('jq', [...(raw ? ['-r'] : []), filter], { input: JSON.stringify(json) }).toString().trim();
+  return execFileSync('jq', [...(raw ? ['-r'] : []), filter], { input: JSON.stringify(json) })
+    .toString()
+    .trim();
 }
 
 export { waitFor };

@@ -74,7 +74,11 @@ describe('spot recovery: dry run, restart and replicas (e2e, Redis)', () => {
     await waitEvent(t.receiver, 'instance.migrated', target.instanceId, 60_000);
     expect(migrateCallsFor(target.novitaInstanceId)).toHaveLength(1);
     const got = await api(second)('GET', `/api/instances/${target.instanceId}`);
-    expect(got.body).toMatchObject({ status: 'ready', novitaInstanceId: target.novitaInstanceId, name: 'spot-dry' });
+    expect(got.body).toMatchObject({
+      status: 'ready',
+      novitaInstanceId: target.novitaInstanceId,
+      name: 'spot-dry',
+    });
     await new Promise((r) => setTimeout(r, 3_000));
     expect(eventsOf(t.receiver, 'instance.reclaimed', target.instanceId)).toHaveLength(1);
     expect(eventsOf(t.receiver, 'instance.migrated', target.instanceId)).toHaveLength(1);
@@ -86,7 +90,8 @@ describe('spot recovery: dry run, restart and replicas (e2e, Redis)', () => {
     // The replica from the previous test is one of the three.
     for (let i = 0; i < 2; i++) replicas.push(await t.start(FAST));
     const created: { instanceId: string; novitaInstanceId: string }[] = [];
-    for (let i = 0; i < 5; i++) created.push(await createReady(replicas[i % 2], t.receiver, `spot-many-${i}`));
+    for (let i = 0; i < 5; i++)
+      created.push(await createReady(replicas[i % 2], t.receiver, `spot-many-${i}`));
 
     const before = t.sim.sim.callLog({ path: '/gpu/instance/migrate' }).length;
     for (const c of created) t.sim.sim.reclaimSpot(c.novitaInstanceId);

@@ -71,7 +71,10 @@ describe('spot recovery (e2e, Redis)', () => {
       readiness: 'passed',
       activeOperationId: null,
     });
-    expect(t.sim.sim.getInstance(novitaInstanceId)).toMatchObject({ status: 'running', spotReclaimTime: '0' });
+    expect(t.sim.sim.getInstance(novitaInstanceId)).toMatchObject({
+      status: 'running',
+      spotReclaimTime: '0',
+    });
     // Later quick checks leave it alone.
     await new Promise((r) => setTimeout(r, 11_000));
     expect(t.sim.sim.callLog({ path: '/gpu/instance/migrate' })).toHaveLength(1);
@@ -112,7 +115,12 @@ describe('spot recovery (e2e, Redis)', () => {
     expect(history.status).toBe(200);
     expect(history.body.executions[0]).toMatchObject({
       id: pass.body.id,
-      summary: { totalInstances: expect.any(Number), eligibleInstances: 0, migratedInstances: 0, errorCount: 0 },
+      summary: {
+        totalInstances: expect.any(Number),
+        eligibleInstances: 0,
+        migratedInstances: 0,
+        errorCount: 0,
+      },
     });
     expect((await call('GET', '/api/migration/history?limit=0')).status).toBe(400);
 
@@ -148,23 +156,30 @@ describe('spot recovery (e2e, Redis)', () => {
     });
     expect(recreated.verified).toBe(true);
 
-    const migrateCalls = t.sim.sim.callLog({ path: '/gpu/instance/migrate' }).filter(
-      (c) => (c.body as { instanceId: string }).instanceId === novitaInstanceId,
-    );
+    const migrateCalls = t.sim.sim
+      .callLog({ path: '/gpu/instance/migrate' })
+      .filter((c) => (c.body as { instanceId: string }).instanceId === novitaInstanceId);
     expect(migrateCalls).toHaveLength(1);
     const creates = t.sim.sim.callLog({ path: '/gpu/instance/create' }).slice(createsBefore);
     expect(creates).toHaveLength(1);
     expect((creates[0].body as { name: string }).name).toBe('spot-fail');
     // Old deleted only after the new one existed.
-    const deletes = t.sim.sim.callLog({ path: '/gpu/instance/delete' }).filter(
-      (c) => (c.body as { instanceId: string }).instanceId === novitaInstanceId,
-    );
+    const deletes = t.sim.sim
+      .callLog({ path: '/gpu/instance/delete' })
+      .filter((c) => (c.body as { instanceId: string }).instanceId === novitaInstanceId);
     expect(deletes).toHaveLength(1);
     expect(deletes[0].at).toBeGreaterThanOrEqual(creates[0].at);
-    expect(['toRemove', 'removing', 'removed']).toContain(t.sim.sim.getInstance(novitaInstanceId)?.status ?? 'removed');
+    expect(['toRemove', 'removing', 'removed']).toContain(
+      t.sim.sim.getInstance(novitaInstanceId)?.status ?? 'removed',
+    );
 
     const got = await call('GET', `/api/instances/${instanceId}`);
-    expect(got.body).toMatchObject({ instanceId, name: 'spot-fail', novitaInstanceId: newId, status: 'ready' });
+    expect(got.body).toMatchObject({
+      instanceId,
+      name: 'spot-fail',
+      novitaInstanceId: newId,
+      status: 'ready',
+    });
 
     await new Promise((r) => setTimeout(r, 5_000));
     expect(eventsOf(t.receiver, 'instance.recreated', instanceId)).toHaveLength(1);
@@ -195,7 +210,10 @@ describe('spot recovery (e2e, Redis)', () => {
     expect(pass.status).toBe(200);
     const outcome = (id: string) =>
       pass.body.instances.find((i: { novitaInstanceId: string }) => i.novitaInstanceId === id);
-    expect(outcome(unmanaged.novitaInstanceId)).toMatchObject({ outcome: 'skipped', reason: expect.stringMatching(/^not_managed/) });
+    expect(outcome(unmanaged.novitaInstanceId)).toMatchObject({
+      outcome: 'skipped',
+      reason: expect.stringMatching(/^not_managed/),
+    });
     // Plain stops are not reclaims: they are not even listed.
     expect(outcome(userStopped.novitaInstanceId)).toBeUndefined();
     expect(outcome(autoStopped.novitaInstanceId)).toBeUndefined();

@@ -12,7 +12,8 @@ export class TriggerMigrationDto {
   dryRun?: boolean;
 
   @ApiPropertyOptional({
-    description: 'Open at most this many migrations in this pass (default: no limit); the rest are listed as deferred',
+    description:
+      'Open at most this many migrations in this pass (default: no limit); the rest are listed as deferred',
     minimum: 1,
     maximum: 1000,
     example: 10,
@@ -25,7 +26,12 @@ export class TriggerMigrationDto {
 }
 
 export class MigrationHistoryQuery {
-  @ApiPropertyOptional({ description: 'Executions per page (newest first)', minimum: 1, maximum: 50, default: 20 })
+  @ApiPropertyOptional({
+    description: 'Executions per page (newest first)',
+    minimum: 1,
+    maximum: 50,
+    default: 20,
+  })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -44,16 +50,22 @@ export class MigrationHistoryQuery {
 export class ExecutionSummaryDto {
   @ApiProperty({ description: 'Novita instances examined (the whole account)' }) totalInstances!: number;
   @ApiProperty({
-    description: 'Reclaimed managed spot instances that qualify for migration (including ones already migrating)',
+    description:
+      'Reclaimed managed spot instances that qualify for migration (including ones already migrating)',
   })
   eligibleInstances!: number;
-  @ApiProperty({ description: 'Migrations this execution opened (0 in a dry run)' }) migratedInstances!: number;
+  @ApiProperty({ description: 'Migrations this execution opened (0 in a dry run)' })
+  migratedInstances!: number;
   @ApiProperty({ description: 'Instances whose handling failed in this execution' }) errorCount!: number;
 }
 
 export class InstanceOutcomeDto {
   @ApiProperty() novitaInstanceId!: string;
-  @ApiProperty({ nullable: true, type: String, description: 'Our instance id; null when this service does not track it' })
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description: 'Our instance id; null when this service does not track it',
+  })
   instanceId!: string | null;
   @ApiProperty() name!: string;
   @ApiProperty({
@@ -72,7 +84,8 @@ export class ExecutionDto {
   @ApiProperty({ enum: ['automatic_migration', 'manual_trigger'] }) triggeredBy!: string;
   @ApiProperty({
     enum: ['completed', 'completed_with_errors', 'failed'],
-    description: 'completed: every instance handled; completed_with_errors: some failed; failed: the pass itself failed',
+    description:
+      'completed: every instance handled; completed_with_errors: some failed; failed: the pass itself failed',
   })
   status!: string;
   @ApiProperty() dryRun!: boolean;
@@ -92,16 +105,20 @@ export class MigrationStatisticsDto {
   @ApiProperty({ description: 'Full passes run (scheduled, startup and manual)' }) totalExecutions!: number;
   @ApiProperty({ description: 'Passes that did not fail as a whole' }) successfulExecutions!: number;
   @ApiProperty() failedExecutions!: number;
-  @ApiProperty({ description: 'Migrations opened, by passes and by the quick reclaim check' }) totalMigrations!: number;
+  @ApiProperty({ description: 'Migrations opened, by passes and by the quick reclaim check' })
+  totalMigrations!: number;
   @ApiProperty({
     description: 'Instances examined by passes, plus reclaims the quick check turned into migrations',
   })
   totalInstancesProcessed!: number;
   @ApiProperty({ description: 'Mean pass duration in milliseconds (0 before the first pass)' })
   averageExecutionTime!: number;
-  @ApiProperty({ description: 'Migrations that ended ready through Novita migrate' }) migrationsSucceeded!: number;
-  @ApiProperty({ description: 'Migrations that ended ready through recreation' }) migrationsRecreated!: number;
-  @ApiProperty({ description: 'Migrations that ended with the instance marked failed' }) migrationsFailed!: number;
+  @ApiProperty({ description: 'Migrations that ended ready through Novita migrate' })
+  migrationsSucceeded!: number;
+  @ApiProperty({ description: 'Migrations that ended ready through recreation' })
+  migrationsRecreated!: number;
+  @ApiProperty({ description: 'Migrations that ended with the instance marked failed' })
+  migrationsFailed!: number;
 }
 
 export class MigrationConfigurationDto {
@@ -123,16 +140,29 @@ export class OpenMigrationDto {
   novitaInstanceId!: string;
   @ApiProperty({ description: 'The reclaimed Novita instance' }) originalNovitaInstanceId!: string;
   @ApiProperty({
-    enum: ['queued', 'migrate_intent', 'migrating', 'recreate_intent', 'delete_old', 'waiting_running', 'readiness'],
+    enum: [
+      'queued',
+      'migrate_intent',
+      'migrating',
+      'recreate_intent',
+      'delete_old',
+      'waiting_running',
+      'readiness',
+    ],
   })
   step!: string;
   @ApiProperty() phase!: string;
   @ApiProperty({ enum: ['automatic_migration', 'manual_trigger'] }) triggeredBy!: string;
   @ApiProperty({ format: 'date-time' }) detectedAt!: string;
   @ApiProperty({ format: 'date-time' }) deadline!: string;
-  @ApiProperty({ nullable: true, type: String, description: "Novita's instanceMigrate job" }) jobId!: string | null;
+  @ApiProperty({ nullable: true, type: String, description: "Novita's instanceMigrate job" }) jobId!:
+    string | null;
   @ApiProperty({ nullable: true, type: String }) jobState!: string | null;
-  @ApiProperty({ nullable: true, type: Object, description: 'Why Novita migration failed (recreation follows)' })
+  @ApiProperty({
+    nullable: true,
+    type: Object,
+    description: 'Why Novita migration failed (recreation follows)',
+  })
   failure!: { code: string; message: string } | null;
   @ApiProperty({ nullable: true, type: String, description: 'Last transient error; the next step retries' })
   lastError!: string | null;
