@@ -593,7 +593,9 @@ export class MigrationRunner {
           billingMode: spec.billingMode,
           kind: 'gpu',
         });
-        return this.adoptReplacement(current, id, now, c.unitPrice);
+        const adopted = await this.adoptReplacement(current, id, now, c.unitPrice);
+        if (adopted === 'closed') await this.discardReplacement(op, id);
+        return adopted;
       } catch (err) {
         const e = errorOf(err);
         if (e.code === ErrorCode.INSUFFICIENT_RESOURCES) {
@@ -629,6 +631,22 @@ export class MigrationRunner {
       code: 'RECREATE_FAILED',
       message: `no capacity for ${spec.productName} (${spec.billingMode}) in any region: ${reasons.join('; ')}`,
     });
+  }
+
+  /** The migration was cancelled (deleted or stopped by a user) while the create was on its way: no orphan is left. */
+  private async discardReplacement(op: OperationRecord, novitaId: string): Promise<void> {
+    this.log.warn(
+      { operationId: op.id, novitaInstanceId: novitaId },
+      'Migration cancelled during recreation; deleting the replacement',
+    );
+    await this.novita
+      .deleteInstance(novitaId)
+      .catch((err: unknown) =>
+        this.log.error(
+          { operationId: op.id, novitaInstanceId: novitaId, err: errorOf(err) },
+          'Could not delete the unused replacement',
+        ),
+      );
   }
 
   /** The replacement created by an earlier attempt: same name, another Novita id, not on its way out. */

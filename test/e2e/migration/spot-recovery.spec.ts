@@ -1,3 +1,4 @@
+import OpenAPISchemaValidator from 'openapi-schema-validator';
 import { ServiceProcess } from '../../support/service-process';
 import {
   MigrationE2e,
@@ -123,6 +124,18 @@ describe('spot recovery (e2e, Redis)', () => {
       },
     });
     expect((await call('GET', '/api/migration/history?limit=0')).status).toBe(400);
+
+    const doc = (await (await fetch(`${svc.url}/docs-json`)).json()) as any;
+    expect(new OpenAPISchemaValidator({ version: 3 }).validate(doc).errors).toEqual([]);
+    for (const [path, method, codes] of [
+      ['/api/migration/status', 'get', ['200', '401', '503']],
+      ['/api/migration/trigger', 'post', ['200', '400', '401', '404', '409', '503']],
+      ['/api/migration/history', 'get', ['200', '400', '401', '503']],
+    ] as const) {
+      const op = doc.paths[path][method];
+      expect(op.description).toBeTruthy();
+      expect(Object.keys(op.responses)).toEqual(expect.arrayContaining([...codes]));
+    }
 
     const health = await call('GET', '/health');
     expect(health.body.migrationService).toMatchObject({
