@@ -181,7 +181,7 @@ export class MigrationRunner {
           });
           next.deadline = now + this.config.jobTimeoutMs;
           // Written before the call; if we die now, the next pass settles it by observing Novita.
-          await this.repo.save(next, now + this.settleMs);
+          await this.repo.save(next, now + this.intervalMs);
           await this.instances.save({
             ...record,
             activeOperationId: op.id,
@@ -226,7 +226,7 @@ export class MigrationRunner {
       }
       // Unknown outcome (timeout, 5xx) or a state conflict: the intent is settled by observing Novita.
       this.log.warn({ operationId: op.id, err: e }, 'Migrate call outcome unknown; settling by observation');
-      const due = e.code === ErrorCode.INVALID_STATE ? now + this.intervalMs : now + this.settleMs;
+      const due = now + this.intervalMs;
       const g = await this.guard(op, async (cur) => {
         await this.repo.save({ ...cur, lastError: `${e.code}: ${e.message}`, updatedAt: iso(now) }, due);
         return null;
@@ -264,7 +264,8 @@ export class MigrationRunner {
       return this.toReadiness(op, instance, now);
     }
     const attemptAt = m.migrateAttemptAt ?? 0;
-    if (now - attemptAt < this.settleMs) return this.retryLater(op, now, null, attemptAt + this.settleMs);
+    // Observed again every interval; only a call that still shows nothing after the window is repeated.
+    if (now - attemptAt < this.settleMs) return this.retryLater(op, now, null);
     if (instance.status !== 'exited') {
       // Started by someone else, or moving: not ours to migrate any more.
       return this.cancel(op, now, `the instance is ${instance.status}; no migration needed`, instance);
@@ -272,7 +273,7 @@ export class MigrationRunner {
     // No job and still exited well after the attempt: the call never reached Novita. Attempt again.
     const g = await this.guard(op, async (cur) => {
       const next = this.withStep(cur, 'migrate_intent', now, { migrateAttemptAt: now });
-      await this.repo.save(next, now + this.settleMs);
+      await this.repo.save(next, now + this.intervalMs);
       return next;
     });
     if (!g.ok) return g.outcome;
@@ -528,8 +529,7 @@ export class MigrationRunner {
         return this.retryLater(op, now, errorOf(err).message);
       }
       if (found) return this.adoptReplacement(op, found.id, now);
-      if (now - rc.attemptAt < this.settleMs)
-        return this.retryLater(op, now, null, rc.attemptAt + this.settleMs);
+      if (now - rc.attemptAt < this.settleMs) return this.retryLater(op, now, null);
     }
     if (rc.attempts >= MAX_RECREATE_ATTEMPTS) {
       return this.finalFail(op, now, {
@@ -573,7 +573,7 @@ export class MigrationRunner {
             productId: c.product.id,
           },
         });
-        await this.repo.save(next, Date.now() + this.settleMs);
+        await this.repo.save(next, Date.now() + this.intervalMs);
         return next;
       });
       if (!written.ok) return written.outcome;
