@@ -347,6 +347,56 @@ describe('migration runner (fakes, memory store)', () => {
     });
   });
 
+  it('the full pass adopts a managed instance stuck in migrating with a failed job (started outside this service) and recreates it once', async () => {
+    const s = setup();
+    await seedReclaimed(s);
+    s.novita.setStatus('old1', 'migrating', { spotReclaimTime: null });
+    s.novita.jobs = [
+      {
+        id: 'jobX',
+        type: 'instanceMigrate',
+        instanceId: 'old1',
+        state: 'fail',
+        createdAt: Date.now() - 60_000,
+      },
+    ];
+    const ctx = { runId: 'run1', trigger: 'schedule' as const, keepAlive: async () => undefined };
+    const pass = await s.service.runPass(ctx);
+    expect(pass.counts).toMatchObject({
+      totalInstances: 1,
+      eligibleInstances: 1,
+      migratedInstances: 1,
+      errorCount: 0,
+    });
+    expect((pass.details!.instances as { outcome: string }[])[0]).toMatchObject({
+      outcome: 'migration_started',
+    });
+    // A second pass does not open another one.
+    expect((await s.service.runPass({ ...ctx, runId: 'run2' })).counts.migratedInstances).toBe(0);
+
+    await drive(s, Date.now());
+    expect(calls(s, 'migrateInstance')).toBe(0);
+    expect(calls(s, 'createInstance')).toBe(1);
+    expect(s.novita.callsTo('deleteInstance').map((c) => c.args[0])).toEqual(['old1']);
+    expect((await s.repo.get('inst_a'))!.novitaInstanceId).not.toBe('old1');
+  });
+
+  it('the full pass leaves a migration Novita is still running alone', async () => {
+    const s = setup();
+    await seedReclaimed(s);
+    s.novita.setStatus('old1', 'migrating');
+    s.novita.jobs = [
+      { id: 'jobY', type: 'instanceMigrate', instanceId: 'old1', state: 'running', createdAt: Date.now() },
+    ];
+    const pass = await s.service.runPass({
+      runId: 'run1',
+      trigger: 'schedule',
+      keepAlive: async () => undefined,
+    });
+    expect(pass.counts.migratedInstances).toBe(0);
+    expect(await s.migrations.listOpen()).toEqual([]);
+  });
+
   it('MIGRATION_DRY_RUN: reclaims are reported, never migrated', async () => {
     const s = setup({ MIGRATION_DRY_RUN: 'true' });
     await seedReclaimed(s);

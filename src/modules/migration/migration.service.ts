@@ -3,13 +3,13 @@ import { ConfigService } from '@nestjs/config';
 import { AppError, ErrorCode, isAppError } from '../../common/errors';
 import { AllConfig, InstancesConfig, MigrationConfig } from '../../config/config.types';
 import { NovitaClient } from '../../infra/novita/novita-client';
-import { NovitaInstance } from '../../infra/novita/novita.types';
+import { NovitaInstance, NovitaJob } from '../../infra/novita/novita.types';
 import { BackgroundLoop } from '../../infra/scheduling/background-loop.service';
 import { PassContext, PassInProgressError, PassResult, RunSummary } from '../../infra/scheduling/job.types';
 import { InstanceEvents } from '../records/instance-events';
 import { applyNovitaObservation } from '../records/instance-observation';
 import { InstanceRepository } from '../records/instance.repository';
-import { InstanceRecord } from '../records/instance.types';
+import { InstanceRecord, isManaged } from '../records/instance.types';
 import { newOperationId, resolveHealthCheck } from '../records/operation.factory';
 import { OperationRepository } from '../records/operation.repository';
 import { CLOSED_PHASES, OperationRecord } from '../records/operation.types';
@@ -184,33 +184,7 @@ export class MigrationService {
         return { outcome: 'would_migrate' };
       }
       const at = new Date(now);
-      const settings = resolveHealthCheck(null, record.healthCheck, this.instancesConfig);
-      const op: OperationRecord = {
-        id: newOperationId(),
-        kind: 'migrate',
-        instanceId: record.id,
-        novitaInstanceId: observed.id,
-        phase: 'intent',
-        deadline: now + this.config.jobTimeoutMs,
-        attempts: 0,
-        polls: 0,
-        readiness: {
-          ...(settings.port !== undefined ? { port: settings.port } : {}),
-          path: settings.path,
-          timeoutMs: settings.timeoutMs,
-        },
-        webhookUrl: null,
-        createdAt: at.toISOString(),
-        updatedAt: at.toISOString(),
-        migration: {
-          step: 'queued',
-          reason: 'spot_reclaim',
-          triggeredBy: opts.triggeredBy,
-          detectedAt: at.toISOString(),
-          reclaimedAt: observed.spotReclaimTime,
-          originalNovitaInstanceId: observed.id,
-        },
-      };
+      const op = this.newMigrationOp(record, observed, opts, now);
       const reclaimed: InstanceRecord = {
         ...applyNovitaObservation(record, observed, at),
         status: 'migrating',
@@ -334,10 +308,23 @@ export class MigrationService {
       errorCount: 0,
     };
     const outcomes: InstanceOutcomeEntry[] = [];
+    const jobs = new FailedJobLookup(this.novita);
     let started = 0;
     for await (const n of this.novita.listAllInstances()) {
       summary.totalInstances++;
       if (summary.totalInstances % 50 === 0) await ctx.keepAlive();
+      if (n.status === 'migrating') {
+        const outcome = await this.checkStuckMigration(n, byNovitaId.get(n.id) ?? null, opts, jobs);
+        if (outcome) {
+          outcomes.push(outcome);
+          if (outcome.outcome === 'migration_started' || outcome.outcome === 'would_migrate') {
+            summary.eligibleInstances++;
+            if (outcome.outcome === 'migration_started') summary.migratedInstances++;
+          }
+          if (outcome.outcome === 'error') summary.errorCount++;
+        }
+        continue;
+      }
       // Only reclaims are worth a line in the history; every other instance is simply counted.
       if (!isSpotReclaim(n)) continue;
       const record = byNovitaId.get(n.id) ?? null;
@@ -385,6 +372,106 @@ export class MigrationService {
         triggeredBy: opts.triggeredBy,
         maxMigrations: opts.maxMigrations,
         instances: outcomes.slice(0, OUTCOMES_KEPT),
+      },
+    };
+  }
+
+  /**
+   * A managed instance left in `migrating` by a migration this service does not follow (started in
+   * Novita's console, by Novita's auto-migration, or before this service ran) whose job failed: it is
+   * adopted as a migration operation at its failed job, so the usual failure handling (recreation, or
+   * marking it failed) applies. A job still running is left to Novita.
+   */
+  private async checkStuckMigration(
+    n: NovitaInstance,
+    record: InstanceRecord | null,
+    opts: PassOptions,
+    jobs: FailedJobLookup,
+  ): Promise<InstanceOutcomeEntry | null> {
+    if (!record || !isManaged(record) || record.status === 'deleted') return null;
+    if (record.activeOperationId && (await this.activeOperation(record))) return null;
+    const entry: InstanceOutcomeEntry = {
+      novitaInstanceId: n.id,
+      instanceId: record.id,
+      name: record.name,
+      outcome: 'skipped',
+    };
+    try {
+      const job = await jobs.latestFor(n.id);
+      if (!job || (job.state !== 'fail' && job.state !== 'break')) return null;
+      entry.reason = `failed migration job ${job.id} (${job.state})`;
+      if (opts.dryRun) {
+        entry.outcome = 'would_migrate';
+        return entry;
+      }
+      const opened = await this.instances.withInstanceLock(record.id, async () => {
+        const fresh = await this.instances.get(record.id);
+        if (!fresh || (await this.activeOperation(fresh))) return null;
+        const now = Date.now();
+        const op = this.newMigrationOp(fresh, n, opts, now);
+        op.phase = 'migrating';
+        op.migration = {
+          ...op.migration!,
+          step: 'migrating',
+          migrateAttemptAt: job.createdAt ?? now,
+          jobId: job.id,
+          jobState: job.state,
+        };
+        await this.repo.save(op, now);
+        await this.instances.save({
+          ...applyNovitaObservation(fresh, n, new Date(now)),
+          status: 'migrating',
+          activeOperationId: op.id,
+        });
+        return op.id;
+      });
+      if (!opened) return null;
+      entry.outcome = 'migration_started';
+      entry.operationId = opened;
+      this.log.info(
+        { instanceId: record.id, novitaInstanceId: n.id, jobId: job.id },
+        'Adopted a failed migration',
+      );
+      return entry;
+    } catch (err) {
+      entry.outcome = 'error';
+      entry.reason = isAppError(err) ? `${err.code}: ${err.message}` : String(err);
+      return entry;
+    }
+  }
+
+  private newMigrationOp(
+    record: InstanceRecord,
+    observed: NovitaInstance,
+    opts: PassOptions,
+    now: number,
+  ): OperationRecord {
+    const at = new Date(now).toISOString();
+    const settings = resolveHealthCheck(null, record.healthCheck, this.instancesConfig);
+    return {
+      id: newOperationId(),
+      kind: 'migrate',
+      instanceId: record.id,
+      novitaInstanceId: observed.id,
+      phase: 'intent',
+      deadline: now + this.config.jobTimeoutMs,
+      attempts: 0,
+      polls: 0,
+      readiness: {
+        ...(settings.port !== undefined ? { port: settings.port } : {}),
+        path: settings.path,
+        timeoutMs: settings.timeoutMs,
+      },
+      webhookUrl: null,
+      createdAt: at,
+      updatedAt: at,
+      migration: {
+        step: 'queued',
+        reason: 'spot_reclaim',
+        triggeredBy: opts.triggeredBy,
+        detectedAt: at,
+        reclaimedAt: observed.spotReclaimTime,
+        originalNovitaInstanceId: observed.id,
       },
     };
   }
@@ -622,4 +709,30 @@ export interface MigrationStatusView {
     open: OpenMigrationView[];
     recent: unknown[];
   };
+}
+
+/** Novita's instanceMigrate jobs of the last 24 hours, fetched once per pass and only if needed. */
+class FailedJobLookup {
+  private jobs: NovitaJob[] | null = null;
+
+  constructor(private readonly novita: NovitaClient) {}
+
+  async latestFor(novitaId: string): Promise<NovitaJob | null> {
+    if (!this.jobs) {
+      this.jobs = [];
+      const since = Date.now() - 24 * 3_600_000;
+      for (let page = 1; page <= 10; page++) {
+        const { jobs, total } = await this.novita.listJobs(
+          { type: 'instanceMigrate', startTime: since },
+          page,
+          100,
+        );
+        this.jobs.push(...jobs);
+        if (jobs.length < 100 || this.jobs.length >= total) break;
+      }
+    }
+    const mine = this.jobs.filter((j) => j.instanceId === novitaId);
+    mine.sort((a, b) => (b.createdAt ?? 0) - (a.createdAt ?? 0));
+    return mine[0] ?? null;
+  }
 }
