@@ -571,6 +571,7 @@ export class MigrationRunner {
             region: c.region,
             clusterId: c.clusterId,
             productId: c.product.id,
+            unitPrice: c.unitPrice,
           },
         });
         await this.repo.save(next, Date.now() + this.intervalMs);
@@ -593,7 +594,7 @@ export class MigrationRunner {
           billingMode: spec.billingMode,
           kind: 'gpu',
         });
-        const adopted = await this.adoptReplacement(current, id, now, c.unitPrice);
+        const adopted = await this.adoptReplacement(current, id, now);
         if (adopted === 'closed') await this.discardReplacement(op, id);
         return adopted;
       } catch (err) {
@@ -656,12 +657,7 @@ export class MigrationRunner {
     return page.instances.find((i) => i.name === name && i.id !== originalId && !gone.has(i.status)) ?? null;
   }
 
-  private async adoptReplacement(
-    op: OperationRecord,
-    newId: string,
-    now: number,
-    unitPrice?: number,
-  ): Promise<StepOutcome> {
+  private async adoptReplacement(op: OperationRecord, newId: string, now: number): Promise<StepOutcome> {
     const g = await this.guard(op, async (cur, record) => {
       const rc = cur.migration!.recreate ?? { attempts: 1 };
       const next = this.withStep(cur, 'delete_old', now, {
@@ -669,24 +665,8 @@ export class MigrationRunner {
       });
       next.novitaInstanceId = newId;
       await this.repo.save(next, now);
-      const region = rc.region ?? record.region;
-      await this.instances.save({
-        ...record,
-        novitaInstanceId: newId,
-        region,
-        clusterId: rc.clusterId ?? record.clusterId,
-        productId: rc.productId ?? record.productId,
-        ...(unitPrice !== undefined
-          ? { price: Math.round(unitPrice * record.gpuNum * 100_000) / 100_000 }
-          : {}),
-        status: 'creating',
-        novitaStatus: null,
-        readiness: null,
-        portMappings: [],
-        statusError: null,
-        activeOperationId: cur.id,
-        updatedAt: iso(now),
-      });
+      // Operation first: from here on every step points the record at the replacement (withReplacement).
+      await this.instances.save({ ...withReplacement(record, next), updatedAt: iso(now) });
       return next;
     });
     if (!g.ok) return g.outcome;
@@ -856,8 +836,8 @@ export class MigrationRunner {
         });
         return { ok: false, outcome: 'closed' };
       }
-      // A crash between writing the operation and the record leaves the record without it: adopt.
-      return { ok: true, value: await fn(op, { ...record, activeOperationId: op.id }) };
+      // A crash between writing the operation and the record leaves the record behind: catch it up.
+      return { ok: true, value: await fn(op, withReplacement({ ...record, activeOperationId: op.id }, op)) };
     });
   }
 
@@ -947,3 +927,27 @@ export class MigrationRunner {
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
+
+/**
+ * Once the operation has recorded a replacement, the record points at it (with its placement), even
+ * when the process died between writing the operation and writing the record.
+ */
+function withReplacement(record: InstanceRecord, op: OperationRecord): InstanceRecord {
+  const rc = op.migration?.recreate;
+  if (!rc?.newNovitaInstanceId || record.novitaInstanceId === rc.newNovitaInstanceId) return record;
+  return {
+    ...record,
+    novitaInstanceId: rc.newNovitaInstanceId,
+    region: rc.region ?? record.region,
+    clusterId: rc.clusterId ?? record.clusterId,
+    productId: rc.productId ?? record.productId,
+    ...(rc.unitPrice !== undefined
+      ? { price: Math.round(rc.unitPrice * record.gpuNum * 100_000) / 100_000 }
+      : {}),
+    status: 'creating',
+    novitaStatus: null,
+    readiness: null,
+    portMappings: [],
+    statusError: null,
+  };
+}

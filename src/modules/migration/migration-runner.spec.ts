@@ -245,6 +245,34 @@ describe('migration runner (fakes, memory store)', () => {
     expect(s.novita.callsTo('createInstance')).toHaveLength(2);
   });
 
+  it('a crash between recording the replacement on the operation and on the instance record is caught up by the next step', async () => {
+    const s = setup();
+    await seedReclaimed(s);
+    await s.service.checkReclaims(T0);
+    await drive(s, T0 + 1_000, 1);
+    s.novita.jobs = [
+      { id: 'job1', type: 'instanceMigrate', instanceId: 'old1', state: 'fail', createdAt: T0 + 1_000 },
+    ];
+    await drive(s, T0 + 2_000);
+    const newId = (await s.migrations.listOpen())[0].novitaInstanceId;
+    expect(newId).not.toBe('old1');
+    // As if the record write after the operation write had been lost.
+    await s.repo.save({ ...(await s.repo.get('inst_a'))!, novitaInstanceId: 'old1', region: 'AS-SGP-02' });
+    s.novita.setStatus(newId, 'running', {
+      portMappings: [{ port: 8080, type: 'http', endpoint: 'http://new/8080' }],
+    });
+    await drive(s, T0 + 3_000);
+    expect(await s.repo.get('inst_a')).toMatchObject({
+      novitaInstanceId: newId,
+      status: 'ready',
+      price: 0.17,
+    });
+    expect(s.emitter.emitted.find((e) => e.type === 'instance.recreated')!.data).toMatchObject({
+      migration: { novitaInstanceId: newId },
+      instance: { novitaInstanceId: newId },
+    });
+  });
+
   it('MIGRATION_RETRY_FAILED=false: a refused migrate marks the instance failed with the reason, instance.migration_failed, no create', async () => {
     const s = setup({ MIGRATION_RETRY_FAILED: 'false' });
     await seedReclaimed(s);

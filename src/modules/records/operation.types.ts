@@ -100,6 +100,8 @@ export interface MigrationProgress {
     region?: string;
     clusterId?: string;
     productId?: string;
+    /** USD per GPU-hour of the chosen product. */
+    unitPrice?: number;
     oldDeletedAt?: string;
   };
   /** When the job (or the replacement) reached running. */

@@ -30,6 +30,7 @@ describe('spot recovery: dry run, restart and replicas (e2e, Redis)', () => {
   });
 
   let target: { instanceId: string; novitaInstanceId: string };
+  let current: ServiceProcess;
 
   it('trigger with dryRun lists the eligible instance and makes no migrate call (MIGRATION_ENABLED=false)', async () => {
     const svc = await t.start({ MIGRATION_ENABLED: 'false' });
@@ -71,6 +72,7 @@ describe('spot recovery: dry run, restart and replicas (e2e, Redis)', () => {
     await first.kill('SIGKILL');
 
     const second = await t.start(FAST);
+    current = second;
     await waitEvent(t.receiver, 'instance.migrated', target.instanceId, 60_000);
     expect(migrateCallsFor(target.novitaInstanceId)).toHaveLength(1);
     const got = await api(second)('GET', `/api/instances/${target.instanceId}`);
@@ -84,6 +86,37 @@ describe('spot recovery: dry run, restart and replicas (e2e, Redis)', () => {
     expect(eventsOf(t.receiver, 'instance.migrated', target.instanceId)).toHaveLength(1);
     expect(migrateCallsFor(target.novitaInstanceId)).toHaveLength(1);
   }, 180_000);
+
+  it('SIGKILL right after the create call of a recreation: after a restart one replacement, old one deleted, recreated once', async () => {
+    const victim = await createReady(current, t.receiver, 'spot-recreate-kill');
+    const createsFor = () =>
+      t.sim.sim
+        .callLog({ path: '/gpu/instance/create' })
+        .filter((c) => (c.body as { name: string }).name === 'spot-recreate-kill');
+    expect(createsFor()).toHaveLength(1);
+    t.sim.sim.failNextMigration(victim.novitaInstanceId);
+    t.sim.sim.reclaimSpot(victim.novitaInstanceId);
+    await waitFor(async () => createsFor().length > 1, 60_000, 20);
+    await current.kill('SIGKILL');
+
+    current = await t.start(FAST);
+    const recreated = await waitEvent(t.receiver, 'instance.recreated', victim.instanceId, 90_000);
+    const newId = (recreated.payload as { data: any }).data.migration.novitaInstanceId;
+    expect(newId).not.toBe(victim.novitaInstanceId);
+    expect(createsFor()).toHaveLength(2);
+    expect(migrateCallsFor(victim.novitaInstanceId)).toHaveLength(1);
+    expect(
+      t.sim.sim
+        .callLog({ path: '/gpu/instance/delete' })
+        .filter((c) => (c.body as { instanceId: string }).instanceId === victim.novitaInstanceId),
+    ).toHaveLength(1);
+    const got = await api(current)('GET', `/api/instances/${victim.instanceId}`);
+    expect(got.body).toMatchObject({ name: 'spot-recreate-kill', novitaInstanceId: newId, status: 'ready' });
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(eventsOf(t.receiver, 'instance.recreated', victim.instanceId)).toHaveLength(1);
+    expect(eventsOf(t.receiver, 'instance.reclaimed', victim.instanceId)).toHaveLength(1);
+    expect(createsFor()).toHaveLength(2);
+  }, 240_000);
 
   it('three replicas, MIGRATION_MAX_CONCURRENT=2, five reclaims: one migrate call each, never more than 2 in flight, all five ready', async () => {
     const replicas: ServiceProcess[] = [];
