@@ -8,7 +8,12 @@ import { NovitaHealthIndicator } from './novita.health';
 import { StoreHealthIndicator } from './store.health';
 
 @Module({
-  imports: [TerminusModule.forRoot({ errorLogStyle: 'json', logger: false }), StoreModule, NovitaModule, MigrationModule],
+  imports: [
+    TerminusModule.forRoot({ errorLogStyle: 'json', logger: false }),
+    StoreModule,
+    NovitaModule,
+    MigrationModule,
+  ],
   controllers: [HealthController],
   providers: [StoreHealthIndicator, NovitaHealthIndicator],
 })
