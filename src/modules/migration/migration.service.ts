@@ -478,7 +478,8 @@ export class MigrationService {
 
   /** POST /api/migration/trigger: a full pass now, on this replica; 409 while one runs anywhere. */
   async trigger(input: { dryRun?: boolean; maxMigrations?: number }): Promise<ExecutionView> {
-    const dryRun = input.dryRun ?? this.config.dryRun;
+    // MIGRATION_DRY_RUN wins: with it on, nothing migrates, whatever the request says.
+    const dryRun = this.config.dryRun || (input.dryRun ?? false);
     if (!this.config.enabled && !dryRun) {
       throw new AppError(
         ErrorCode.FEATURE_DISABLED,

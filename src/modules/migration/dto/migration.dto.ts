@@ -4,7 +4,8 @@ import { IsBoolean, IsInt, IsOptional, Max, Min } from 'class-validator';
 
 export class TriggerMigrationDto {
   @ApiPropertyOptional({
-    description: 'Report the eligible instances without migrating anything (default MIGRATION_DRY_RUN)',
+    description:
+      'Report the eligible instances without migrating anything (default false; always true while MIGRATION_DRY_RUN is on)',
     example: true,
   })
   @IsOptional()
