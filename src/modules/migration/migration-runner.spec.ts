@@ -6,6 +6,7 @@ import { BackgroundLoop } from '../../infra/scheduling/background-loop.service';
 import { NovitaCatalogService } from '../instances/novita-catalog.service';
 import { InstanceRecord } from '../records/instance.types';
 import { MigrationRunner } from './migration-runner.service';
+import { MigrationJob } from './migration.job';
 import { MigrationRepository } from './migration.repository';
 import { MigrationService } from './migration.service';
 
@@ -35,16 +36,9 @@ function setup(env: Record<string, string> = {}) {
     h.store,
     h.configService,
   );
-  const service = new MigrationService(
-    repo,
-    h.repo,
-    h.operations,
-    novita,
-    h.events,
-    new BackgroundLoop(h.store),
-    h.configService,
-  );
-  return { ...h, novita, migrations: repo, runner, service };
+  const loop = new BackgroundLoop(h.store);
+  const service = new MigrationService(repo, h.repo, h.operations, novita, h.events, loop, h.configService);
+  return { ...h, novita, migrations: repo, runner, service, loop };
 }
 type Setup = ReturnType<typeof setup>;
 
@@ -423,6 +417,55 @@ describe('migration runner (fakes, memory store)', () => {
     });
     expect(pass.counts.migratedInstances).toBe(0);
     expect(await s.migrations.listOpen()).toEqual([]);
+  });
+
+  it('with many tracked spot instances the quick check makes one filtered listing instead of one read each', async () => {
+    const s = setup();
+    const base = await seedReclaimed(s);
+    for (let i = 0; i < 21; i++) {
+      s.novita.seed({ id: `nv-${i}`, name: `s-${i}`, status: 'running', spotStatus: 'running' });
+      await s.repo.save({ ...base, id: `inst_${i}`, name: `s-${i}`, novitaInstanceId: `nv-${i}` });
+    }
+    const counts = await s.service.checkReclaims(T0);
+    expect(counts).toMatchObject({ tracked: 22, reclaimed: 1, started: 1 });
+    expect(calls(s, 'getInstance')).toBe(0);
+    expect(s.novita.callsTo('listInstances').map((c) => c.args[2])).toEqual([{ status: 'exited' }]);
+  });
+
+  it('status, history and the /health block follow the full pass registered on the loop', async () => {
+    const s = setup();
+    new MigrationJob(s.loop, s.service, s.runner, s.configService).onModuleInit();
+    expect(await s.service.healthBlock()).toEqual({
+      enabled: true,
+      lastExecution: null,
+      nextExecution: expect.any(String),
+      status: 'healthy',
+      recentErrors: 0,
+    });
+    await seedReclaimed(s);
+    const execution = await s.service.trigger({ dryRun: true });
+    expect(execution).toMatchObject({
+      status: 'completed',
+      dryRun: true,
+      triggeredBy: 'manual_trigger',
+      summary: { totalInstances: 1, eligibleInstances: 1, migratedInstances: 0, errorCount: 0 },
+      instances: [{ instanceId: 'inst_a', outcome: 'would_migrate' }],
+    });
+    const status = await s.service.status();
+    expect(status).toMatchObject({
+      enabled: true,
+      lastExecution: { id: execution.id, status: 'completed' },
+      statistics: {
+        totalExecutions: 1,
+        successfulExecutions: 1,
+        totalInstancesProcessed: 1,
+        totalMigrations: 0,
+      },
+      migrations: { inFlight: 0, queued: 0, open: [] },
+    });
+    expect(status.statistics.averageExecutionTime).toBeGreaterThan(0);
+    expect((await s.service.history(20, 0)).executions.map((e) => e.id)).toEqual([execution.id]);
+    expect((await s.service.healthBlock()).lastExecution).toBe(execution.finishedAt);
   });
 
   it('MIGRATION_DRY_RUN: reclaims are reported, never migrated', async () => {
