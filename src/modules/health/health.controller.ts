@@ -42,6 +42,7 @@ export class HealthController {
   @HealthCheck()
   async getHealth() {
     const result = await this.run([() => this.store.check(), () => this.novita.check()]);
+    // Informational like Novita's state: a store hiccup reading it already shows in the store indicator.
     return { ...result, migrationService: await this.migration.healthBlock().catch(() => null) };
   }
 
