@@ -20,6 +20,7 @@ import { WebhooksModule } from './modules/webhooks/webhooks.module';
 import { InstancesModule } from './modules/instances/instances.module';
 import { SyncModule } from './modules/sync/sync.module';
 import { UiModule } from './modules/ui/ui.module';
+import { MigrationModule } from './modules/migration/migration.module';
 
 /**
  * The root module is built from an already validated configuration, so tests and the demo
@@ -56,6 +57,7 @@ export class AppModule {
         // Before InstancesModule: its static auto-stop paths must be registered before ":instanceId".
         AutoStopModule,
         InstancesModule,
+        MigrationModule,
         UiModule,
       ],
       providers: [

@@ -176,6 +176,7 @@ export function loadConfig(rawEnv: Env, overrides: { demoMode?: boolean } = {}):
       retryFailed: v.MIGRATION_RETRY_FAILED ?? true,
       logLevel: (v.MIGRATION_LOG_LEVEL ?? 'info') as AllConfig['migration']['logLevel'],
       eligibilityIntervalHours: v.MIGRATION_ELIGIBILITY_INTERVAL_HOURS ?? 4,
+      reclaimCheckIntervalSeconds: v.MIGRATION_RECLAIM_CHECK_INTERVAL_SECONDS ?? 10,
     },
     webhooks: {
       url: v.WEBHOOK_URL,

@@ -95,6 +95,8 @@ export interface MigrationConfig {
   retryFailed: boolean;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   eligibilityIntervalHours: number;
+  /** Seconds between the quick reclaim checks of tracked managed spot instances. */
+  reclaimCheckIntervalSeconds: number;
 }
 
 export interface WebhooksConfig {

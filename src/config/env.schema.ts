@@ -95,6 +95,7 @@ export class EnvironmentVariables {
   @Bool() MIGRATION_RETRY_FAILED?: boolean;
   @OneOf(['error', 'warn', 'info', 'debug']) MIGRATION_LOG_LEVEL?: string;
   @IntRange(1, 168) MIGRATION_ELIGIBILITY_INTERVAL_HOURS?: number;
+  @IntRange(1, 300) MIGRATION_RECLAIM_CHECK_INTERVAL_SECONDS?: number;
 
   // --- webhooks
   @Pattern(HTTP_URL, 'an http(s) URL') WEBHOOK_URL?: string;

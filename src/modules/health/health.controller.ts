@@ -10,6 +10,7 @@ import {
 } from '@nestjs/terminus';
 import { AppError, ErrorCode } from '../../common/errors';
 import { SkipThrottle } from '@nestjs/throttler';
+import { MigrationService } from '../migration/migration.service';
 import { NovitaHealthIndicator } from './novita.health';
 import { StoreHealthIndicator } from './store.health';
 import { SyncJob } from '../sync/sync.job';
@@ -23,6 +24,12 @@ const HEALTH_RESULT: SchemaObject = {
     error: { type: 'object', additionalProperties: true },
     details: { type: 'object', additionalProperties: true },
     sync: { type: 'object', additionalProperties: true, description: 'Sync status (detailed /health only)' },
+    migrationService: {
+      type: 'object',
+      additionalProperties: true,
+      nullable: true,
+      description: 'Spot recovery status (detailed /health only)',
+    },
   },
   required: ['status'],
 };
@@ -36,6 +43,7 @@ export class HealthController {
     private readonly store: StoreHealthIndicator,
     private readonly novita: NovitaHealthIndicator,
     private readonly sync: SyncJob,
+    private readonly migration: MigrationService,
   ) {}
 
   /** Liveness: the process answers. No dependency is consulted, so a store outage never restarts pods. */
@@ -56,14 +64,22 @@ export class HealthController {
     return this.run([() => this.store.check()]);
   }
 
-  /** Detailed health: store readiness plus Novita's circuit state (informational). */
+  /** Detailed health: store readiness plus Novita's circuit state (informational) and the spot-recovery block. */
   @Get()
   @HealthCheck({ swaggerDocumentation: false })
-  @ApiOkResponse({ description: 'Store and Novita status, and the sync block', schema: HEALTH_RESULT })
+  @ApiOkResponse({
+    description: 'Store and Novita status, and the sync and migrationService blocks',
+    schema: HEALTH_RESULT,
+  })
   @ApiErrorResponses(503)
   async getHealth() {
     const result = await this.run([() => this.store.check(), () => this.novita.check()]);
-    return { ...result, sync: await this.sync.health() };
+    // Informational like Novita's state: a store hiccup reading them already shows in the store indicator.
+    return {
+      ...result,
+      sync: await this.sync.health().catch(() => null),
+      migrationService: await this.migration.healthBlock().catch(() => null),
+    };
   }
 
   /** Terminus reports a failure as a 503; render it in the error envelope, naming each failing indicator. */

@@ -3,6 +3,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { NovitaModule } from '../../infra/novita/novita.module';
 import { StoreModule } from '../../infra/store/store.module';
 import { SyncModule } from '../sync/sync.module';
+import { MigrationModule } from '../migration/migration.module';
 import { HealthController } from './health.controller';
 import { NovitaHealthIndicator } from './novita.health';
 import { StoreHealthIndicator } from './store.health';
@@ -13,6 +14,7 @@ import { StoreHealthIndicator } from './store.health';
     StoreModule,
     NovitaModule,
     SyncModule,
+    MigrationModule,
   ],
   controllers: [HealthController],
   providers: [StoreHealthIndicator, NovitaHealthIndicator],

@@ -4,6 +4,8 @@ import { OperationRecord } from './operation.types';
 
 /** Sorted set of open operation ids, scored by the epoch ms at which each is next due. */
 export const OPEN_OPERATIONS_KEY = 'operations:open';
+/** Open migrations, scheduled apart from the reconciler's operations (the migration module advances them). */
+export const OPEN_MIGRATIONS_KEY = 'migrations:open';
 const OPERATION_KEY_PREFIX = 'operation:';
 /** Closed operations stay readable for a week (GET shows the last operation), then expire. */
 const CLOSED_OPERATION_TTL_MS = 7 * 24 * 3600_000;
@@ -38,15 +40,14 @@ export class OperationRepository {
     await this.store.sortedSetAdd(OPEN_OPERATIONS_KEY, [{ member: id, score: dueAt }]);
   }
 
-  /** Open operations, by due time (sync leaves instances with one alone). */
+  /** Every open operation, migrations included (sync leaves instances with one alone). */
   async openIds(limit = 10_000): Promise<string[]> {
-    const members = await this.store.sortedSetRangeByScore(
-      OPEN_OPERATIONS_KEY,
-      Number.NEGATIVE_INFINITY,
-      Number.POSITIVE_INFINITY,
-      limit,
+    const [ops, migrations] = await Promise.all(
+      [OPEN_OPERATIONS_KEY, OPEN_MIGRATIONS_KEY].map((key) =>
+        this.store.sortedSetRangeByScore(key, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, limit),
+      ),
     );
-    return members.map((m) => m.member);
+    return [...ops, ...migrations].map((m) => m.member);
   }
 
   async unschedule(id: string): Promise<void> {

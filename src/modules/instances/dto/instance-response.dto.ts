@@ -59,9 +59,19 @@ export class SourceCountsDto {
 
 export class OperationResponseDto {
   operationId!: string;
-  @ApiProperty({ enum: ['create', 'start', 'stop'] }) kind!: string;
+  @ApiProperty({ enum: ['create', 'start', 'stop', 'migrate'] }) kind!: string;
   @ApiProperty({
-    enum: ['waiting_running', 'readiness', 'waiting_stopped', 'succeeded', 'failed', 'cancelled'],
+    enum: [
+      'intent',
+      'migrating',
+      'recreating',
+      'waiting_running',
+      'readiness',
+      'waiting_stopped',
+      'succeeded',
+      'failed',
+      'cancelled',
+    ],
   })
   phase!: string;
   instanceId!: string;

@@ -1,0 +1,741 @@
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { AppError, ErrorCode, isAppError } from '../../common/errors';
+import { AllConfig, InstancesConfig, MigrationConfig } from '../../config/config.types';
+import { NovitaClient } from '../../infra/novita/novita-client';
+import { NovitaInstance, NovitaJob } from '../../infra/novita/novita.types';
+import { BackgroundLoop } from '../../infra/scheduling/background-loop.service';
+import { PassContext, PassInProgressError, PassResult, RunSummary } from '../../infra/scheduling/job.types';
+import { InstanceEvents } from '../records/instance-events';
+import { applyNovitaObservation } from '../records/instance-observation';
+import { InstanceRepository } from '../records/instance.repository';
+import { InstanceRecord, isManaged } from '../records/instance.types';
+import { newOperationId, resolveHealthCheck } from '../records/operation.factory';
+import { OperationRepository } from '../records/operation.repository';
+import { CLOSED_PHASES, OperationRecord } from '../records/operation.types';
+import { isSpotReclaim, isTrackedSpot, migrationEligibility } from './migration-eligibility';
+import { MigrationLogger } from './migration-logger';
+import { IN_FLIGHT_STEPS } from './migration-runner.service';
+import { MigrationRepository } from './migration.repository';
+
+export const MIGRATION_PASS_JOB = 'migration-pass';
+export const RECLAIM_CHECK_JOB = 'migration-reclaim-check';
+export const MIGRATION_RUNNER_JOB = 'migration-runner';
+
+/** Above this many tracked spot instances, the quick check lists exited instances instead of reading each. */
+const PER_INSTANCE_READ_LIMIT = 20;
+/** Per-instance outcomes kept with one execution in the history. */
+const OUTCOMES_KEPT = 100;
+const RECENT_EXECUTIONS_FOR_ERRORS = 10;
+
+export type InstanceOutcome = 'migration_started' | 'would_migrate' | 'deferred' | 'skipped' | 'error';
+
+export interface InstanceOutcomeEntry {
+  novitaInstanceId: string;
+  instanceId: string | null;
+  name: string;
+  outcome: InstanceOutcome;
+  reason?: string;
+  operationId?: string;
+}
+
+export interface PassOptions {
+  dryRun: boolean;
+  maxMigrations: number | null;
+  triggeredBy: 'automatic_migration' | 'manual_trigger';
+}
+
+export interface ExecutionSummary {
+  totalInstances: number;
+  eligibleInstances: number;
+  migratedInstances: number;
+  errorCount: number;
+}
+
+type StartResult =
+  | { outcome: 'migration_started'; operationId: string }
+  | { outcome: 'would_migrate' }
+  | { outcome: 'skipped'; reason: string };
+
+/**
+ * Spot recovery: finds reclaimed managed spot instances (a quick check of the tracked ones every
+ * MIGRATION_RECLAIM_CHECK_INTERVAL_SECONDS, and the spec's full pass over the account every
+ * MIGRATION_INTERVAL_MINUTES) and opens one migration operation per reclaim; the MigrationRunner
+ * carries each to ready. Also answers /api/migration/* and the /health block.
+ */
+@Injectable()
+export class MigrationService {
+  private readonly config: MigrationConfig;
+  private readonly instancesConfig: InstancesConfig;
+  private readonly log: MigrationLogger;
+  /** Reclaims already reported in dry-run mode, so the quick check logs each once. */
+  private readonly dryRunReported = new Set<string>();
+
+  constructor(
+    private readonly repo: MigrationRepository,
+    private readonly instances: InstanceRepository,
+    private readonly operations: OperationRepository,
+    private readonly novita: NovitaClient,
+    private readonly events: InstanceEvents,
+    private readonly loop: BackgroundLoop,
+    configService: ConfigService<AllConfig, true>,
+  ) {
+    this.config = configService.get('migration', { infer: true });
+    this.instancesConfig = configService.get('instances', { infer: true });
+    this.log = new MigrationLogger(MigrationService.name, this.config.logLevel);
+  }
+
+  // ---- detection ----
+
+  /**
+   * The quick check: reads only the managed spot instances this service tracks (one GET each, or one
+   * filtered list of exited instances when there are many), so its cost grows with the spot
+   * instances, not with the account.
+   */
+  async checkReclaims(
+    now: number = Date.now(),
+  ): Promise<{ tracked: number; reclaimed: number; started: number; errors: number }> {
+    const records = (await this.instances.listAll()).filter(isTrackedSpot);
+    const candidates: InstanceRecord[] = [];
+    for (const r of records) {
+      if (await this.hasOpenMigration(r)) continue;
+      candidates.push(r);
+    }
+    const counts = { tracked: candidates.length, reclaimed: 0, started: 0, errors: 0 };
+    if (candidates.length === 0) return counts;
+
+    const observed = new Map<string, NovitaInstance>();
+    if (candidates.length > PER_INSTANCE_READ_LIMIT) {
+      for await (const n of this.novita.listAllInstances({ status: 'exited' })) observed.set(n.id, n);
+    } else {
+      for (const r of candidates) {
+        try {
+          observed.set(r.novitaInstanceId!, await this.novita.getInstance(r.novitaInstanceId!));
+        } catch (err) {
+          // A missing instance is sync's business; other errors: the next check tries again.
+          if (!(isAppError(err) && err.code === ErrorCode.NOT_FOUND)) counts.errors++;
+        }
+      }
+    }
+    for (const r of candidates) {
+      const n = observed.get(r.novitaInstanceId!);
+      if (!n || !isSpotReclaim(n)) continue;
+      counts.reclaimed++;
+      try {
+        const res = await this.startMigration(
+          r,
+          n,
+          {
+            dryRun: this.config.dryRun,
+            maxMigrations: null,
+            triggeredBy: 'automatic_migration',
+          },
+          now,
+        );
+        if (res.outcome === 'migration_started') counts.started++;
+      } catch (err) {
+        counts.errors++;
+        this.log.warn({ instanceId: r.id, err: String(err) }, 'Could not open a migration');
+      }
+    }
+    if (counts.started > 0)
+      await this.repo.addStats({ totalMigrations: counts.started, totalInstancesProcessed: counts.started });
+    return counts;
+  }
+
+  /**
+   * Opens the migration operation for one reclaim, under the instance lock (so two replicas, or the
+   * quick check and a full pass, open at most one), after the eligibility rules. Announces
+   * instance.reclaimed once per reclaim.
+   */
+  async startMigration(
+    target: InstanceRecord,
+    observed: NovitaInstance,
+    opts: PassOptions,
+    now: number = Date.now(),
+  ): Promise<StartResult> {
+    return this.instances.withInstanceLock(target.id, async (): Promise<StartResult> => {
+      const record = await this.instances.get(target.id);
+      if (!record) return { outcome: 'skipped', reason: 'instance record is gone' };
+      const active = await this.activeOperation(record);
+      const eligibility = migrationEligibility(observed, record, {
+        now,
+        lastMigrationAt: await this.repo.lastMigrationAt(record.id),
+        eligibilityIntervalMs: this.config.eligibilityIntervalHours * 3_600_000,
+        activeOperationKind: active?.kind ?? null,
+      });
+      if (!eligibility.eligible) {
+        if (eligibility.reason === 'migrated_recently' && !opts.dryRun)
+          await this.refuseLoop(record, observed, eligibility.detail);
+        this.log.debug({ instanceId: record.id, reason: eligibility.reason }, 'Not migrating');
+        return { outcome: 'skipped', reason: `${eligibility.reason}: ${eligibility.detail}` };
+      }
+      if (opts.dryRun) {
+        const key = `${record.id}:${observed.spotReclaimTime}`;
+        if (!this.dryRunReported.has(key) || opts.triggeredBy === 'manual_trigger') {
+          this.dryRunReported.add(key);
+          this.log.info(
+            { instanceId: record.id, novitaInstanceId: observed.id },
+            'Dry run: would migrate reclaimed spot instance',
+          );
+        }
+        return { outcome: 'would_migrate' };
+      }
+      const at = new Date(now);
+      const op = this.newMigrationOp(record, observed, opts, now);
+      const reclaimed: InstanceRecord = {
+        ...applyNovitaObservation(record, observed, at),
+        status: 'migrating',
+        activeOperationId: op.id,
+      };
+      // One event per reclaim (keyed by Novita's reclaim time), even if a crash makes us open it again.
+      await this.events.emit('instance.reclaimed', reclaimed, {
+        dedupeKey: `${record.id}:reclaimed:${observed.spotReclaimTime}`,
+        operation: op,
+        reason: 'spot_reclaim',
+        extra: {
+          reclaim: {
+            novitaInstanceId: observed.id,
+            spotStatus: observed.spotStatus,
+            spotReclaimTime: observed.spotReclaimTime
+              ? new Date(observed.spotReclaimTime).toISOString()
+              : null,
+            detectedAt: at.toISOString(),
+            triggeredBy: opts.triggeredBy,
+          },
+        },
+      });
+      await this.repo.save(op, now);
+      await this.instances.save(reclaimed);
+      this.log.info(
+        {
+          instanceId: record.id,
+          novitaInstanceId: observed.id,
+          operationId: op.id,
+          triggeredBy: opts.triggeredBy,
+        },
+        'Spot reclaim detected; migration queued',
+      );
+      return { outcome: 'migration_started', operationId: op.id };
+    });
+  }
+
+  /** MIGRATION_ELIGIBILITY_INTERVAL_HOURS: a second reclaim soon after a migration is reported, not migrated again. */
+  private async refuseLoop(record: InstanceRecord, observed: NovitaInstance, detail: string): Promise<void> {
+    if (record.status === 'failed' && record.lastError?.code === 'MIGRATION_LOOP') return;
+    const at = new Date();
+    const failed: InstanceRecord = {
+      ...applyNovitaObservation(record, observed, at),
+      status: 'failed',
+      lastError: { code: 'MIGRATION_LOOP', message: detail, at: at.toISOString() },
+    };
+    await this.events.emit('instance.migration_failed', failed, {
+      dedupeKey: `${record.id}:migration_loop:${observed.spotReclaimTime}`,
+      reason: detail,
+      extra: { migration: { reason: 'spot_reclaim', error: failed.lastError } },
+    });
+    await this.instances.save(failed);
+    this.log.warn({ instanceId: record.id, detail }, 'Not migrating again so soon');
+  }
+
+  private async activeOperation(record: InstanceRecord): Promise<OperationRecord | null> {
+    if (!record.activeOperationId) return null;
+    const op = await this.operations.get(record.activeOperationId);
+    return op && !CLOSED_PHASES.has(op.phase) ? op : null;
+  }
+
+  private async hasOpenMigration(record: InstanceRecord): Promise<boolean> {
+    if (!record.activeOperationId) return false;
+    return (await this.activeOperation(record))?.kind === 'migrate';
+  }
+
+  // ---- the full pass (spec: every MIGRATION_INTERVAL_MINUTES over the whole account) ----
+
+  /** Registered as the periodic job's run(); a manual trigger passes its options through the loop. */
+  async runPass(ctx: PassContext): Promise<PassResult> {
+    const manual =
+      ctx.trigger === 'manual' && ctx.options.triggeredBy ? (ctx.options as unknown as PassOptions) : null;
+    const opts: PassOptions = manual ?? {
+      dryRun: this.config.dryRun,
+      maxMigrations: null,
+      triggeredBy: 'automatic_migration',
+    };
+    const started = Date.now();
+    let result: PassResult;
+    try {
+      result = await this.pass(ctx, opts);
+    } catch (err) {
+      result = {
+        counts: { totalInstances: 0, eligibleInstances: 0, migratedInstances: 0, errorCount: 1 },
+        outcome: 'failed',
+        error: err instanceof Error ? err.message : String(err),
+        details: { dryRun: opts.dryRun, triggeredBy: opts.triggeredBy, instances: [] },
+      };
+    }
+    const c = result.counts;
+    await this.repo
+      .addStats({
+        totalExecutions: 1,
+        successfulExecutions: result.outcome === 'failed' ? 0 : 1,
+        totalInstancesProcessed: c.totalInstances ?? 0,
+        totalMigrations: c.migratedInstances ?? 0,
+        executionTimeMsTotal: Math.max(1, Date.now() - started),
+      })
+      .catch((err: unknown) => this.log.warn({ err: String(err) }, 'Could not record migration statistics'));
+    const level = result.outcome === 'failed' ? 'error' : 'info';
+    this.log[level](
+      {
+        jobId: ctx.runId,
+        duration: Date.now() - started,
+        summary: c,
+        dryRun: opts.dryRun,
+        error: result.error,
+      },
+      'Migration job completed',
+    );
+    return result;
+  }
+
+  private async pass(ctx: PassContext, opts: PassOptions): Promise<PassResult> {
+    const records = await this.instances.listAll();
+    const byNovitaId = new Map<string, InstanceRecord>();
+    for (const r of records)
+      if (r.novitaInstanceId && r.status !== 'deleted') byNovitaId.set(r.novitaInstanceId, r);
+
+    const summary: ExecutionSummary = {
+      totalInstances: 0,
+      eligibleInstances: 0,
+      migratedInstances: 0,
+      errorCount: 0,
+    };
+    const outcomes: InstanceOutcomeEntry[] = [];
+    const jobs = new FailedJobLookup(this.novita);
+    let started = 0;
+    for await (const n of this.novita.listAllInstances()) {
+      summary.totalInstances++;
+      if (summary.totalInstances % 50 === 0) await ctx.keepAlive();
+      if (n.status === 'migrating') {
+        const outcome = await this.checkStuckMigration(n, byNovitaId.get(n.id) ?? null, opts, jobs);
+        if (outcome) {
+          outcomes.push(outcome);
+          if (outcome.outcome === 'migration_started' || outcome.outcome === 'would_migrate') {
+            summary.eligibleInstances++;
+            if (outcome.outcome === 'migration_started') summary.migratedInstances++;
+          }
+          if (outcome.outcome === 'error') summary.errorCount++;
+        }
+        continue;
+      }
+      // Only reclaims are worth a line in the history; every other instance is simply counted.
+      if (!isSpotReclaim(n)) continue;
+      const record = byNovitaId.get(n.id) ?? null;
+      const entry: InstanceOutcomeEntry = {
+        novitaInstanceId: n.id,
+        instanceId: record?.id ?? null,
+        name: record?.name ?? n.name,
+        outcome: 'skipped',
+      };
+      outcomes.push(entry);
+      if (!record) {
+        entry.reason = 'not_tracked: not an instance of this service';
+        continue;
+      }
+      const limitReached = opts.maxMigrations !== null && started >= opts.maxMigrations;
+      try {
+        const res = limitReached
+          ? ({ outcome: 'deferred' } as const)
+          : await this.startMigration(record, n, opts);
+        if (res.outcome === 'skipped') {
+          entry.reason = res.reason;
+          if (res.reason.startsWith('migration_in_progress')) summary.eligibleInstances++;
+          continue;
+        }
+        summary.eligibleInstances++;
+        entry.outcome = res.outcome;
+        if (res.outcome === 'deferred') entry.reason = `maxMigrations (${opts.maxMigrations}) reached`;
+        if (res.outcome === 'migration_started') {
+          entry.operationId = res.operationId;
+          started++;
+          summary.migratedInstances++;
+        }
+        if (res.outcome === 'would_migrate') started++;
+      } catch (err) {
+        summary.errorCount++;
+        entry.outcome = 'error';
+        entry.reason = isAppError(err) ? `${err.code}: ${err.message}` : String(err);
+      }
+    }
+    return {
+      counts: { ...summary },
+      outcome: summary.errorCount > 0 ? 'partial' : 'succeeded',
+      details: {
+        dryRun: opts.dryRun,
+        triggeredBy: opts.triggeredBy,
+        maxMigrations: opts.maxMigrations,
+        instances: outcomes.slice(0, OUTCOMES_KEPT),
+      },
+    };
+  }
+
+  /**
+   * A managed instance left in `migrating` by a migration this service does not follow (started in
+   * Novita's console, by Novita's auto-migration, or before this service ran) whose job failed: it is
+   * adopted as a migration operation at its failed job, so the usual failure handling (recreation, or
+   * marking it failed) applies. A job still running is left to Novita.
+   */
+  private async checkStuckMigration(
+    n: NovitaInstance,
+    record: InstanceRecord | null,
+    opts: PassOptions,
+    jobs: FailedJobLookup,
+  ): Promise<InstanceOutcomeEntry | null> {
+    if (!record || !isManaged(record) || record.status === 'deleted') return null;
+    if (record.activeOperationId && (await this.activeOperation(record))) return null;
+    const entry: InstanceOutcomeEntry = {
+      novitaInstanceId: n.id,
+      instanceId: record.id,
+      name: record.name,
+      outcome: 'skipped',
+    };
+    try {
+      const job = await jobs.latestFor(n.id);
+      if (!job || (job.state !== 'fail' && job.state !== 'break')) return null;
+      entry.reason = `failed migration job ${job.id} (${job.state})`;
+      if (opts.dryRun) {
+        entry.outcome = 'would_migrate';
+        return entry;
+      }
+      const opened = await this.instances.withInstanceLock(record.id, async () => {
+        const fresh = await this.instances.get(record.id);
+        if (!fresh || (await this.activeOperation(fresh))) return null;
+        const now = Date.now();
+        const op = this.newMigrationOp(fresh, n, opts, now);
+        op.phase = 'migrating';
+        op.migration = {
+          ...op.migration!,
+          step: 'migrating',
+          migrateAttemptAt: job.createdAt ?? now,
+          jobId: job.id,
+          jobState: job.state,
+        };
+        await this.repo.save(op, now);
+        await this.instances.save({
+          ...applyNovitaObservation(fresh, n, new Date(now)),
+          status: 'migrating',
+          activeOperationId: op.id,
+        });
+        return op.id;
+      });
+      if (!opened) return null;
+      entry.outcome = 'migration_started';
+      entry.operationId = opened;
+      this.log.info(
+        { instanceId: record.id, novitaInstanceId: n.id, jobId: job.id },
+        'Adopted a failed migration',
+      );
+      return entry;
+    } catch (err) {
+      entry.outcome = 'error';
+      entry.reason = isAppError(err) ? `${err.code}: ${err.message}` : String(err);
+      return entry;
+    }
+  }
+
+  private newMigrationOp(
+    record: InstanceRecord,
+    observed: NovitaInstance,
+    opts: PassOptions,
+    now: number,
+  ): OperationRecord {
+    const at = new Date(now).toISOString();
+    const settings = resolveHealthCheck(null, record.healthCheck, this.instancesConfig);
+    return {
+      id: newOperationId(),
+      kind: 'migrate',
+      instanceId: record.id,
+      novitaInstanceId: observed.id,
+      phase: 'intent',
+      deadline: now + this.config.jobTimeoutMs,
+      attempts: 0,
+      polls: 0,
+      readiness: {
+        ...(settings.port !== undefined ? { port: settings.port } : {}),
+        path: settings.path,
+        timeoutMs: settings.timeoutMs,
+      },
+      webhookUrl: null,
+      createdAt: at,
+      updatedAt: at,
+      migration: {
+        step: 'queued',
+        reason: 'spot_reclaim',
+        triggeredBy: opts.triggeredBy,
+        detectedAt: at,
+        reclaimedAt: observed.spotReclaimTime,
+        originalNovitaInstanceId: observed.id,
+      },
+    };
+  }
+
+  /** POST /api/migration/trigger: a full pass now, on this replica; 409 while one runs anywhere. */
+  async trigger(input: { dryRun?: boolean; maxMigrations?: number }): Promise<ExecutionView> {
+    // MIGRATION_DRY_RUN wins: with it on, nothing migrates, whatever the request says.
+    const dryRun = this.config.dryRun || (input.dryRun ?? false);
+    if (!this.config.enabled && !dryRun) {
+      throw new AppError(
+        ErrorCode.FEATURE_DISABLED,
+        'Spot migration is disabled (MIGRATION_ENABLED=false); only dry runs can be triggered',
+      );
+    }
+    const options: PassOptions = {
+      dryRun,
+      maxMigrations: input.maxMigrations ?? null,
+      triggeredBy: 'manual_trigger',
+    };
+    try {
+      return toExecutionView(await this.loop.runNow(MIGRATION_PASS_JOB, { ...options }));
+    } catch (err) {
+      if (err instanceof PassInProgressError) throw this.inProgress(err);
+      throw err;
+    }
+  }
+
+  private inProgress(err: PassInProgressError): AppError {
+    return new AppError(ErrorCode.OPERATION_IN_PROGRESS, 'A migration pass is already running', {
+      ...(err.runId ? { executionId: err.runId } : {}),
+    });
+  }
+
+  // ---- views ----
+
+  async status(): Promise<MigrationStatusView> {
+    const [job, stats, open, recent] = await Promise.all([
+      this.loop.status(MIGRATION_PASS_JOB),
+      this.repo.stats(),
+      this.repo.listOpen(),
+      this.repo.recent(),
+    ]);
+    const last = job.lastRun ? toExecutionView(job.lastRun) : null;
+    return {
+      enabled: this.config.enabled,
+      dryRun: this.config.dryRun,
+      status: this.healthStatus(job.lastRun, job.nextRunAt),
+      isRunning: job.running !== null,
+      lastExecution: last,
+      nextExecution: job.nextRunAt,
+      statistics: {
+        totalExecutions: stats.totalExecutions,
+        successfulExecutions: stats.successfulExecutions,
+        failedExecutions: stats.totalExecutions - stats.successfulExecutions,
+        totalMigrations: stats.totalMigrations,
+        totalInstancesProcessed: stats.totalInstancesProcessed,
+        averageExecutionTime:
+          stats.totalExecutions > 0 ? Math.round(stats.executionTimeMsTotal / stats.totalExecutions) : 0,
+        migrationsSucceeded: stats.migrationsSucceeded,
+        migrationsRecreated: stats.migrationsRecreated,
+        migrationsFailed: stats.migrationsFailed,
+      },
+      configuration: {
+        enabled: this.config.enabled,
+        intervalMinutes: this.config.intervalMinutes,
+        reclaimCheckIntervalSeconds: this.config.reclaimCheckIntervalSeconds,
+        jobTimeoutMs: this.config.jobTimeoutMs,
+        maxConcurrent: this.config.maxConcurrent,
+        dryRun: this.config.dryRun,
+        retryFailed: this.config.retryFailed,
+        logLevel: this.config.logLevel,
+        eligibilityIntervalHours: this.config.eligibilityIntervalHours,
+      },
+      migrations: {
+        inFlight: open.filter((o) => o.migration && IN_FLIGHT_STEPS.has(o.migration.step)).length,
+        queued: open.filter((o) => o.migration?.step === 'queued').length,
+        open: open.map(toOpenMigrationView),
+        recent: recent.slice(0, 20),
+      },
+    };
+  }
+
+  async history(
+    limit: number,
+    offset: number,
+  ): Promise<{ executions: ExecutionView[]; total: number; limit: number; offset: number }> {
+    const { history } = await this.loop.status(MIGRATION_PASS_JOB);
+    return {
+      executions: history.slice(offset, offset + limit).map(toExecutionView),
+      total: history.length,
+      limit,
+      offset,
+    };
+  }
+
+  /** The spec's /health block. */
+  async healthBlock(): Promise<{
+    enabled: boolean;
+    lastExecution: string | null;
+    nextExecution: string | null;
+    status: 'healthy' | 'unhealthy' | 'disabled';
+    recentErrors: number;
+  }> {
+    const job = await this.loop.status(MIGRATION_PASS_JOB);
+    const recentErrors = job.history
+      .slice(0, RECENT_EXECUTIONS_FOR_ERRORS)
+      .reduce((n, run) => n + (run.outcome === 'failed' ? 1 : Number(run.counts.errorCount ?? 0)), 0);
+    return {
+      enabled: this.config.enabled,
+      lastExecution: job.lastRun?.finishedAt ?? null,
+      nextExecution: job.nextRunAt,
+      status: this.healthStatus(job.lastRun, job.nextRunAt),
+      recentErrors,
+    };
+  }
+
+  /** disabled; unhealthy when the last pass failed or the schedule is more than one interval late; else healthy. */
+  private healthStatus(
+    lastRun: RunSummary | null,
+    nextRunAt: string | null,
+  ): 'healthy' | 'unhealthy' | 'disabled' {
+    if (!this.config.enabled) return 'disabled';
+    if (lastRun?.outcome === 'failed') return 'unhealthy';
+    const intervalMs = this.config.intervalMinutes * 60_000;
+    if (lastRun && Date.now() - Date.parse(lastRun.startedAt) > 2 * intervalMs + 60_000) return 'unhealthy';
+    if (!lastRun && nextRunAt === null) return 'unhealthy';
+    return 'healthy';
+  }
+}
+
+export interface ExecutionView {
+  id: string;
+  jobId: string;
+  trigger: RunSummary['trigger'];
+  triggeredBy: string;
+  /** completed, completed_with_errors or failed. */
+  status: 'completed' | 'completed_with_errors' | 'failed';
+  dryRun: boolean;
+  startedAt: string;
+  finishedAt: string;
+  duration: number;
+  summary: ExecutionSummary;
+  instances: InstanceOutcomeEntry[];
+  error?: string;
+}
+
+export function toExecutionView(run: RunSummary): ExecutionView {
+  const d = (run.details ?? {}) as {
+    dryRun?: boolean;
+    triggeredBy?: string;
+    instances?: InstanceOutcomeEntry[];
+  };
+  const c = run.counts;
+  return {
+    id: run.id,
+    jobId: run.id,
+    trigger: run.trigger,
+    triggeredBy: d.triggeredBy ?? (run.trigger === 'manual' ? 'manual_trigger' : 'automatic_migration'),
+    status:
+      run.outcome === 'succeeded'
+        ? 'completed'
+        : run.outcome === 'partial'
+          ? 'completed_with_errors'
+          : 'failed',
+    dryRun: d.dryRun ?? false,
+    startedAt: run.startedAt,
+    finishedAt: run.finishedAt,
+    duration: run.durationMs,
+    summary: {
+      totalInstances: c.totalInstances ?? 0,
+      eligibleInstances: c.eligibleInstances ?? 0,
+      migratedInstances: c.migratedInstances ?? 0,
+      errorCount: c.errorCount ?? 0,
+    },
+    instances: d.instances ?? [],
+    ...(run.error ? { error: run.error } : {}),
+  };
+}
+
+export interface OpenMigrationView {
+  operationId: string;
+  instanceId: string;
+  novitaInstanceId: string;
+  originalNovitaInstanceId: string;
+  step: string;
+  phase: string;
+  triggeredBy: string;
+  detectedAt: string;
+  deadline: string;
+  jobId: string | null;
+  jobState: string | null;
+  failure: { code: string; message: string } | null;
+  lastError: string | null;
+}
+
+function toOpenMigrationView(op: OperationRecord): OpenMigrationView {
+  const m = op.migration!;
+  return {
+    operationId: op.id,
+    instanceId: op.instanceId,
+    novitaInstanceId: op.novitaInstanceId,
+    originalNovitaInstanceId: m.originalNovitaInstanceId,
+    step: m.step,
+    phase: op.phase,
+    triggeredBy: m.triggeredBy,
+    detectedAt: m.detectedAt,
+    deadline: new Date(op.deadline).toISOString(),
+    jobId: m.jobId ?? null,
+    jobState: m.jobState ?? null,
+    failure: m.failure ? { code: m.failure.code, message: m.failure.message } : null,
+    lastError: op.lastError ?? null,
+  };
+}
+
+export interface MigrationStatusView {
+  enabled: boolean;
+  dryRun: boolean;
+  status: 'healthy' | 'unhealthy' | 'disabled';
+  isRunning: boolean;
+  lastExecution: ExecutionView | null;
+  nextExecution: string | null;
+  statistics: {
+    totalExecutions: number;
+    successfulExecutions: number;
+    failedExecutions: number;
+    totalMigrations: number;
+    totalInstancesProcessed: number;
+    averageExecutionTime: number;
+    migrationsSucceeded: number;
+    migrationsRecreated: number;
+    migrationsFailed: number;
+  };
+  configuration: Record<string, unknown>;
+  migrations: {
+    inFlight: number;
+    queued: number;
+    open: OpenMigrationView[];
+    recent: unknown[];
+  };
+}
+
+/** Novita's instanceMigrate jobs of the last 24 hours, fetched once per pass and only if needed. */
+class FailedJobLookup {
+  private jobs: NovitaJob[] | null = null;
+
+  constructor(private readonly novita: NovitaClient) {}
+
+  async latestFor(novitaId: string): Promise<NovitaJob | null> {
+    if (!this.jobs) {
+      this.jobs = [];
+      const since = Date.now() - 24 * 3_600_000;
+      for (let page = 1; page <= 10; page++) {
+        const { jobs, total } = await this.novita.listJobs(
+          { type: 'instanceMigrate', startTime: since },
+          page,
+          100,
+        );
+        this.jobs.push(...jobs);
+        if (jobs.length < 100 || this.jobs.length >= total) break;
+      }
+    }
+    const mine = this.jobs.filter((j) => j.instanceId === novitaId);
+    mine.sort((a, b) => (b.createdAt ?? 0) - (a.createdAt ?? 0));
+    return mine[0] ?? null;
+  }
+}
