@@ -6,6 +6,8 @@ import { AppModule } from './app.module';
 import { createValidationPipe } from './common/http/validation';
 import { genRequestId } from './common/http/request-id';
 import { AllConfig } from './config/config.types';
+import { registerSecurityHeaders } from './infra/http/security-headers';
+import { registerHttpMetrics } from './modules/metrics/http-metrics';
 
 /** Builds the whole application from a validated config; used by main.ts, the demo and the e2e tests. */
 export async function createApp(config: AllConfig): Promise<NestFastifyApplication> {
@@ -15,7 +17,9 @@ export async function createApp(config: AllConfig): Promise<NestFastifyApplicati
   });
   app.useLogger(app.get(Logger));
   app.useGlobalPipes(createValidationPipe());
-  app.enableShutdownHooks();
+  // No enableShutdownHooks(): main.ts installs the draining shutdown (infra/lifecycle/graceful-shutdown.ts).
+  await registerSecurityHeaders(app, config.operations);
+  registerHttpMetrics(app);
 
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onRequest', (request, reply, done) => {

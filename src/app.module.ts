@@ -13,7 +13,9 @@ import { buildLoggerOptions } from './common/logging/logger.options';
 import { AllConfig } from './config/config.types';
 import { StateStore } from './infra/store/state-store';
 import { StoreModule } from './infra/store/store.module';
+import { LifecycleModule } from './infra/lifecycle/shutdown-state';
 import { HealthModule } from './modules/health/health.module';
+import { MetricsApiModule } from './modules/metrics/metrics-api.module';
 import { WebhooksModule } from './modules/webhooks/webhooks.module';
 // Added by the instances helper so e2e can boot the whole app (the lead may reorder).
 import { InstancesModule } from './modules/instances/instances.module';
@@ -29,7 +31,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [() => config] }),
-        LoggerModule.forRoot(buildLoggerOptions(config.app)),
+        LoggerModule.forRoot(buildLoggerOptions(config.app, config.operations)),
         ScheduleModule.forRoot(),
         StoreModule,
         ThrottlerModule.forRootAsync({
@@ -50,6 +52,8 @@ export class AppModule {
         HealthModule,
         WebhooksModule,
         InstancesModule,
+        LifecycleModule,
+        MetricsApiModule,
       ],
       providers: [
         { provide: SECURITY_CONFIG, useValue: config.security },

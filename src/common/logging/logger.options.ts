@@ -1,6 +1,6 @@
 import type { Params } from 'nestjs-pino';
 import type { IncomingMessage } from 'node:http';
-import type { AppConfig } from '../../config/config.types';
+import type { AppConfig, OperationsConfig } from '../../config/config.types';
 import { REQUEST_ID_HEADER } from '../http/request-id';
 
 /** Paths that are never logged per request: probes poll constantly and would drown everything else. */
@@ -25,8 +25,30 @@ function isQuietPath(url: string | undefined): boolean {
   return QUIET_PATHS.some((re) => re.test(url ?? ''));
 }
 
-export function buildLoggerOptions(app: AppConfig): Params {
+/**
+ * Where log lines go. Without Axiom: pino-pretty in development, else plain JSON on stdout (no
+ * worker thread). With Axiom: both the console and @axiomhq/pino, as pino transport targets; pino
+ * applies the redaction before any target sees a line, so Axiom gets exactly what the console gets.
+ */
+export function buildLogTransport(app: AppConfig, ops?: Pick<OperationsConfig, 'axiom'>) {
   const pretty = app.nodeEnv === 'development' && !app.demoMode ? true : app.demoMode;
+  const consoleTarget = pretty
+    ? { target: 'pino-pretty', options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l' } }
+    : undefined;
+  if (!ops?.axiom || app.logLevel === 'silent') return consoleTarget;
+  return {
+    targets: [
+      { ...(consoleTarget ?? { target: 'pino/file', options: { destination: 1 } }), level: app.logLevel },
+      {
+        target: '@axiomhq/pino',
+        level: app.logLevel,
+        options: { token: ops.axiom.token, dataset: ops.axiom.dataset, url: ops.axiom.url },
+      },
+    ],
+  };
+}
+
+export function buildLoggerOptions(app: AppConfig, ops?: Pick<OperationsConfig, 'axiom'>): Params {
   return {
     pinoHttp: {
       level: app.logLevel,
@@ -40,9 +62,7 @@ export function buildLoggerOptions(app: AppConfig): Params {
           isQuietPath((req as { originalUrl?: string }).originalUrl ?? req.url),
       },
       redact: { paths: REDACT_PATHS, censor: '[Redacted]' },
-      transport: pretty
-        ? { target: 'pino-pretty', options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l' } }
-        : undefined,
+      transport: buildLogTransport(app, ops),
     },
   };
 }

@@ -1,14 +1,17 @@
-import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
+import { ApiExtraModels, ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import {
   HealthCheck,
   HealthCheckResult,
   HealthCheckService,
   HealthIndicatorFunction,
 } from '@nestjs/terminus';
-import { AppError, ErrorCode } from '../../common/errors';
 import { SkipThrottle } from '@nestjs/throttler';
-import { NovitaHealthIndicator } from './novita.health';
+import type { FastifyReply } from 'fastify';
+import { AppError, ErrorCode } from '../../common/errors';
+import { ShutdownState } from '../../infra/lifecycle/shutdown-state';
+import { DetailedHealthService } from './detailed-health.service';
+import { DetailedHealthResponse, JobHealth } from './dto/health.response';
 import { StoreHealthIndicator } from './store.health';
 
 @ApiTags('health')
@@ -18,7 +21,8 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly store: StoreHealthIndicator,
-    private readonly novita: NovitaHealthIndicator,
+    private readonly detailed: DetailedHealthService,
+    private readonly shutdown: ShutdownState,
   ) {}
 
   /** Liveness: the process answers. No dependency is consulted, so a store outage never restarts pods. */
@@ -28,18 +32,39 @@ export class HealthController {
     return this.run([]);
   }
 
-  /** Readiness: 503 naming the failing indicator when the store is unreachable. */
+  /**
+   * Readiness: 503 naming the failing indicator when the store is unreachable, and 503 SHUTTING_DOWN
+   * from the moment SIGTERM arrives, so the load balancer drains this replica before it stops.
+   */
   @Get('ready')
   @HealthCheck()
   getReadiness() {
+    if (this.shutdown.draining) {
+      throw new AppError(ErrorCode.SHUTTING_DOWN, 'Shutting down: not taking new traffic', {
+        since: this.shutdown.drainingSince?.toISOString(),
+      });
+    }
     return this.run([() => this.store.check()]);
   }
 
-  /** Detailed health: store readiness plus Novita's circuit state (informational). */
+  /**
+   * Detailed health: Novita (informational), the store, the webhook queue, each background job,
+   * recent performance and system figures, plus blocks feature modules contribute.
+   */
   @Get()
-  @HealthCheck()
-  getHealth() {
-    return this.run([() => this.store.check(), () => this.novita.check()]);
+  @ApiExtraModels(JobHealth)
+  @ApiOkResponse({ type: DetailedHealthResponse, description: 'healthy or degraded' })
+  @ApiServiceUnavailableResponse({
+    type: DetailedHealthResponse,
+    description: 'unhealthy (store down) or shutting down; same body',
+  })
+  async getHealth(@Res() reply: FastifyReply): Promise<void> {
+    const report = await this.detailed.report();
+    const ok = report.status === 'healthy' || report.status === 'degraded';
+    await reply
+      .status(ok ? 200 : 503)
+      .header('Cache-Control', 'no-store')
+      .send(report);
   }
 
   /** Terminus reports a failure as a 503; render it in the error envelope, naming each failing indicator. */

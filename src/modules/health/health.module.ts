@@ -1,14 +1,27 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { LifecycleModule } from '../../infra/lifecycle/shutdown-state';
+import { MetricsModule } from '../../infra/metrics/metrics.module';
 import { NovitaModule } from '../../infra/novita/novita.module';
 import { StoreModule } from '../../infra/store/store.module';
+import { WebhooksModule } from '../webhooks/webhooks.module';
+import { DetailedHealthService } from './detailed-health.service';
+import { HealthBlockRegistry } from './health-blocks';
 import { HealthController } from './health.controller';
-import { NovitaHealthIndicator } from './novita.health';
 import { StoreHealthIndicator } from './store.health';
 
+/** Probes and the detailed report. Modules with their own block import this and use HealthBlockRegistry. */
 @Module({
-  imports: [TerminusModule.forRoot({ errorLogStyle: 'json', logger: false }), StoreModule, NovitaModule],
+  imports: [
+    TerminusModule.forRoot({ errorLogStyle: 'json', logger: false }),
+    StoreModule,
+    NovitaModule,
+    MetricsModule,
+    WebhooksModule,
+    LifecycleModule,
+  ],
   controllers: [HealthController],
-  providers: [StoreHealthIndicator, NovitaHealthIndicator],
+  providers: [StoreHealthIndicator, DetailedHealthService, HealthBlockRegistry],
+  exports: [HealthBlockRegistry],
 })
 export class HealthModule {}

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { MetricsModule } from '../../infra/metrics/metrics.module';
 import { NovitaModule } from '../../infra/novita/novita.module';
 import { StoreModule } from '../../infra/store/store.module';
 import { WebhooksModule } from '../webhooks/webhooks.module';
@@ -20,7 +21,7 @@ import { ReconcilerService } from './operations/reconciler.service';
 
 /** The instance lifecycle API, its durable operations and the reconciler that advances them. */
 @Module({
-  imports: [StoreModule, NovitaModule, WebhooksModule],
+  imports: [StoreModule, NovitaModule, WebhooksModule, MetricsModule],
   controllers: [InstancesController, InstanceActionsController],
   providers: [
     InstanceRepository,

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { MetricsModule } from '../../infra/metrics/metrics.module';
 import { StoreModule } from '../../infra/store/store.module';
 import { WebhookDeliveryRepository } from './webhook-delivery.repository';
 import { WebhookDeliveryService } from './webhook-delivery.service';
@@ -9,7 +10,7 @@ import { WebhooksService } from './webhooks.service';
 
 /** Outbound webhooks: the WebhookEmitter port, the outbox, its delivery worker and the deliveries API. */
 @Module({
-  imports: [StoreModule],
+  imports: [StoreModule, MetricsModule],
   controllers: [WebhooksController],
   providers: [
     WebhookDeliveryRepository,
@@ -18,6 +19,6 @@ import { WebhooksService } from './webhooks.service';
     WebhooksService,
     { provide: WebhookEmitter, useExisting: WebhooksService },
   ],
-  exports: [WebhookEmitter, WebhooksService],
+  exports: [WebhookEmitter, WebhooksService, WebhookDeliveryRepository],
 })
 export class WebhooksModule {}

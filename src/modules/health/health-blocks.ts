@@ -1,0 +1,34 @@
+import { Injectable } from '@nestjs/common';
+
+/** A named top-level block of GET /health, e.g. `sync` or `migrationService`. */
+export type HealthBlock = () => Record<string, unknown> | Promise<Record<string, unknown>>;
+
+/**
+ * Lets feature modules add their own block to the detailed health report without the health
+ * module knowing them: `blocks.register('sync', () => sync.status())` in the module's onModuleInit.
+ * A block that throws is reported as `{ available: false, error }` instead of failing /health.
+ */
+@Injectable()
+export class HealthBlockRegistry {
+  private readonly blocks = new Map<string, HealthBlock>();
+
+  register(name: string, block: HealthBlock): void {
+    if (RESERVED.has(name)) throw new Error(`"${name}" is a built-in /health field`);
+    this.blocks.set(name, block);
+  }
+
+  async collect(): Promise<Record<string, Record<string, unknown>>> {
+    const entries = await Promise.all(
+      [...this.blocks].map(async ([name, block]) => {
+        try {
+          return [name, await block()] as const;
+        } catch (err) {
+          return [name, { available: false, error: (err as Error).message }] as const;
+        }
+      }),
+    );
+    return Object.fromEntries(entries);
+  }
+}
+
+const RESERVED = new Set(['status', 'timestamp', 'uptimeSeconds', 'services', 'performance', 'system']);
