@@ -104,7 +104,9 @@ describe(MetricsService.name, () => {
       description: '',
       entries: () => entries,
       sizeBytes: () => 10,
-      clear: () => (entries = 0),
+      clear: () => {
+        entries = 0;
+      },
     });
     caches.hit('clusters');
     caches.hit('clusters');
