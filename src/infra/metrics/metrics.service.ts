@@ -126,6 +126,11 @@ export class MetricsService {
 
   constructor(private readonly caches: CacheRegistry) {
     collectDefaultMetrics({ register: this.registry });
+    // Gauges named *_total break Prometheus naming rules (promtool flags them); prom-client also
+    // exports the same counts per type as nodejs_active_{handles,requests,resources}.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+      this.registry.removeSingleMetric(name);
+    }
     // collect() runs with `this` bound to the metric, so the service's state is reached through closures.
     const currentBreakerState = () => this.breakerState();
     const cacheStats = () => this.caches.stats();
