@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { ShutdownState } from '../../infra/lifecycle/shutdown-state';
+import { CacheRegistry } from '../../infra/metrics/cache-registry';
 import { MetricsService } from '../../infra/metrics/metrics.service';
 import { NovitaClient } from '../../infra/novita/novita-client';
+import { cacheSummary } from '../metrics/metrics-summary.service';
 import { SystemSampler } from '../metrics/system-stats';
 import { WebhookDeliveryRepository } from '../webhooks/webhook-delivery.repository';
 import { DetailedHealthResponse, JobHealth, StoreServiceHealth } from './dto/health.response';
@@ -20,12 +22,14 @@ export class DetailedHealthService {
     private readonly metrics: MetricsService,
     private readonly blocks: HealthBlockRegistry,
     private readonly shutdown: ShutdownState,
+    private readonly caches: CacheRegistry,
   ) {}
 
   async report(now = new Date()): Promise<DetailedHealthResponse & Record<string, unknown>> {
-    const [storeResult, depth, extra] = await Promise.all([
+    const [storeResult, depth, cacheStats, extra] = await Promise.all([
       this.storeIndicator.check(),
       this.webhooks.queueDepth().catch(() => null),
+      this.caches.stats().catch(() => null),
       this.blocks.collect(),
     ]);
     const store = storeResult[StoreHealthIndicator.KEY] as unknown as StoreServiceHealth;
@@ -55,6 +59,9 @@ export class DetailedHealthService {
         },
         store,
         webhookQueue: { status: depth === null ? 'unknown' : 'up', depth },
+        cache: cacheStats
+          ? { status: 'up', caches: cacheStats.length, ...cacheSummary(cacheStats) }
+          : { status: 'unknown', caches: null, hitRatio: null, totalSize: null, totalEntries: null },
         jobs,
       },
       performance: this.metrics.httpWindow.lastMinute(),

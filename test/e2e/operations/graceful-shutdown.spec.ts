@@ -28,10 +28,15 @@ async function startSlowNovita(): Promise<{ server: Server; baseUrl: string }> {
   };
 }
 
-async function timed(url: string): Promise<{ status: number; body: any; at: number }> {
-  const res = await fetch(url);
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null, at: Date.now() };
+/** Never rejects: a refused or reset connection is status 0, so a failed expectation cannot leave a dangling rejection. */
+async function timed(url: string): Promise<{ status: number; body: any; at: number; error?: string }> {
+  try {
+    const res = await fetch(url);
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null, at: Date.now() };
+  } catch (err) {
+    return { status: 0, body: null, at: Date.now(), error: String((err as Error).cause ?? err) };
+  }
 }
 
 // SIGTERM to the real process while requests are in flight, as Kubernetes sends it.
@@ -69,8 +74,13 @@ describe('graceful shutdown (service process)', () => {
     svc.child.kill('SIGTERM');
     const exited = svc.exited.then((code) => ({ code, at: Date.now() }));
 
-    // Readiness flips well within one probe period; everything else is still served during the delay.
-    const ready = await timed(`${svc.url}/health/ready`);
+    // Readiness flips well within one probe period (the signal takes a moment to reach the process);
+    // everything else is still served during the delay.
+    let ready = await timed(`${svc.url}/health/ready`);
+    while (ready.status === 200 && Date.now() - sentAt < 2000) {
+      await new Promise((r) => setTimeout(r, 50));
+      ready = await timed(`${svc.url}/health/ready`);
+    }
     expect(ready.status).toBe(503);
     expect(ready.body.error.code).toBe('SHUTTING_DOWN');
     expect(ready.at - sentAt).toBeLessThan(1000);

@@ -30,6 +30,19 @@ export class WebhookQueueHealth {
   depth: number | null;
 }
 
+export class CacheHealth {
+  @ApiProperty({ enum: ['up', 'unknown'], description: 'unknown when the store could not be read' })
+  status: 'up' | 'unknown';
+  @ApiProperty({ type: Number, nullable: true, description: 'In-process caches of Novita data' })
+  caches: number | null;
+  @ApiProperty({ type: Number, nullable: true })
+  hitRatio: number | null;
+  @ApiProperty({ type: Number, nullable: true, description: 'Approximate bytes held' })
+  totalSize: number | null;
+  @ApiProperty({ type: Number, nullable: true })
+  totalEntries: number | null;
+}
+
 export class JobHealth extends JobStatusResponse {
   @ApiProperty({ enum: ['up', 'failing'], description: 'failing when the last pass on this replica failed' })
   status: 'up' | 'failing';
@@ -42,6 +55,8 @@ export class ServicesHealth {
   store: StoreServiceHealth;
   @ApiProperty({ type: WebhookQueueHealth })
   webhookQueue: WebhookQueueHealth;
+  @ApiProperty({ type: CacheHealth })
+  cache: CacheHealth;
   @ApiProperty({
     type: 'object',
     additionalProperties: { $ref: '#/components/schemas/JobHealth' },
