@@ -1,5 +1,11 @@
 import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
-import { ApiExtraModels, ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiExtraModels,
+  ApiOkResponse,
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import {
   HealthCheck,
   HealthCheckResult,
@@ -52,6 +58,12 @@ export class HealthController {
    * recent performance and system figures, plus blocks feature modules contribute.
    */
   @Get()
+  @ApiOperation({
+    summary: 'Detailed health',
+    description:
+      'Novita (informational), the store, the webhook queue, caches, background jobs, performance over the last minute, ' +
+      'memory and CPU, plus blocks contributed by feature modules (such as sync). 503 when the store is down or while shutting down.',
+  })
   @ApiExtraModels(JobHealth)
   @ApiOkResponse({ type: DetailedHealthResponse, description: 'healthy or degraded' })
   @ApiServiceUnavailableResponse({

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Header, HttpCode, HttpStatus, Post } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
+  ApiOperation,
   ApiOkResponse,
   ApiTags,
   ApiTooManyRequestsResponse,
@@ -24,6 +25,10 @@ export class CacheController {
 
   /** Each cache with its entries, hits, misses, hit ratio and approximate size. */
   @Get('stats')
+  @ApiOperation({
+    summary: 'Statistics of each cache of Novita data on this replica',
+    description: 'Entries, hits, misses, hit ratio and approximate size per cache, with totals.',
+  })
   @Header('Cache-Control', 'no-store')
   @ApiOkResponse({ type: CacheStatsResponse })
   @ApiUnauthorizedResponse({ type: ErrorResponse, description: 'Missing or invalid API key' })
@@ -52,6 +57,12 @@ export class CacheController {
    * counts are kept. Acts on this replica only.
    */
   @Post('clear')
+  @ApiOperation({
+    summary: 'Clear caches of Novita data on this replica',
+    description:
+      'Clears the named caches, or all when none are named; the next read asks Novita again. Never touches instance ' +
+      'records, operations, the webhook outbox, idempotency keys or rate-limit counters.',
+  })
   @HttpCode(HttpStatus.OK)
   @ApiOkResponse({ type: ClearCacheResponse })
   @ApiBadRequestResponse({

@@ -1,6 +1,7 @@
 import { Controller, Get, Header, Res, UseGuards } from '@nestjs/common';
 import {
   ApiExtraModels,
+  ApiOperation,
   ApiOkResponse,
   ApiProduces,
   ApiSecurity,
@@ -33,6 +34,12 @@ export class MetricsController {
    * METRICS_REQUIRE_KEY=true. Not rate limited: scrapers poll it.
    */
   @Get('metrics')
+  @ApiOperation({
+    summary: 'Prometheus metrics of this replica',
+    description:
+      'Text exposition format 0.0.4: HTTP, Novita calls and breaker, store round trips, background jobs, webhooks, caches, ' +
+      'instances by status. Open like the probes unless METRICS_REQUIRE_KEY=true; not rate limited.',
+  })
   @SkipThrottle()
   @UseGuards(MetricsAccessGuard)
   @ApiSecurity({})
@@ -50,6 +57,11 @@ export class MetricsController {
 
   /** Requests, background jobs, Novita calls, webhook attempts, system and cache figures of this replica. */
   @Get('api/metrics')
+  @ApiOperation({
+    summary: 'Metrics of this replica as JSON',
+    description:
+      'Requests (total, by status code, by route, last minute), background jobs, Novita calls, webhook attempts, system and cache.',
+  })
   @Header('Cache-Control', 'no-store')
   @ApiExtraModels(JobStatusResponse)
   @ApiOkResponse({ type: MetricsResponse })
@@ -61,6 +73,11 @@ export class MetricsController {
 
   /** The short form: requests by status code, jobs by type, system, cache hit ratio and size. */
   @Get('api/metrics/summary')
+  @ApiOperation({
+    summary: 'Short metrics summary of this replica',
+    description:
+      'Requests by status code, background jobs by type, memory/CPU/uptime, cache hit ratio and size.',
+  })
   @Header('Cache-Control', 'no-store')
   @ApiOkResponse({ type: MetricsSummaryResponse })
   @ApiUnauthorizedResponse({ type: ErrorResponse, description: 'Missing or invalid API key' })

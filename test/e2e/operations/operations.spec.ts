@@ -256,6 +256,28 @@ describe('operations surface (e2e)', () => {
     expect((await get('/health/ready')).status).toBe(200);
   });
 
+  it('documents each operations endpoint in the OpenAPI document, with its error responses', async () => {
+    const doc = (await (await get('/docs-json')).json()) as any;
+    const expected: [string, string, string[]][] = [
+      ['/metrics', 'get', ['200', '401']],
+      ['/api/metrics', 'get', ['200', '401', '429']],
+      ['/api/metrics/summary', 'get', ['200', '401', '429']],
+      ['/api/cache/stats', 'get', ['200', '401', '429']],
+      ['/api/cache/clear', 'post', ['200', '400', '401', '429']],
+      ['/health', 'get', ['200', '503']],
+    ];
+    for (const [path, method, codes] of expected) {
+      const op = doc.paths[path]?.[method];
+      expect({ path, summary: typeof op?.summary, description: typeof op?.description }).toEqual({
+        path,
+        summary: 'string',
+        description: 'string',
+      });
+      expect({ path, codes: Object.keys(op.responses).sort() }).toEqual({ path, codes });
+    }
+    expect(doc.paths['/api/cache/clear'].post.requestBody).toBeDefined();
+  });
+
   it('puts the security headers on every response, errors included', async () => {
     const responses = await Promise.all([
       get('/health/live'),

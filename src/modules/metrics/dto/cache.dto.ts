@@ -44,7 +44,11 @@ export class CacheStatsResponse {
 
 export class ClearCacheRequest {
   /** Caches to clear (names from GET /api/cache/stats); omitted or empty clears them all. */
-  @ApiPropertyOptional({ type: [String], example: ['templates'] })
+  @ApiPropertyOptional({
+    type: [String],
+    example: ['templates'],
+    description: 'Caches to clear (names from GET /api/cache/stats); omitted or empty clears them all',
+  })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(20)
