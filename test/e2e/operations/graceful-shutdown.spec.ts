@@ -1,6 +1,8 @@
 import { Server, createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { ServiceProcess, startService } from '../../support/service-process';
+import Redis from 'ioredis';
+import { RedisServerHandle, startRedisServer } from '../../support/redis-server';
+import { ServiceProcess, startService, waitFor } from '../../support/service-process';
 
 const DELAY_MS = 1500;
 const TIMEOUT_MS = 6000;
@@ -43,10 +45,17 @@ async function timed(url: string): Promise<{ status: number; body: any; at: numb
 describe('graceful shutdown (service process)', () => {
   let novita: { server: Server; baseUrl: string };
   let svc: ServiceProcess;
+  let redis: RedisServerHandle;
+  let client: Redis;
+  const leases = () => client.keys('novita_api:__sys:lease:*');
 
   beforeAll(async () => {
     novita = await startSlowNovita();
+    redis = await startRedisServer();
+    client = new Redis(redis.url, { lazyConnect: true });
+    await client.connect();
     svc = await startService({
+      REDIS_URL: redis.url,
       NOVITA_API_KEY: 'sk_unused',
       NOVITA_API_BASE_URL: novita.baseUrl,
       NOVITA_MAX_RETRIES: '0',
@@ -59,11 +68,24 @@ describe('graceful shutdown (service process)', () => {
 
   afterAll(async () => {
     await svc?.kill('SIGKILL');
+    client?.disconnect();
+    await redis?.stop();
     novita?.server.closeAllConnections();
     await new Promise((r) => novita?.server.close(r));
   });
 
-  it('turns readiness to 503 at once, drains, answers stragglers 503 and exits within the timeout', async () => {
+  it('turns readiness to 503 at once, drains, answers stragglers 503, releases leases and exits within the timeout', async () => {
+    // The background loops and the metrics gauges hold their leases in the store while running.
+    expect((await fetch(`${svc.url}/metrics`)).status).toBe(200);
+    const held = await waitFor(async () => {
+      const keys = await leases();
+      return keys.some((k) => k.endsWith('webhooks:worker')) &&
+        keys.some((k) => k.endsWith('metrics:shared-gauges'))
+        ? keys
+        : false;
+    });
+    expect(held.length).toBeGreaterThanOrEqual(2);
+
     // Finishes during the drain: it must get its real answer (Novita said not found: 404).
     const finishing = timed(`${svc.url}/api/instances/slow-3000`);
     // Still running at the drain deadline: it must get a clean 503, not a reset socket.
@@ -102,6 +124,9 @@ describe('graceful shutdown (service process)', () => {
     const exit = await exited;
     expect(exit.code).toBe(0);
     expect(exit.at - sentAt).toBeLessThan(TIMEOUT_MS + 500);
+
+    // Released on the way out, so another replica takes over at once instead of after the lease time.
+    expect(await leases()).toEqual([]);
 
     const steps = svc.lines.filter((l) => l.includes('"context":"Shutdown"')).map((l) => JSON.parse(l).msg);
     expect(steps).toEqual([
