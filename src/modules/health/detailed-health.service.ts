@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { HealthBlockRegistry } from '../../infra/health/health-blocks';
 import { ShutdownState } from '../../infra/lifecycle/shutdown-state';
 import { CacheRegistry } from '../../infra/metrics/cache-registry';
 import { MetricsService } from '../../infra/metrics/metrics.service';
@@ -7,7 +8,6 @@ import { cacheSummary } from '../metrics/metrics-summary.service';
 import { SystemSampler } from '../metrics/system-stats';
 import { WebhookDeliveryRepository } from '../webhooks/webhook-delivery.repository';
 import { DetailedHealthResponse, JobHealth, StoreServiceHealth } from './dto/health.response';
-import { HealthBlockRegistry } from './health-blocks';
 import { StoreHealthIndicator } from './store.health';
 
 /** Builds GET /health: every dependency and job, recent performance, system figures and contributed blocks. */

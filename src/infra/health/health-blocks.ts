@@ -1,11 +1,13 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Module } from '@nestjs/common';
 
 /** A named top-level block of GET /health, e.g. `sync` or `migrationService`. */
 export type HealthBlock = () => Record<string, unknown> | Promise<Record<string, unknown>>;
 
 /**
  * Lets feature modules add their own block to the detailed health report without the health
- * module knowing them: `blocks.register('sync', () => sync.status())` in the module's onModuleInit.
+ * module knowing them: import HealthBlocksModule, inject HealthBlockRegistry and call
+ * `blocks.register('sync', () => sync.status())` in the module's onModuleInit. It lives apart from
+ * the health module (which imports features such as webhooks) so that no import cycle can form.
  * A block that throws is reported as `{ available: false, error }` instead of failing /health.
  */
 @Injectable()
@@ -32,3 +34,7 @@ export class HealthBlockRegistry {
 }
 
 const RESERVED = new Set(['status', 'timestamp', 'uptimeSeconds', 'services', 'performance', 'system']);
+
+/** Imports nothing, so any module can import it. */
+@Module({ providers: [HealthBlockRegistry], exports: [HealthBlockRegistry] })
+export class HealthBlocksModule {}
