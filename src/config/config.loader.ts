@@ -158,7 +158,11 @@ export function loadConfig(rawEnv: Env, overrides: { demoMode?: boolean } = {}):
     },
     operations: {
       metricsRequireKey: v.METRICS_REQUIRE_KEY ?? false,
-      corsOrigins: (v.CORS_ORIGINS ?? '').split(',').filter(Boolean),
+      // Browsers send Origin without a trailing slash; an origin written with one would never match.
+      corsOrigins: (v.CORS_ORIGINS ?? '')
+        .split(',')
+        .filter(Boolean)
+        .map((o) => o.replace(/\/+$/, '')),
       axiom:
         v.AXIOM_TOKEN && v.AXIOM_DATASET
           ? { token: v.AXIOM_TOKEN, dataset: v.AXIOM_DATASET, url: v.AXIOM_URL ?? DEFAULT_AXIOM_URL }

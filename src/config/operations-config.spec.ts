@@ -24,7 +24,7 @@ describe('operations settings', () => {
   });
 
   it('reads CORS origins as a list and rejects what is not an origin list', () => {
-    const c = loadConfig({ ...base, CORS_ORIGINS: 'https://ops.example.com,http://localhost:5173' });
+    const c = loadConfig({ ...base, CORS_ORIGINS: 'https://ops.example.com/,http://localhost:5173' });
     expect(c.operations.corsOrigins).toEqual(['https://ops.example.com', 'http://localhost:5173']);
     expect(problemsOf({ ...base, CORS_ORIGINS: '*' })).toEqual([
       expect.stringMatching(/^CORS_ORIGINS must be/),
