@@ -12,6 +12,8 @@ import { UI_ROOT } from './modules/ui/ui.controller';
 
 const BODY_LIMIT_BYTES = 1024 * 1024;
 const MAX_PATH_PARAM_LENGTH = 256;
+import { registerSecurityHeaders } from './infra/http/security-headers';
+import { registerHttpMetrics } from './modules/metrics/http-metrics';
 
 /** Builds the whole application from a validated config; used by main.ts, the demo and the e2e tests. */
 export async function createApp(
@@ -35,7 +37,9 @@ export async function createApp(
   registerBodyParsers(app.getHttpAdapter().getInstance(), BODY_LIMIT_BYTES);
   app.useLogger(app.get(Logger));
   app.useGlobalPipes(createValidationPipe());
-  app.enableShutdownHooks();
+  // No enableShutdownHooks(): main.ts installs the draining shutdown (infra/lifecycle/graceful-shutdown.ts).
+  await registerSecurityHeaders(app, config.operations);
+  registerHttpMetrics(app);
 
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onRequest', (request, reply, done) => {
@@ -51,6 +55,12 @@ export async function createApp(
   });
   // Dashboard assets: only files that exist get routes, so any other path still gets the API's 404.
   if (options.swaggerUi ?? true)
-    app.useStaticAssets({ root: UI_ROOT, prefix: '/ui/', wildcard: false, decorateReply: false, index: false });
+    app.useStaticAssets({
+      root: UI_ROOT,
+      prefix: '/ui/',
+      wildcard: false,
+      decorateReply: false,
+      index: false,
+    });
   return app;
 }

@@ -15,7 +15,9 @@ import { AllConfig } from './config/config.types';
 import { StateStore } from './infra/store/state-store';
 import { StoreModule } from './infra/store/store.module';
 import { AutoStopModule } from './modules/auto-stop/auto-stop.module';
+import { LifecycleModule } from './infra/lifecycle/shutdown-state';
 import { HealthModule } from './modules/health/health.module';
+import { MetricsApiModule } from './modules/metrics/metrics-api.module';
 import { WebhooksModule } from './modules/webhooks/webhooks.module';
 import { InstancesModule } from './modules/instances/instances.module';
 import { SyncModule } from './modules/sync/sync.module';
@@ -33,7 +35,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [() => config] }),
-        LoggerModule.forRoot(buildLoggerOptions(config.app, config.security.trustProxy)),
+        LoggerModule.forRoot(buildLoggerOptions(config.app, config.operations, config.security.trustProxy)),
         ScheduleModule.forRoot(),
         StoreModule,
         ThrottlerModule.forRootAsync({
@@ -59,6 +61,8 @@ export class AppModule {
         InstancesModule,
         MigrationModule,
         UiModule,
+        LifecycleModule,
+        MetricsApiModule,
       ],
       providers: [
         { provide: SECURITY_CONFIG, useValue: config.security },

@@ -6,6 +6,7 @@ import { AllConfig } from './config.types';
 import { EnvironmentVariables } from './env.schema';
 
 export const DEFAULT_NOVITA_BASE_URL = 'https://api.novita.ai/gpu-instance/openapi/v1';
+export const DEFAULT_AXIOM_URL = 'https://api.axiom.co';
 export const DEFAULT_REGION_FALLBACK_ORDER = ['AS-SGP-02', 'CN-HK-01', 'AS-IN-01'];
 
 /** Thrown at boot with every problem found, one per line. */
@@ -92,6 +93,17 @@ export function loadConfig(rawEnv: Env, overrides: { demoMode?: boolean } = {}):
     problems.push(
       'AUTO_STOP_INACTIVITY_THRESHOLD_MINUTES must lie between AUTO_STOP_MIN_IDLE_MINUTES and AUTO_STOP_MAX_IDLE_MINUTES',
     );
+  if (v.METRICS_REQUIRE_KEY && apiKeys.length === 0) {
+    problems.push('METRICS_REQUIRE_KEY=true needs API_KEYS (the key /metrics asks for is one of them)');
+  }
+  if (Boolean(v.AXIOM_TOKEN) !== Boolean(v.AXIOM_DATASET)) {
+    problems.push('AXIOM_TOKEN and AXIOM_DATASET must be set together (or neither, to keep logs local)');
+  }
+  const shutdownDelay = v.SHUTDOWN_DELAY_MS ?? 5000;
+  const shutdownTimeout = v.SHUTDOWN_TIMEOUT_MS ?? 30000;
+  if (shutdownTimeout < shutdownDelay + 1000) {
+    problems.push('SHUTDOWN_TIMEOUT_MS must be at least SHUTDOWN_DELAY_MS + 1000 (it includes the delay)');
+  }
   if (problems.length > 0) throw new ConfigValidationError(problems);
 
   const storeKind = v.UPSTASH_REDIS_REST_URL ? 'upstash' : v.REDIS_URL ? 'redis' : 'memory';
@@ -187,6 +199,20 @@ export function loadConfig(rawEnv: Env, overrides: { demoMode?: boolean } = {}):
       maxBackoffMs: whMax,
       allowPrivateTargets: v.WEBHOOK_ALLOW_PRIVATE_TARGETS ?? false,
       workerIntervalMs: v.WEBHOOK_WORKER_INTERVAL_MS ?? 1000,
+    },
+    operations: {
+      metricsRequireKey: v.METRICS_REQUIRE_KEY ?? false,
+      // Browsers send Origin without a trailing slash; an origin written with one would never match.
+      corsOrigins: (v.CORS_ORIGINS ?? '')
+        .split(',')
+        .filter(Boolean)
+        .map((o) => o.replace(/\/+$/, '')),
+      axiom:
+        v.AXIOM_TOKEN && v.AXIOM_DATASET
+          ? { token: v.AXIOM_TOKEN, dataset: v.AXIOM_DATASET, url: v.AXIOM_URL ?? DEFAULT_AXIOM_URL }
+          : undefined,
+      shutdownDelayMs: shutdownDelay,
+      shutdownTimeoutMs: shutdownTimeout,
     },
   };
 }

@@ -111,6 +111,19 @@ export interface WebhooksConfig {
   workerIntervalMs: number;
 }
 
+export interface OperationsConfig {
+  /** When true, /metrics needs an API key like /api/*. */
+  metricsRequireKey: boolean;
+  /** Browser origins allowed by CORS; empty means no CORS headers at all. */
+  corsOrigins: string[];
+  /** Log shipping to Axiom; undefined unless both token and dataset are set. */
+  axiom?: { token: string; dataset: string; url: string };
+  /** After SIGTERM, readiness answers 503 while the listener keeps serving this long. */
+  shutdownDelayMs: number;
+  /** Whole shutdown budget from SIGTERM to exit; requests still running near its end get a 503. */
+  shutdownTimeoutMs: number;
+}
+
 export interface AllConfig {
   app: AppConfig;
   security: SecurityConfig;
@@ -121,4 +134,5 @@ export interface AllConfig {
   sync: SyncConfig;
   migration: MigrationConfig;
   webhooks: WebhooksConfig;
+  operations: OperationsConfig;
 }

@@ -107,4 +107,17 @@ export class EnvironmentVariables {
   @IntRange(100, 86400000) WEBHOOK_MAX_BACKOFF_MS?: number;
   @Bool() WEBHOOK_ALLOW_PRIVATE_TARGETS?: boolean;
   @IntRange(50, 60000) WEBHOOK_WORKER_INTERVAL_MS?: number;
+
+  // --- operations: metrics, CORS, log shipping, shutdown
+  @Bool() METRICS_REQUIRE_KEY?: boolean;
+  @Pattern(
+    /^https?:\/\/[^\s,]+(,https?:\/\/[^\s,]+)*$/,
+    'a comma-separated list of origins such as https://ops.example.com',
+  )
+  CORS_ORIGINS?: string;
+  @IsOptional() @IsString() AXIOM_TOKEN?: string;
+  @Pattern(/^[a-zA-Z0-9._-]{1,128}$/, 'a dataset name (letters, digits, ., _ or -)') AXIOM_DATASET?: string;
+  @Pattern(HTTP_URL, 'an http(s) URL') AXIOM_URL?: string;
+  @IntRange(0, 120000) SHUTDOWN_DELAY_MS?: number;
+  @IntRange(1000, 600000) SHUTDOWN_TIMEOUT_MS?: number;
 }

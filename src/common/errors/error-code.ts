@@ -24,6 +24,8 @@ export enum ErrorCode {
   UPSTREAM_TIMEOUT = 'UPSTREAM_TIMEOUT',
   STORE_UNAVAILABLE = 'STORE_UNAVAILABLE',
   FEATURE_DISABLED = 'FEATURE_DISABLED',
+  /** SIGTERM received: this replica finishes what it has and takes nothing new. */
+  SHUTTING_DOWN = 'SHUTTING_DOWN',
   INTERNAL_ERROR = 'INTERNAL_ERROR',
 }
 
@@ -50,5 +52,6 @@ export const HTTP_STATUS_BY_CODE: Record<ErrorCode, number> = {
   [ErrorCode.UPSTREAM_TIMEOUT]: 504,
   [ErrorCode.STORE_UNAVAILABLE]: 503,
   [ErrorCode.FEATURE_DISABLED]: 404,
+  [ErrorCode.SHUTTING_DOWN]: 503,
   [ErrorCode.INTERNAL_ERROR]: 500,
 };

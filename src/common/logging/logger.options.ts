@@ -1,6 +1,6 @@
 import type { Params } from 'nestjs-pino';
 import type { IncomingMessage } from 'node:http';
-import type { AppConfig } from '../../config/config.types';
+import type { AppConfig, OperationsConfig } from '../../config/config.types';
 import { REQUEST_ID_HEADER } from '../http/request-id';
 import { redactQueryObject, redactUrl } from './redact-url';
 import { TrustProxy, clientAddressResolver } from '../http/client-address';
@@ -50,8 +50,34 @@ function isQuietPath(url: string | undefined): boolean {
   return QUIET_PATHS.some((re) => re.test(url ?? ''));
 }
 
-export function buildLoggerOptions(app: AppConfig, trustProxy: TrustProxy = false): Params {
+/**
+ * Where log lines go. Without Axiom: pino-pretty in development, else plain JSON on stdout (no
+ * worker thread). With Axiom: both the console and @axiomhq/pino, as pino transport targets; pino
+ * applies the redaction before any target sees a line, so Axiom gets exactly what the console gets.
+ */
+export function buildLogTransport(app: AppConfig, ops?: Pick<OperationsConfig, 'axiom'>) {
   const pretty = app.nodeEnv === 'development' && !app.demoMode ? true : app.demoMode;
+  const consoleTarget = pretty
+    ? { target: 'pino-pretty', options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l' } }
+    : undefined;
+  if (!ops?.axiom || app.logLevel === 'silent') return consoleTarget;
+  return {
+    targets: [
+      { ...(consoleTarget ?? { target: 'pino/file', options: { destination: 1 } }), level: app.logLevel },
+      {
+        target: '@axiomhq/pino',
+        level: app.logLevel,
+        options: { token: ops.axiom.token, dataset: ops.axiom.dataset, url: ops.axiom.url },
+      },
+    ],
+  };
+}
+
+export function buildLoggerOptions(
+  app: AppConfig,
+  ops?: Pick<OperationsConfig, 'axiom'>,
+  trustProxy: TrustProxy = false,
+): Params {
   return {
     pinoHttp: {
       level: app.logLevel,
@@ -66,9 +92,7 @@ export function buildLoggerOptions(app: AppConfig, trustProxy: TrustProxy = fals
       },
       redact: { paths: REDACT_PATHS, censor: '[Redacted]' },
       serializers: { req: requestSerializer(trustProxy) },
-      transport: pretty
-        ? { target: 'pino-pretty', options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l' } }
-        : undefined,
+      transport: buildLogTransport(app, ops),
     },
   };
 }

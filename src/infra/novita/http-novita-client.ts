@@ -22,7 +22,13 @@ import {
   toWireListJobsQuery,
   toWireListProductsQuery,
 } from './novita-requests';
-import { AttemptPolicy, NovitaPolicies, ResilienceOptions, buildNovitaPolicies } from './novita-resilience';
+import {
+  AttemptPolicy,
+  NovitaCallObserver,
+  NovitaPolicies,
+  ResilienceOptions,
+  buildNovitaPolicies,
+} from './novita-resilience';
 import {
   Cluster,
   CreateInstanceSpec,
@@ -85,6 +91,7 @@ export class HttpNovitaClient extends NovitaClient {
   private readonly baseUrl: string;
   private lastSuccessAt: number | null = null;
   private lastError: string | null = null;
+  private readonly observer?: NovitaCallObserver;
 
   constructor(
     private readonly http: HttpService,
@@ -92,6 +99,7 @@ export class HttpNovitaClient extends NovitaClient {
     options: ResilienceOptions = {},
   ) {
     super();
+    this.observer = options.observer;
     this.baseUrl = config.baseUrl.replace(/\/+$/, '');
     this.policies = buildNovitaPolicies(config, options);
     this.policies.breaker.onBreak(() => this.logger.warn({ msg: 'Novita circuit opened' }));
@@ -281,17 +289,21 @@ export class HttpNovitaClient extends NovitaClient {
 
   private async send<T>(call: Call): Promise<T> {
     const policy: AttemptPolicy = call.idempotent ? this.policies.idempotent : this.policies.nonIdempotent;
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
     try {
       const res = await policy.execute(({ signal }) =>
         firstValueFrom(this.http.request<T>(this.requestConfig(call, signal))),
       );
       this.lastSuccessAt = Date.now();
+      this.observer?.recordNovitaCall(call.operation, 'ok', seconds());
       return res.data;
     } catch (err) {
       const appError = classifyNovitaError(err, {
         operation: call.operation,
         breakerRetryAfterSeconds: Math.max(1, Math.ceil(this.config.breakerHalfOpenAfterMs / 1000)),
       });
+      this.observer?.recordNovitaCall(call.operation, appError.code.toLowerCase(), seconds());
       if (HEALTH_RELEVANT.has(appError.code)) {
         this.lastError = `${appError.code}: ${appError.message}`;
         this.logger.warn({ msg: 'Novita call failed', operation: call.operation, code: appError.code });

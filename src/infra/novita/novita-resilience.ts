@@ -30,9 +30,16 @@ export const DEFAULT_RETRY_AFTER_CAP_MS = 30_000;
 /** Calls waiting for a bulkhead slot; only a runaway caller fills this. */
 export const DEFAULT_BULKHEAD_QUEUE = 10_000;
 
+/** Told about every logical call (retries included), for metrics. */
+export interface NovitaCallObserver {
+  /** result is 'ok' or the classified error code in lower case. */
+  recordNovitaCall(operation: string, result: string, durationSec: number): void;
+}
+
 export interface ResilienceOptions {
   retryAfterCapMs?: number;
   bulkheadQueue?: number;
+  observer?: NovitaCallObserver;
 }
 
 /** The context our innermost function receives: the per-attempt AbortSignal from the timeout policy. */

@@ -2,6 +2,8 @@ import { HttpModule, HttpService } from '@nestjs/axios';
 import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { AllConfig } from '../../config/config.types';
+import { MetricsModule } from '../metrics/metrics.module';
+import { MetricsService } from '../metrics/metrics.service';
 import { HttpNovitaClient } from './http-novita-client';
 import { NovitaClient } from './novita-client';
 
@@ -11,13 +13,18 @@ import { NovitaClient } from './novita-client';
  * the shared default instance never touch Novita traffic.
  */
 @Module({
-  imports: [HttpModule.register({})],
+  imports: [HttpModule.register({}), MetricsModule],
   providers: [
     {
       provide: NovitaClient,
-      inject: [HttpService, ConfigService],
-      useFactory: (http: HttpService, config: ConfigService<AllConfig, true>) =>
-        new HttpNovitaClient(http, config.get('novita', { infer: true })),
+      inject: [HttpService, ConfigService, MetricsService],
+      useFactory: (http: HttpService, config: ConfigService<AllConfig, true>, metrics: MetricsService) => {
+        const client = new HttpNovitaClient(http, config.get('novita', { infer: true }), {
+          observer: metrics,
+        });
+        metrics.watchBreaker(() => client.health().circuit);
+        return client;
+      },
     },
   ],
   exports: [NovitaClient],

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
+import { MetricsService } from '../metrics/metrics.service';
 import { Lease, StateStore } from '../store/state-store';
 import {
   JobDefinition,
@@ -60,7 +61,10 @@ export class BackgroundLoop implements OnApplicationShutdown {
   private stopping = false;
   private ticking = false;
 
-  constructor(private readonly store: StateStore) {}
+  constructor(
+    private readonly store: StateStore,
+    @Optional() private readonly metrics?: MetricsService,
+  ) {}
 
   register(def: JobDefinition): void {
     if (this.slots.has(def.name)) throw new Error(`background job ${def.name} registered twice`);
@@ -314,6 +318,12 @@ export class BackgroundLoop implements OnApplicationShutdown {
     } finally {
       if (runLock) await this.store.releaseLease(runLock).catch(() => false);
     }
+    this.metrics?.recordJobPass(
+      def.name,
+      summary.outcome === 'failed' ? 'failure' : 'success',
+      summary.durationMs / 1000,
+      summary.error,
+    );
     for (const listener of this.listeners) {
       try {
         listener(summary);

@@ -1,3 +1,4 @@
+import { MetricsModule } from '../../infra/metrics/metrics.module';
 import { Module } from '@nestjs/common';
 import { NovitaModule } from '../../infra/novita/novita.module';
 import { SchedulingModule } from '../../infra/scheduling/scheduling.module';
@@ -11,7 +12,7 @@ import { AutoStopSweeper } from './auto-stop.sweeper';
 
 /** Idle deadlines swept within seconds, per-instance policies, warnings, snooze, stats and trigger. */
 @Module({
-  imports: [StoreModule, NovitaModule, SchedulingModule, InstancesModule],
+  imports: [MetricsModule, StoreModule, NovitaModule, SchedulingModule, InstancesModule],
   controllers: [AutoStopController],
   providers: [AutoStopSweeper, AutoStopConsistencyCheck, AutoStopJob, AutoStopService],
   exports: [AutoStopService],

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Optional, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ErrorCode, isAppError } from '../../common/errors';
 import { AllConfig, AutoStopConfig } from '../../config/config.types';
@@ -22,6 +22,7 @@ import {
   isSubjectToAutoStop,
   lastActivityMs,
 } from '../records/idle-policy';
+import { MetricsService } from '../../infra/metrics/metrics.service';
 import { InstanceEvents } from '../records/instance-events';
 import { AUTOSTOP_DEADLINES_KEY, InstanceRepository, instanceKey } from '../records/instance.repository';
 import { InstanceRecord, isManaged } from '../records/instance.types';
@@ -106,6 +107,7 @@ export class AutoStopSweeper {
     private readonly novita: NovitaClient,
     private readonly events: InstanceEvents,
     configService: ConfigService<AllConfig, true>,
+    @Optional() private readonly metrics?: MetricsService,
   ) {
     this.config = configService.get('autoStop', { infer: true });
     this.concurrency = configService.get('novita', { infer: true }).maxConcurrent;
@@ -490,6 +492,7 @@ export class AutoStopSweeper {
   }
 
   private async count(name: string): Promise<void> {
+    if (name === 'stopped' || name === 'deleted') this.metrics?.recordAutoStop({ dryRun: false });
     await this.store.set(TOTALS_SINCE_KEY, new Date().toISOString(), { onlyIfAbsent: true });
     await this.store.increment(totalsKey(name));
   }

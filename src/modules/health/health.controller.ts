@@ -1,5 +1,11 @@
-import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
-import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
+import {
+  ApiExtraModels,
+  ApiOkResponse,
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { ApiErrorResponses } from '../../common/http/api-error-responses.decorator';
 import {
@@ -8,12 +14,13 @@ import {
   HealthCheckService,
   HealthIndicatorFunction,
 } from '@nestjs/terminus';
-import { AppError, ErrorCode } from '../../common/errors';
 import { SkipThrottle } from '@nestjs/throttler';
-import { MigrationService } from '../migration/migration.service';
-import { NovitaHealthIndicator } from './novita.health';
+import type { FastifyReply } from 'fastify';
+import { AppError, ErrorCode } from '../../common/errors';
+import { ShutdownState } from '../../infra/lifecycle/shutdown-state';
+import { DetailedHealthService } from './detailed-health.service';
+import { DetailedHealthResponse, JobHealth } from './dto/health.response';
 import { StoreHealthIndicator } from './store.health';
-import { SyncJob } from '../sync/sync.job';
 
 /** Terminus' result, as /health/* returns it when healthy. */
 const HEALTH_RESULT: SchemaObject = {
@@ -41,9 +48,8 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly store: StoreHealthIndicator,
-    private readonly novita: NovitaHealthIndicator,
-    private readonly sync: SyncJob,
-    private readonly migration: MigrationService,
+    private readonly detailed: DetailedHealthService,
+    private readonly shutdown: ShutdownState,
   ) {}
 
   /** Liveness: the process answers. No dependency is consulted, so a store outage never restarts pods. */
@@ -55,31 +61,47 @@ export class HealthController {
     return this.run([]);
   }
 
-  /** Readiness: 503 naming the failing indicator when the store is unreachable. */
+  /**
+   * Readiness: 503 naming the failing indicator when the store is unreachable, and 503 SHUTTING_DOWN
+   * from the moment SIGTERM arrives, so the load balancer drains this replica before it stops.
+   */
   @Get('ready')
   @HealthCheck({ swaggerDocumentation: false })
   @ApiOkResponse({ description: 'Ready: the store answers', schema: HEALTH_RESULT })
   @ApiErrorResponses(503)
   getReadiness() {
+    if (this.shutdown.draining) {
+      throw new AppError(ErrorCode.SHUTTING_DOWN, 'Shutting down: not taking new traffic', {
+        since: this.shutdown.drainingSince?.toISOString(),
+      });
+    }
     return this.run([() => this.store.check()]);
   }
 
-  /** Detailed health: store readiness plus Novita's circuit state (informational) and the spot-recovery block. */
+  /**
+   * Detailed health: Novita (informational), the store, the webhook queue, each background job,
+   * recent performance and system figures, plus blocks feature modules contribute.
+   */
   @Get()
-  @HealthCheck({ swaggerDocumentation: false })
-  @ApiOkResponse({
-    description: 'Store and Novita status, and the sync and migrationService blocks',
-    schema: HEALTH_RESULT,
+  @ApiOperation({
+    summary: 'Detailed health',
+    description:
+      'Novita (informational), the store, the webhook queue, caches, background jobs, performance over the last minute, ' +
+      'memory and CPU, plus blocks contributed by feature modules (such as sync). 503 when the store is down or while shutting down.',
   })
-  @ApiErrorResponses(503)
-  async getHealth() {
-    const result = await this.run([() => this.store.check(), () => this.novita.check()]);
-    // Informational like Novita's state: a store hiccup reading them already shows in the store indicator.
-    return {
-      ...result,
-      sync: await this.sync.health().catch(() => null),
-      migrationService: await this.migration.healthBlock().catch(() => null),
-    };
+  @ApiExtraModels(JobHealth)
+  @ApiOkResponse({ type: DetailedHealthResponse, description: 'healthy or degraded' })
+  @ApiServiceUnavailableResponse({
+    type: DetailedHealthResponse,
+    description: 'unhealthy (store down) or shutting down; same body',
+  })
+  async getHealth(@Res() reply: FastifyReply): Promise<void> {
+    const report = await this.detailed.report();
+    const ok = report.status === 'healthy' || report.status === 'degraded';
+    await reply
+      .status(ok ? 200 : 503)
+      .header('Cache-Control', 'no-store')
+      .send(report);
   }
 
   /** Terminus reports a failure as a 503; render it in the error envelope, naming each failing indicator. */

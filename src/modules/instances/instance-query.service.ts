@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { AppError, ErrorCode, isAppError } from '../../common/errors';
 import { AllConfig, InstancesConfig } from '../../config/config.types';
+import { CacheRegistry } from '../../infra/metrics/cache-registry';
 import { NovitaClient } from '../../infra/novita/novita-client';
 import { NovitaInstance } from '../../infra/novita/novita.types';
 import {
@@ -19,6 +20,7 @@ import { PassInProgressError } from '../../infra/scheduling/job.types';
 
 const DEFAULT_PAGE_SIZE = 100;
 const DEFAULT_SYNC = { forceSync: false, handleObsoleteInstances: true, dryRun: false };
+export const OBSERVED_STATUS_CACHE = 'observed-status';
 /** Reads never wait long for the instance lock: if busy, the fresh view is returned without persisting it. */
 const READ_LOCK_WAIT_MS = 500;
 
@@ -30,14 +32,38 @@ const byCreatedDesc = (a: { createdAt: string | null }, b: { createdAt: string |
 export class InstanceQueryService {
   private readonly logger = new Logger(InstanceQueryService.name);
   private readonly config: InstancesConfig;
+  /** Observations made before this instant count as stale, whatever their age (set by a cache clear). */
+  private staleBefore = 0;
 
   constructor(
     private readonly repo: InstanceRepository,
     private readonly novita: NovitaClient,
     private readonly sync: SyncJob,
     configService: ConfigService<AllConfig, true>,
+    private readonly caches: CacheRegistry = new CacheRegistry(),
   ) {
     this.config = configService.get('instances', { infer: true });
+    // The record keeps the last observed status; this "cache" is only the rule that a recent one is
+    // served without asking Novita. Clearing it forgets freshness, never the record.
+    caches.register({
+      name: OBSERVED_STATUS_CACHE,
+      description:
+        'Instance statuses observed from Novita less than INSTANCE_CACHE_STALE_MS ago, served without a Novita call',
+      entries: async () => {
+        const now = Date.now();
+        return (await this.repo.listAll()).filter((r) => this.isFresh(r, now)).length;
+      },
+      sizeBytes: () => 0,
+      clear: () => {
+        this.staleBefore = Date.now();
+      },
+    });
+  }
+
+  private isFresh(record: InstanceRecord, now: number): boolean {
+    if (!record.novitaInstanceId || record.status === 'deleted' || !record.lastSyncedAt) return false;
+    const at = Date.parse(record.lastSyncedAt);
+    return at >= this.staleBefore && now - at < this.config.staleAfterMs;
   }
 
   async list(query: ListInstancesQuery): Promise<InstanceListResponseDto> {
@@ -64,10 +90,13 @@ export class InstanceQueryService {
   async get(id: string, now = new Date()): Promise<InstanceResponseDto> {
     const record = await this.repo.findByAnyId(id);
     if (!record) return this.getNovitaOnly(id, now);
-    const age = record.lastSyncedAt ? now.getTime() - Date.parse(record.lastSyncedAt) : Infinity;
-    if (!record.novitaInstanceId || record.status === 'deleted' || age < this.config.staleAfterMs) {
+    if (!record.novitaInstanceId || record.status === 'deleted')
+      return toInstanceResponse(record, { stale: false });
+    if (this.isFresh(record, now.getTime())) {
+      this.caches.hit(OBSERVED_STATUS_CACHE);
       return toInstanceResponse(record, { stale: false });
     }
+    this.caches.miss(OBSERVED_STATUS_CACHE);
     let observed: NovitaInstance;
     try {
       observed = await this.novita.getInstance(record.novitaInstanceId);

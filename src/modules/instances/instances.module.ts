@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { MetricsModule } from '../../infra/metrics/metrics.module';
 import { NovitaModule } from '../../infra/novita/novita.module';
 import { SchedulingModule } from '../../infra/scheduling/scheduling.module';
 import { StoreModule } from '../../infra/store/store.module';
@@ -22,7 +23,15 @@ import { ReconcilerService } from './operations/reconciler.service';
 
 /** The instance lifecycle API, its durable operations and the reconciler that advances them. */
 @Module({
-  imports: [StoreModule, NovitaModule, WebhooksModule, RecordsModule, SchedulingModule, SyncModule],
+  imports: [
+    StoreModule,
+    NovitaModule,
+    WebhooksModule,
+    RecordsModule,
+    SchedulingModule,
+    SyncModule,
+    MetricsModule,
+  ],
   controllers: [InstancesController, InstanceActionsController],
   providers: [
     InstanceResolver,

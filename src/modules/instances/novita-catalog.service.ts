@@ -1,11 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { AppError, ErrorCode, isAppError } from '../../common/errors';
+import { CacheRegistry } from '../../infra/metrics/cache-registry';
 import { NovitaClient } from '../../infra/novita/novita-client';
-import { Cluster } from '../../infra/novita/novita.types';
+import { Cluster, Template } from '../../infra/novita/novita.types';
 import { CreateInstanceDto } from './dto/create-instance.dto';
 
 /** Clusters change rarely; a short cache saves one Novita call per create. */
 const CLUSTER_CACHE_MS = 60_000;
+/** Templates are edited by hand in Novita's console; a minute-old copy is fresh enough for a create. */
+const TEMPLATE_CACHE_MS = 60_000;
+export const CLUSTERS_CACHE = 'clusters';
+export const TEMPLATES_CACHE = 'templates';
 
 export interface ImageSpec {
   imageUrl: string;
@@ -23,14 +28,52 @@ export interface ImageSpec {
 @Injectable()
 export class NovitaCatalogService {
   private clusterCache: { at: number; clusters: Cluster[] } | null = null;
+  private readonly templateCache = new Map<string, { at: number; template: Template }>();
 
-  constructor(private readonly novita: NovitaClient) {}
+  constructor(
+    private readonly novita: NovitaClient,
+    private readonly caches: CacheRegistry = new CacheRegistry(),
+  ) {
+    caches.register({
+      name: CLUSTERS_CACHE,
+      description: 'Novita clusters (regions and their GPUs), kept 60 s',
+      entries: () => this.clusterCache?.clusters.length ?? 0,
+      sizeBytes: () => jsonBytes(this.clusterCache?.clusters ?? []),
+      clear: () => {
+        this.clusterCache = null;
+      },
+    });
+    caches.register({
+      name: TEMPLATES_CACHE,
+      description: 'Novita templates used by creates, kept 60 s',
+      entries: () => this.templateCache.size,
+      sizeBytes: () => jsonBytes([...this.templateCache.values()].map((e) => e.template)),
+      clear: () => this.templateCache.clear(),
+    });
+  }
 
   async clusters(now = Date.now()): Promise<Cluster[]> {
-    if (this.clusterCache && now - this.clusterCache.at < CLUSTER_CACHE_MS) return this.clusterCache.clusters;
+    if (this.clusterCache && now - this.clusterCache.at < CLUSTER_CACHE_MS) {
+      this.caches.hit(CLUSTERS_CACHE);
+      return this.clusterCache.clusters;
+    }
+    this.caches.miss(CLUSTERS_CACHE);
     const clusters = await this.novita.listClusters();
     this.clusterCache = { at: now, clusters };
     return clusters;
+  }
+
+  /** A template by id, from the cache when fetched less than a minute ago. */
+  async template(templateId: string, now = Date.now()): Promise<Template> {
+    const cached = this.templateCache.get(templateId);
+    if (cached && now - cached.at < TEMPLATE_CACHE_MS) {
+      this.caches.hit(TEMPLATES_CACHE);
+      return cached.template;
+    }
+    this.caches.miss(TEMPLATES_CACHE);
+    const template = await this.novita.getTemplate(templateId);
+    this.templateCache.set(templateId, { at: now, template });
+    return template;
   }
 
   /** The template supplies image, ports, envs, command and registry auth; explicit request fields win. */
@@ -49,7 +92,7 @@ export class NovitaCatalogService {
         command: own.command,
       };
     }
-    const template = await this.novita.getTemplate(dto.templateId).catch((err: unknown) => {
+    const template = await this.template(dto.templateId).catch((err: unknown) => {
       if (
         isAppError(err) &&
         (err.code === ErrorCode.NOT_FOUND || err.code === ErrorCode.UPSTREAM_BAD_REQUEST)
@@ -76,6 +119,10 @@ export class NovitaCatalogService {
     }
     return spec;
   }
+}
+
+function jsonBytes(values: unknown[]): number {
+  return values.length === 0 ? 0 : Buffer.byteLength(JSON.stringify(values));
 }
 
 function mergeEnvs(

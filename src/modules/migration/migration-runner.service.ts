@@ -1,4 +1,5 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
+import { MetricsService } from '../../infra/metrics/metrics.service';
 import { ConfigService } from '@nestjs/config';
 import { ErrorCode, isAppError } from '../../common/errors';
 import { AllConfig, InstancesConfig, MigrationConfig, NovitaConfig } from '../../config/config.types';
@@ -96,6 +97,7 @@ export class MigrationRunner {
     private readonly catalog: NovitaCatalogService,
     private readonly store: StateStore,
     configService: ConfigService<AllConfig, true>,
+    @Optional() private readonly metrics?: MetricsService,
   ) {
     this.config = configService.get('migration', { infer: true });
     this.instancesConfig = configService.get('instances', { infer: true });
@@ -461,6 +463,7 @@ export class MigrationRunner {
       await this.instances.save(ready);
       await this.repo.close(closed);
       await this.repo.addStats(recreated ? { migrationsRecreated: 1 } : { migrationsSucceeded: 1 });
+      this.metrics?.recordMigration(recreated ? 'recreated' : 'migrated');
       await this.repo.addRecent({
         operationId: op.id,
         instanceId: record.id,
@@ -725,6 +728,7 @@ export class MigrationRunner {
         lastError: { ...error, at },
         updatedAt: at,
       };
+      this.metrics?.recordMigration('failed');
       await this.events.emit('instance.migration_failed', failed, {
         dedupeKey: `${cur.id}:migration_failed`,
         operation: closed,

@@ -1,4 +1,5 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Injectable, OnModuleInit, Optional } from '@nestjs/common';
+import { HealthBlockRegistry } from '../../infra/health/health-blocks';
 import { ConfigService } from '@nestjs/config';
 import { AllConfig } from '../../config/config.types';
 import { BackgroundLoop } from '../../infra/scheduling/background-loop.service';
@@ -27,9 +28,13 @@ export class MigrationJob implements OnModuleInit {
     private readonly migration: MigrationService,
     private readonly runner: MigrationRunner,
     private readonly config: ConfigService<AllConfig, true>,
+    @Optional() private readonly healthBlocks?: HealthBlockRegistry,
   ) {}
 
   onModuleInit(): void {
+    this.healthBlocks?.register('migrationService', async () => ({
+      ...(await this.migration.healthBlock()),
+    }));
     const cfg = this.config.get('migration', { infer: true });
     const instances = this.config.get('instances', { infer: true });
     this.loop.register({

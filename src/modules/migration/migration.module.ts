@@ -1,3 +1,5 @@
+import { HealthBlocksModule } from '../../infra/health/health-blocks';
+import { MetricsModule } from '../../infra/metrics/metrics.module';
 import { Module } from '@nestjs/common';
 import { NovitaModule } from '../../infra/novita/novita.module';
 import { SchedulingModule } from '../../infra/scheduling/scheduling.module';
@@ -17,7 +19,7 @@ import { MigrationService } from './migration.service';
  * readiness prober are plain providers over the Novita client, instantiated here as well.
  */
 @Module({
-  imports: [StoreModule, NovitaModule, RecordsModule, SchedulingModule],
+  imports: [MetricsModule, HealthBlocksModule, StoreModule, NovitaModule, RecordsModule, SchedulingModule],
   controllers: [MigrationController],
   providers: [
     MigrationRepository,

@@ -1,7 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { AppError, ErrorCode } from '../../common/errors';
 import { AllConfig } from '../../config/config.types';
+import { MetricsService } from '../../infra/metrics/metrics.service';
 import { StateStore } from '../../infra/store/state-store';
 import {
   IdleBounds,
@@ -68,6 +69,7 @@ export class IdleDeadlines {
     private readonly repo: InstanceRepository,
     private readonly store: StateStore,
     config: ConfigService<AllConfig, true>,
+    @Optional() private readonly metrics?: MetricsService,
   ) {
     this.bounds = boundsFrom(config.get('autoStop', { infer: true }));
   }
@@ -132,6 +134,7 @@ export class IdleDeadlines {
     const saved = savingsOf(openedAt, atMs, record.price, record.gpuNum);
     await this.store.increment(totalsKey('saved_gpu_ms'), Math.round(saved.gpuHours * 3_600_000));
     await this.store.increment(totalsKey('saved_usd_micro'), Math.round(saved.dollars * 1_000_000));
+    this.metrics?.recordAutoStopSavings(saved);
   }
 }
 

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { MetricsModule } from '../../infra/metrics/metrics.module';
 import { StoreModule } from '../../infra/store/store.module';
 import { WebhooksModule } from '../webhooks/webhooks.module';
 import { IdleDeadlines } from './idle-deadlines';
@@ -12,7 +13,7 @@ import { OperationRepository } from './operation.repository';
  * mapping and instance events. Feature modules import this instead of reaching into each other.
  */
 @Module({
-  imports: [StoreModule, WebhooksModule],
+  imports: [StoreModule, WebhooksModule, MetricsModule],
   providers: [InstanceRepository, OperationRepository, InstanceEvents, IdleDeadlines],
   exports: [InstanceRepository, OperationRepository, InstanceEvents, IdleDeadlines],
 })

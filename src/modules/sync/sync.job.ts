@@ -1,4 +1,5 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Injectable, OnModuleInit, Optional } from '@nestjs/common';
+import { HealthBlockRegistry } from '../../infra/health/health-blocks';
 import { ConfigService } from '@nestjs/config';
 import { AppError, ErrorCode } from '../../common/errors';
 import { AllConfig, SyncConfig } from '../../config/config.types';
@@ -41,11 +42,13 @@ export class SyncJob implements OnModuleInit {
     private readonly sync: SyncService,
     private readonly repo: InstanceRepository,
     configService: ConfigService<AllConfig, true>,
+    @Optional() private readonly healthBlocks?: HealthBlockRegistry,
   ) {
     this.config = configService.get('sync', { infer: true });
   }
 
   onModuleInit(): void {
+    this.healthBlocks?.register('sync', async () => ({ ...(await this.health()) }));
     this.loop.register({
       name: SYNC_JOB,
       kind: 'periodic',

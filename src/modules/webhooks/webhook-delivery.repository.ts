@@ -60,6 +60,16 @@ export class WebhookDeliveryRepository {
     return members.map((m) => m.member);
   }
 
+  /** Deliveries waiting for an attempt (due now or later, or in flight). */
+  async queueDepth(): Promise<number> {
+    const members = await this.store.sortedSetRangeByScore(
+      KEY.due,
+      Number.NEGATIVE_INFINITY,
+      Number.POSITIVE_INFINITY,
+    );
+    return members.length;
+  }
+
   /**
    * Every retained record, newest first. Index entries whose record expired are dropped on the way,
    * since sorted-set members do not expire with the records they point to.

@@ -1,7 +1,8 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { randomUUID } from 'node:crypto';
 import { AllConfig, WebhooksConfig } from '../../config/config.types';
+import { MetricsService } from '../../infra/metrics/metrics.service';
 import { RetrySettings, applyAttemptOutcome, applyInterruptedAttempt } from './webhook-attempt.policy';
 import { WebhookDeliveryRepository } from './webhook-delivery.repository';
 import { DeliveryRecord, FINAL_STATES } from './webhook-delivery.types';
@@ -36,6 +37,7 @@ export class WebhookDeliveryService {
   constructor(
     configService: ConfigService<AllConfig, true>,
     private readonly repository: WebhookDeliveryRepository,
+    @Optional() private readonly metrics?: MetricsService,
   ) {
     this.config = configService.get('webhooks', { infer: true });
     this.signer = new WebhookSigner(this.config.secret);
@@ -75,6 +77,7 @@ export class WebhookDeliveryService {
         try {
           const result = await this.deliverOne(id, clock);
           summary[result]++;
+          if (result !== 'skipped') this.metrics?.recordWebhookAttempt(result);
         } catch (err) {
           summary.skipped++;
           this.logger.warn(

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { SchedulingModule } from '../../infra/scheduling/scheduling.module';
+import { MetricsModule } from '../../infra/metrics/metrics.module';
 import { StoreModule } from '../../infra/store/store.module';
 import { WebhookDeliveryRepository } from './webhook-delivery.repository';
 import { WebhookDeliveryService } from './webhook-delivery.service';
@@ -10,7 +11,7 @@ import { WebhooksService } from './webhooks.service';
 
 /** Outbound webhooks: the WebhookEmitter port, the outbox, its delivery worker and the deliveries API. */
 @Module({
-  imports: [StoreModule, SchedulingModule],
+  imports: [StoreModule, SchedulingModule, MetricsModule],
   controllers: [WebhooksController],
   providers: [
     WebhookDeliveryRepository,
@@ -19,6 +20,6 @@ import { WebhooksService } from './webhooks.service';
     WebhooksService,
     { provide: WebhookEmitter, useExisting: WebhooksService },
   ],
-  exports: [WebhookEmitter, WebhooksService],
+  exports: [WebhookEmitter, WebhooksService, WebhookDeliveryRepository],
 })
 export class WebhooksModule {}

@@ -1,0 +1,137 @@
+import { Logger } from '@nestjs/common';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ErrorCode } from '../../common/errors';
+import { ShutdownState } from './shutdown-state';
+
+export interface ShutdownOptions {
+  /** Readiness is 503 but the listener keeps serving this long after the signal. */
+  delayMs: number;
+  /** Whole budget from the signal to process exit. */
+  timeoutMs: number;
+}
+
+export interface ShutdownHooks {
+  exit(code: number): void;
+  signals: NodeJS.Signals[];
+}
+
+/**
+ * Time kept at the end of the budget for what follows the HTTP drain (background passes ending,
+ * leases released, store closed): requests still running when it starts get a 503.
+ */
+export function drainReserveMs(opts: ShutdownOptions): number {
+  return Math.min(2000, Math.floor((opts.timeoutMs - opts.delayMs) / 2));
+}
+
+/**
+ * Kubernetes-friendly shutdown, replacing Nest's enableShutdownHooks (which closes the listener at
+ * once, so readiness probes see "connection refused" and in-flight requests can hold the pod):
+ *  1. on SIGTERM readiness answers 503 while everything else is still served for delayMs, so
+ *     endpoints controllers and load balancers stop routing here before the listener goes;
+ *  2. the listener closes and in-flight requests drain; those still running when the reserve
+ *     starts are answered 503 SHUTTING_DOWN instead of losing their socket;
+ *  3. Nest's shutdown hooks run: background loops finish their pass and release their leases,
+ *     the store closes; then the process exits. If anything hangs, it exits at timeoutMs anyway.
+ * Must be called before listen(): it adds Fastify hooks.
+ */
+export function installGracefulShutdown(
+  app: NestFastifyApplication,
+  opts: ShutdownOptions,
+  hooks: ShutdownHooks = { exit: (code) => process.exit(code), signals: ['SIGTERM', 'SIGINT'] },
+): { shutdown: (signal: string) => Promise<void> } {
+  const logger = new Logger('Shutdown');
+  const state = app.get(ShutdownState);
+  const fastify = app.getHttpAdapter().getInstance();
+  const inFlight = new Map<FastifyReply, FastifyRequest>();
+
+  fastify.addHook('onRequest', (request, reply, done) => {
+    inFlight.set(reply, request);
+    reply.raw.once('close', () => inFlight.delete(reply));
+    done();
+  });
+  // While draining, ask keep-alive clients to reconnect: their next connection goes to another replica.
+  fastify.addHook('onSend', (_request, reply, payload, done) => {
+    if (state.draining) void reply.header('Connection', 'close');
+    done(null, payload);
+  });
+
+  let started: Promise<void> | null = null;
+  const shutdown = (signal: string): Promise<void> => {
+    started ??= run(signal);
+    return started;
+  };
+
+  async function run(signal: string): Promise<void> {
+    const t0 = Date.now();
+    const hardStop = setTimeout(() => {
+      logger.error({ msg: 'Shutdown timed out; exiting now', timeoutMs: opts.timeoutMs });
+      hooks.exit(1);
+    }, opts.timeoutMs);
+    state.begin();
+    logger.log({
+      msg: 'Shutdown step 1/3: readiness now 503; still serving during the delay',
+      signal,
+      delayMs: opts.delayMs,
+      timeoutMs: opts.timeoutMs,
+    });
+    await sleep(opts.delayMs);
+
+    const reserveAt = opts.timeoutMs - drainReserveMs(opts);
+    logger.log({
+      msg: 'Shutdown step 2/3: closing the listener and draining in-flight requests',
+      inFlight: inFlight.size,
+      drainDeadlineMs: reserveAt,
+    });
+    const cutOff = setTimeout(() => answerStragglers(), Math.max(0, reserveAt - (Date.now() - t0)));
+    try {
+      await app.close();
+      logger.log({
+        msg: 'Shutdown step 3/3: done; background work stopped and leases released',
+        tookMs: Date.now() - t0,
+      });
+      clearTimeout(cutOff);
+      clearTimeout(hardStop);
+      hooks.exit(0);
+    } catch (err) {
+      logger.error({ msg: 'Shutdown failed', err });
+      clearTimeout(cutOff);
+      clearTimeout(hardStop);
+      hooks.exit(1);
+    }
+  }
+
+  function answerStragglers(): void {
+    let answered = 0;
+    for (const [reply, request] of inFlight) {
+      if (reply.sent || reply.raw.headersSent) continue;
+      answered++;
+      void reply
+        .code(503)
+        .header('Connection', 'close')
+        .header('Retry-After', '1')
+        .send({
+          error: {
+            code: ErrorCode.SHUTTING_DOWN,
+            message: 'The service shut down before this request finished; retry it',
+            requestId: request.id,
+          },
+        });
+    }
+    if (answered > 0)
+      logger.warn({ msg: 'Drain deadline reached: answered 503 to unfinished requests', answered });
+  }
+
+  for (const signal of hooks.signals) {
+    process.once(signal, () => {
+      // A second signal (an impatient Ctrl+C) means now.
+      process.once(signal, () => hooks.exit(1));
+      void shutdown(signal);
+    });
+  }
+  return { shutdown };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
