@@ -161,7 +161,6 @@ function renderInstances(page) {
       if (!r.managed) actions.append(actionButton('Adopt', 'secondary', adopt, r));
       actions.append(actionButton('Delete', 'danger', deleteInstance, r));
     }
-    const idle = r.idleDeadline ?? (r.autoStop && r.autoStop.deadline) ?? null;
     return el(
       'tr',
       { dataset: { id: r.id } },
@@ -172,7 +171,7 @@ function renderInstances(page) {
       el('td', {}, r.productName ?? '–'),
       el('td', {}, money(r.price)),
       el('td', {}, r.billingMode ?? '–'),
-      el('td', {}, when(idle)),
+      el('td', { class: 'idle', dataset: { idleFor: r.id } }, r.managed && up ? '…' : '–'),
       el('td', {}, r.managed ? 'yes' : 'no'),
       el('td', {}, actions),
     );
@@ -186,6 +185,28 @@ function renderInstances(page) {
   $('page-next').disabled = last >= state.total;
 }
 
+/** Idle deadlines live with auto-stop, one small read per visible managed running instance. */
+async function fillIdleDeadlines(instances) {
+  const cell = (id) => document.querySelector(`td.idle[data-idle-for="${CSS.escape(id)}"]`);
+  if (!has('/api/instances/{instanceId}/auto-stop')) {
+    for (const r of instances) if (cell(r.id)) cell(r.id).textContent = '–';
+    return;
+  }
+  await Promise.all(
+    instances.map(async (r) => {
+      let text = '–';
+      try {
+        const a = await api('GET', `/api/instances/${encodeURIComponent(r.id)}/auto-stop`);
+        text = a.idleDeadline ? when(a.idleDeadline) : a.policy && a.policy.enabled === false ? 'off' : '–';
+      } catch {
+        text = '?';
+      }
+      const c = cell(r.id);
+      if (c) c.textContent = text;
+    }),
+  );
+}
+
 function renderMigration(status, history) {
   if (!status) {
     setText('migration-summary', 'Spot recovery is not available on this deployment.');
@@ -197,14 +218,14 @@ function renderMigration(status, history) {
     'migration-summary',
     `${status.enabled ? 'Enabled' : 'Disabled'} · ${s.totalExecutions ?? 0} runs · ${s.totalMigrations ?? 0} migrations · next ${when(status.nextExecution)}`,
   );
-  const runs = (history && (history.executions || history.history || history.runs)) || [];
+  const runs = (history && history.executions) || [];
   $('migration-history').replaceChildren(
     ...runs.map((run) => {
       const sum = run.summary || {};
       return el(
         'li',
         {},
-        `${when(run.startedAt || run.timestamp)} · ${run.status ?? run.outcome ?? ''} · ${sum.migratedInstances ?? 0} migrated of ${sum.eligibleInstances ?? 0} eligible · ${sum.errorCount ?? 0} errors`,
+        `${when(run.startedAt)} · ${run.status}${run.dryRun ? ' (dry run)' : ''} · ${sum.migratedInstances ?? 0} migrated of ${sum.eligibleInstances ?? 0} eligible · ${sum.errorCount ?? 0} errors`,
       );
     }),
   );
