@@ -131,14 +131,19 @@ describe('web dashboard (Chromium)', () => {
         b.textContent?.startsWith('stopped'),
       ),
     );
+    // The user is looking at the table (scrolled down to it) when the refresh comes.
+    await page.locator('#instances').scrollIntoViewIfNeeded();
+    await page.evaluate(() => window.scrollBy(0, 200));
     const scrollBefore = await page.evaluate(() => window.scrollY);
+    expect(scrollBefore).toBeGreaterThan(0);
     const alpha = (await api('GET', '/api/instances?name=alpha')).body.instances[0];
     await api('POST', `/api/instances/${alpha.id}/stop`);
     await waitFor(
       async () => (await api('GET', `/api/instances/${alpha.id}`)).body.status === 'stopped',
       15_000,
     );
-    await page.click('#refresh-now');
+    // The refresh the timer would run (a pointer click would first scroll the button into view).
+    await page.evaluate(() => document.getElementById('refresh-now')!.click());
     await row('alpha').waitFor({ timeout: 10_000 });
     await expect(page.locator('#filter-status').inputValue()).resolves.toBe('stopped');
     expect(await page.evaluate(() => window.scrollY)).toBe(scrollBefore);
@@ -159,7 +164,9 @@ describe('web dashboard (Chromium)', () => {
       console.log(
         await page.evaluate(() =>
           Array.from(document.querySelectorAll('body *'))
-            .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table-wrap'))
+            .filter(
+              (e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table-wrap'),
+            )
             .map((e) => `${e.tagName}#${e.id}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`)
             .slice(0, 10),
         ),

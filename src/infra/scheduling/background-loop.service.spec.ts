@@ -193,6 +193,25 @@ describe('BackgroundLoop', () => {
     expect((await loop.status('test-job')).history.map((h) => h.counts.handled)).toEqual([1, 1, 1]);
   });
 
+  it('runs a startup-only job (infinite interval) once, and reports no next run', async () => {
+    const loop = new BackgroundLoop(store);
+    const j = job({ kind: 'periodic', runOnStart: true, intervalMs: Number.POSITIVE_INFINITY });
+    loop.register(j);
+    const t = Date.now();
+    await tickAndSettle(loop, t);
+    await tickAndSettle(loop, t + 365 * 24 * 3600_000);
+    expect(j.calls.n).toBe(1);
+    expect((await loop.status('test-job')).nextRunAt).toBeNull();
+  });
+
+  it('never runs a disabled job, not even its startup pass', async () => {
+    const loop = new BackgroundLoop(store);
+    const j = job({ kind: 'periodic', runOnStart: true, enabled: false });
+    loop.register(j);
+    await tickAndSettle(loop, Date.now());
+    expect(j.calls.n).toBe(0);
+  });
+
   it('does not schedule a disabled job', async () => {
     const loop = new BackgroundLoop(store);
     const j = job({ enabled: false });

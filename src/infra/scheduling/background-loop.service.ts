@@ -155,10 +155,10 @@ export class BackgroundLoop implements OnApplicationShutdown {
       : current
         ? { ...current, replica: 'other' as const }
         : null;
+    const next = Math.max(Date.now(), (state.lastStartedAt ?? Date.now()) + def.intervalMs);
+    // An infinite interval is a startup-only job: no next run.
     const nextRunAt =
-      def.enabled && def.kind === 'periodic'
-        ? new Date(Math.max(Date.now(), (state.lastStartedAt ?? Date.now()) + def.intervalMs)).toISOString()
-        : null;
+      def.enabled && def.kind === 'periodic' && Number.isFinite(next) ? new Date(next).toISOString() : null;
     return {
       enabled: def.enabled,
       intervalMs: def.intervalMs,
@@ -190,7 +190,7 @@ export class BackgroundLoop implements OnApplicationShutdown {
 
   private async tickJob(slot: JobSlot, now: number): Promise<void> {
     const { def } = slot;
-    if (slot.running || (!def.enabled && slot.startupDone)) return;
+    if (slot.running || !def.enabled) return;
     if (def.kind === 'frequent') {
       if (now < slot.dueAt) return;
       if (!(await this.holdScheduleLease(slot, now))) return;
@@ -205,7 +205,7 @@ export class BackgroundLoop implements OnApplicationShutdown {
     const last = state.lastStartedAt ?? 0;
     const startupDue = !slot.startupDone && last < this.bootAt;
     slot.startupDone = true;
-    slot.dueAt = def.enabled ? last + def.intervalMs : Number.POSITIVE_INFINITY;
+    slot.dueAt = last + def.intervalMs;
     if (!startupDue && now < slot.dueAt) return;
     slot.dueAt = now + def.intervalMs;
     void this.startPass(slot, startupDue ? 'startup' : 'schedule').catch((err: unknown) => {
@@ -354,7 +354,7 @@ export class BackgroundLoop implements OnApplicationShutdown {
     };
     await this.store.setMany([{ key: stateKey(slot.def.name), value: next }]);
     await this.store.delete(currentRunKey(slot.def.name));
-    slot.dueAt = slot.def.enabled ? next.lastStartedAt! + slot.def.intervalMs : Number.POSITIVE_INFINITY;
+    slot.dueAt = next.lastStartedAt! + slot.def.intervalMs;
   }
 }
 

@@ -2,9 +2,9 @@
 export interface JobDefinition {
   /** Stable name: lease, history and metrics are keyed by it. */
   name: string;
-  /** Time between the starts of two passes. */
+  /** Time between the starts of two passes; Infinity for a job that runs only at startup (runOnStart). */
   intervalMs: number;
-  /** A disabled job is never scheduled, except its startup pass (manual passes stay possible). */
+  /** A disabled job is never scheduled, not even at startup (manual passes stay possible). */
   enabled: boolean;
   /**
    * frequent: short-interval work (operations, webhook deliveries, deadline sweeps); its schedule is

@@ -52,9 +52,12 @@ export class SyncJob implements OnModuleInit {
     this.loop.register({
       name: SYNC_JOB,
       kind: 'periodic',
+      // The startup pass always runs; the periodic ones only with SYNC_ENABLE_AUTOMATIC_SYNC=true.
       runOnStart: true,
-      enabled: this.config.enableAutomaticSync,
-      intervalMs: this.config.intervalMinutes * 60_000,
+      enabled: true,
+      intervalMs: this.config.enableAutomaticSync
+        ? this.config.intervalMinutes * 60_000
+        : Number.POSITIVE_INFINITY,
       run: async (ctx) => {
         const options: SyncOptions = {
           forceSync: false,

@@ -79,7 +79,7 @@ describe('graceful shutdown (service process)', () => {
     expect((await fetch(`${svc.url}/metrics`)).status).toBe(200);
     const held = await waitFor(async () => {
       const keys = await leases();
-      return keys.some((k) => k.endsWith('webhooks:worker')) &&
+      return keys.some((k) => k.endsWith('job:webhooks')) &&
         keys.some((k) => k.endsWith('metrics:shared-gauges'))
         ? keys
         : false;
