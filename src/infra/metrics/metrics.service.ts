@@ -11,7 +11,7 @@ const STORE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2
 const JOB_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900];
 const BREAKER_STATES = ['closed', 'open', 'half-open', 'isolated'] as const;
 
-export type MigrationOutcome = 'migrated' | 'recreated' | 'failed' | 'skipped';
+export type MigrationOutcome = 'migrated' | 'recreated' | 'failed';
 
 /**
  * The process's Prometheus registry and every recorder the modules call. Each replica exposes its
