@@ -95,14 +95,18 @@ export class InstanceRepository {
     return found;
   }
 
-  /** Every Novita id some record tracks (keys only: no record is read). */
-  async trackedNovitaIds(): Promise<string[]> {
-    return (await this.store.scanKeys(NOVITA_KEY_PREFIX)).map((k) => k.slice(NOVITA_KEY_PREFIX.length));
-  }
-
-  /** Every record id (keys only). */
-  async allIds(): Promise<string[]> {
-    return (await this.store.scanKeys(INSTANCE_KEY_PREFIX)).map((k) => k.slice(INSTANCE_KEY_PREFIX.length));
+  /**
+   * Every record id and every Novita id some record tracks, from one scan of keys (no record is
+   * read): both key families start with "instance".
+   */
+  async scanIds(): Promise<{ ids: string[]; novitaIds: string[] }> {
+    const ids: string[] = [];
+    const novitaIds: string[] = [];
+    for (const key of await this.store.scanKeys('instance')) {
+      if (key.startsWith(INSTANCE_KEY_PREFIX)) ids.push(key.slice(INSTANCE_KEY_PREFIX.length));
+      else if (key.startsWith(NOVITA_KEY_PREFIX)) novitaIds.push(key.slice(NOVITA_KEY_PREFIX.length));
+    }
+    return { ids, novitaIds };
   }
 
   /** The current version of each record, in order (null where gone): one round trip. */

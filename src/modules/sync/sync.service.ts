@@ -14,6 +14,8 @@ import { SyncError, SyncOptions, SyncReport } from './sync.types';
 
 /** Novita list page size for a sync pass. */
 export const SYNC_PAGE_SIZE = 100;
+/** Pages requested ahead of the one being applied (Novita calls in flight for one pass, at most this + 1). */
+export const SYNC_PREFETCH_PAGES = 2;
 /** A record that never reached Novita (no id, no open operation) is removed once this old. */
 export const NEVER_STARTED_GRACE_MS = 10 * 60_000;
 const DAY_MS = 24 * 3600_000;
@@ -77,7 +79,7 @@ export class SyncService {
     // Pages are fetched one ahead of the one being applied, and each page reads only its own records,
     // so a pass costs little more than walking Novita's pages.
     const firstPage = this.novita.listInstances(1, SYNC_PAGE_SIZE);
-    firstPage.catch(() => undefined);
+    firstPage.catch(() => undefined); // awaited below; a rejection before then is not unhandled
     const openOps = new Set(await this.operations.openIds());
     // An instance with an open operation is the reconciler's: sync neither rewrites nor judges it.
     const busy = (r: InstanceRecord): boolean => !!r.activeOperationId && openOps.has(r.activeOperationId);
@@ -106,26 +108,45 @@ export class SyncService {
     const seen = new Set<string>();
     const seenRecordIds = new Set<string>();
 
-    let next: Promise<InstancePage> | null = firstPage;
-    for (let pageNum = 1; next; pageNum++) {
+    // Up to SYNC_PREFETCH_PAGES pages, with their records, are read ahead of the one being applied.
+    // A record read ahead may change before its page is applied: the write checks for that.
+    const withRecords = (page: Promise<InstancePage>) =>
+      page.then(async (p) => ({
+        page: p,
+        byNovitaId: await this.repo.findManyByNovitaIds(p.instances.map((i) => i.id)),
+      }));
+    const pending = new Map<number, Promise<{ page: InstancePage; byNovitaId: Map<string, InstanceRecord> }>>(
+      [[1, withRecords(firstPage)]],
+    );
+    let lastPage = 1;
+    for (let pageNum = 1; pageNum <= lastPage; pageNum++) {
       await keepAlive();
       // A listing failure ends the pass (and marks nothing obsolete): the caller records it as failed.
-      const page: InstancePage = await next;
+      const { page, byNovitaId } = await pending.get(pageNum)!;
+      pending.delete(pageNum);
       report.pages++;
-      const more: boolean = page.instances.length >= SYNC_PAGE_SIZE && pageNum * SYNC_PAGE_SIZE < page.total;
-      next = more ? this.novita.listInstances(pageNum + 1, SYNC_PAGE_SIZE) : null;
-      next?.catch(() => undefined);
-      const byNovitaId = await this.repo.findManyByNovitaIds(page.instances.map((i) => i.id));
+      // Novita's latest total decides how far to walk; a short page is the last one.
+      lastPage =
+        page.instances.length < SYNC_PAGE_SIZE
+          ? pageNum
+          : Math.max(pageNum, Math.ceil(page.total / SYNC_PAGE_SIZE));
+      for (let n = pageNum + 1; n <= Math.min(lastPage, pageNum + SYNC_PREFETCH_PAGES); n++) {
+        if (pending.has(n)) continue;
+        const ahead = withRecords(this.novita.listInstances(n, SYNC_PAGE_SIZE));
+        ahead.catch(() => undefined);
+        pending.set(n, ahead);
+      }
       for (const r of byNovitaId.values()) seenRecordIds.add(r.id);
       await this.applyPage(page.instances, { byNovitaId, busy, reservedNames, seen, report, options, now });
     }
     report.novitaInstances = seen.size;
 
     // Records Novita did not list: tracked ones (by the Novita-id index) and those without a Novita id.
-    const unseen = (await this.repo.trackedNovitaIds()).filter((n) => !seen.has(n));
+    const keys = await this.repo.scanIds();
+    const unseen = keys.novitaIds.filter((n) => !seen.has(n));
     const absent = [...(await this.repo.findManyByNovitaIds(unseen)).values()];
     const known = new Set([...seenRecordIds, ...absent.map((r) => r.id)]);
-    const rest = (await this.repo.getMany((await this.repo.allIds()).filter((id) => !known.has(id)))).filter(
+    const rest = (await this.repo.getMany(keys.ids.filter((id) => !known.has(id)))).filter(
       (r): r is InstanceRecord => r !== null && r.status !== 'deleted' && !seenRecordIds.has(r.id),
     );
     const candidates = [...absent.filter((r) => r.status !== 'deleted'), ...rest];
