@@ -4,11 +4,7 @@ import { SkipThrottle } from '@nestjs/throttler';
 import type { FastifyReply } from 'fastify';
 import { ApiErrorResponses } from '../../common/http/api-error-responses.decorator';
 import { MetricsService } from '../../infra/metrics/metrics.service';
-import {
-  JobStatusResponse,
-  MetricsResponse,
-  MetricsSummaryResponse,
-} from './dto/operations.responses';
+import { JobStatusResponse, MetricsResponse, MetricsSummaryResponse } from './dto/operations.responses';
 import { MetricsAccessGuard } from './metrics-access.guard';
 import { MetricsSummaryService } from './metrics-summary.service';
 

@@ -51,8 +51,10 @@ export class MigrationHistoryQuery {
 
 export class ExecutionSummaryDto {
   @ApiInt({ description: 'Novita instances examined (the whole account)' }) totalInstances!: number;
-  @ApiInt({ description:
-      'Reclaimed managed spot instances that qualify for migration (including ones already migrating)' })
+  @ApiInt({
+    description:
+      'Reclaimed managed spot instances that qualify for migration (including ones already migrating)',
+  })
   eligibleInstances!: number;
   @ApiInt({ description: 'Migrations this execution opened (0 in a dry run)' })
   migratedInstances!: number;
@@ -107,7 +109,9 @@ export class MigrationStatisticsDto {
   @ApiInt() failedExecutions!: number;
   @ApiInt({ description: 'Migrations opened, by passes and by the quick reclaim check' })
   totalMigrations!: number;
-  @ApiInt({ description: 'Instances examined by passes, plus reclaims the quick check turned into migrations' })
+  @ApiInt({
+    description: 'Instances examined by passes, plus reclaims the quick check turned into migrations',
+  })
   totalInstancesProcessed!: number;
   @ApiInt({ description: 'Mean pass duration in milliseconds (0 before the first pass)' })
   averageExecutionTime!: number;
