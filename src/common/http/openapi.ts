@@ -153,7 +153,20 @@ export async function buildOpenApiDocument(app: INestApplication): Promise<OpenA
     .addTag('instances', 'GPU instances: create, read, start, stop, delete')
     .addTag('sync', 'Sync with Novita: on-demand passes and their history')
     .addTag('webhooks', 'Webhook deliveries and redelivery')
-    .addTag('health', 'Liveness and readiness probes (no API key)')
+    .addTag(
+      'auto-stop',
+      'Auto-stop of idle instances: per-instance idle policy, snooze, stats and a manual pass',
+    )
+    .addTag(
+      'migration',
+      'Spot recovery: reclaimed spot instances migrated or recreated, status, passes and history',
+    )
+    .addTag(
+      'metrics',
+      'Metrics of the answering replica: Prometheus text at /metrics (no API key by default) and JSON under /api',
+    )
+    .addTag('cache', 'In-process caches of Novita data on the answering replica: statistics and clearing')
+    .addTag('health', 'Liveness and readiness probes and the detailed health report (no API key)')
     .addTag('docs', 'This document and its UI (no API key)')
     .addSecurity('apiKey', {
       type: 'apiKey',

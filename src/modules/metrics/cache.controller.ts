@@ -1,16 +1,9 @@
 import { Body, Controller, Get, Header, HttpCode, HttpStatus, Post } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiOperation,
-  ApiOkResponse,
-  ApiTags,
-  ApiTooManyRequestsResponse,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
+import { ApiOperation, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiErrorResponses, ApiOptionalBody } from '../../common/http/api-error-responses.decorator';
 import { AppError, ErrorCode } from '../../common/errors';
 import { CacheRegistry, UnknownCacheError } from '../../infra/metrics/cache-registry';
 import { CacheStatsResponse, ClearCacheRequest, ClearCacheResponse } from './dto/cache.dto';
-import { ErrorResponse } from './dto/operations.responses';
 import { cacheSummary } from './metrics-summary.service';
 
 /**
@@ -31,8 +24,7 @@ export class CacheController {
   })
   @Header('Cache-Control', 'no-store')
   @ApiOkResponse({ type: CacheStatsResponse })
-  @ApiUnauthorizedResponse({ type: ErrorResponse, description: 'Missing or invalid API key' })
-  @ApiTooManyRequestsResponse({ type: ErrorResponse, description: 'Rate limit exceeded' })
+  @ApiErrorResponses(400, 401, 429, 503)
   async getCacheStats(): Promise<CacheStatsResponse> {
     const caches = await this.caches.stats();
     const totals = cacheSummary(caches);
@@ -61,16 +53,13 @@ export class CacheController {
     summary: 'Clear caches of Novita data on this replica',
     description:
       'Clears the named caches, or all when none are named; the next read asks Novita again. Never touches instance ' +
-      'records, operations, the webhook outbox, idempotency keys or rate-limit counters.',
+      'records, operations, the webhook outbox, idempotency keys or rate-limit counters. An unknown cache name is a 400 ' +
+      'VALIDATION_ERROR whose details list the known ones.',
   })
   @HttpCode(HttpStatus.OK)
+  @ApiOptionalBody(ClearCacheRequest)
   @ApiOkResponse({ type: ClearCacheResponse })
-  @ApiBadRequestResponse({
-    type: ErrorResponse,
-    description: 'Unknown cache name (details list the known ones)',
-  })
-  @ApiUnauthorizedResponse({ type: ErrorResponse, description: 'Missing or invalid API key' })
-  @ApiTooManyRequestsResponse({ type: ErrorResponse, description: 'Rate limit exceeded' })
+  @ApiErrorResponses(400, 401, 413, 415, 429, 503)
   async clearCache(@Body() body: ClearCacheRequest): Promise<ClearCacheResponse> {
     try {
       const cleared = await this.caches.clear(body?.caches);

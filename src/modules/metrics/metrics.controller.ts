@@ -1,23 +1,10 @@
 import { Controller, Get, Header, Res, UseGuards } from '@nestjs/common';
-import {
-  ApiExtraModels,
-  ApiOperation,
-  ApiOkResponse,
-  ApiProduces,
-  ApiSecurity,
-  ApiTags,
-  ApiTooManyRequestsResponse,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
+import { ApiExtraModels, ApiOperation, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';
 import type { FastifyReply } from 'fastify';
+import { ApiErrorResponses } from '../../common/http/api-error-responses.decorator';
 import { MetricsService } from '../../infra/metrics/metrics.service';
-import {
-  ErrorResponse,
-  JobStatusResponse,
-  MetricsResponse,
-  MetricsSummaryResponse,
-} from './dto/operations.responses';
+import { JobStatusResponse, MetricsResponse, MetricsSummaryResponse } from './dto/operations.responses';
 import { MetricsAccessGuard } from './metrics-access.guard';
 import { MetricsSummaryService } from './metrics-summary.service';
 
@@ -38,15 +25,14 @@ export class MetricsController {
     summary: 'Prometheus metrics of this replica',
     description:
       'Text exposition format 0.0.4: HTTP, Novita calls and breaker, store round trips, background jobs, webhooks, caches, ' +
-      'instances by status. Open like the probes unless METRICS_REQUIRE_KEY=true; not rate limited.',
+      'instances by status. Open like the probes by default (documented without security); with METRICS_REQUIRE_KEY=true ' +
+      'it asks for an API key like /api (X-API-Key or Authorization: Bearer) and answers 401 without one. Not rate limited.',
   })
   @SkipThrottle()
   @UseGuards(MetricsAccessGuard)
-  @ApiSecurity({})
-  @ApiSecurity('apiKey')
   @ApiProduces('text/plain')
   @ApiOkResponse({ description: 'Prometheus text exposition format 0.0.4', schema: { type: 'string' } })
-  @ApiUnauthorizedResponse({ type: ErrorResponse, description: 'METRICS_REQUIRE_KEY=true and no valid key' })
+  @ApiErrorResponses(401)
   async getPrometheusMetrics(@Res() reply: FastifyReply): Promise<void> {
     const body = await this.metrics.render();
     await reply
@@ -65,8 +51,7 @@ export class MetricsController {
   @Header('Cache-Control', 'no-store')
   @ApiExtraModels(JobStatusResponse)
   @ApiOkResponse({ type: MetricsResponse })
-  @ApiUnauthorizedResponse({ type: ErrorResponse, description: 'Missing or invalid API key' })
-  @ApiTooManyRequestsResponse({ type: ErrorResponse, description: 'Rate limit exceeded' })
+  @ApiErrorResponses(400, 401, 429, 503)
   getMetrics(): Promise<MetricsResponse> {
     return this.summaries.details();
   }
@@ -80,8 +65,7 @@ export class MetricsController {
   })
   @Header('Cache-Control', 'no-store')
   @ApiOkResponse({ type: MetricsSummaryResponse })
-  @ApiUnauthorizedResponse({ type: ErrorResponse, description: 'Missing or invalid API key' })
-  @ApiTooManyRequestsResponse({ type: ErrorResponse, description: 'Rate limit exceeded' })
+  @ApiErrorResponses(400, 401, 429, 503)
   getMetricsSummary(): Promise<MetricsSummaryResponse> {
     return this.summaries.summary();
   }

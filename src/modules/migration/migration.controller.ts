@@ -1,16 +1,7 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Post, Query } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrorResponses, ApiOptionalBody } from '../../common/http/api-error-responses.decorator';
 import {
-  ApiBadRequestResponse,
-  ApiConflictResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiServiceUnavailableResponse,
-  ApiTags,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
-import {
-  ErrorEnvelopeDto,
   ExecutionDto,
   MigrationHistoryDto,
   MigrationHistoryQuery,
@@ -20,11 +11,6 @@ import {
 import { ExecutionView, MigrationService, MigrationStatusView } from './migration.service';
 
 @ApiTags('migration')
-@ApiUnauthorizedResponse({ type: ErrorEnvelopeDto, description: 'Missing or wrong API key' })
-@ApiServiceUnavailableResponse({
-  type: ErrorEnvelopeDto,
-  description: 'The store is unreachable (STORE_UNAVAILABLE)',
-})
 @Controller('api/migration')
 export class MigrationController {
   constructor(private readonly migration: MigrationService) {}
@@ -37,6 +23,7 @@ export class MigrationController {
       'and the migrations in flight, queued and recently finished.',
   })
   @ApiOkResponse({ type: MigrationStatusDto })
+  @ApiErrorResponses(400, 401, 429, 503)
   getMigrationStatus(): Promise<MigrationStatusView> {
     return this.migration.status();
   }
@@ -48,18 +35,13 @@ export class MigrationController {
     description:
       'Lists every Novita instance, applies the eligibility rule and opens a migration for each reclaimed managed ' +
       'spot instance (up to maxMigrations). With dryRun nothing is migrated and the eligible instances are listed ' +
-      'with outcome would_migrate. Answers when the pass is done; the migrations themselves continue in the background.',
+      'with outcome would_migrate. Answers when the pass is done; the migrations themselves continue in the background. ' +
+      '404 FEATURE_DISABLED when MIGRATION_ENABLED=false and dryRun is not true; 409 OPERATION_IN_PROGRESS while a pass runs; ' +
+      '502/503/504 when Novita cannot list the instances.',
   })
+  @ApiOptionalBody(TriggerMigrationDto)
   @ApiOkResponse({ type: ExecutionDto, description: 'The finished execution' })
-  @ApiBadRequestResponse({ type: ErrorEnvelopeDto, description: 'Invalid body (VALIDATION_ERROR)' })
-  @ApiConflictResponse({
-    type: ErrorEnvelopeDto,
-    description: 'A pass is already running (OPERATION_IN_PROGRESS)',
-  })
-  @ApiNotFoundResponse({
-    type: ErrorEnvelopeDto,
-    description: 'MIGRATION_ENABLED=false and dryRun is not true (FEATURE_DISABLED)',
-  })
+  @ApiErrorResponses(400, 401, 404, 409, 413, 415, 429, 502, 503, 504)
   triggerMigration(@Body() dto: TriggerMigrationDto = {}): Promise<ExecutionView> {
     return this.migration.trigger(dto ?? {});
   }
@@ -71,10 +53,7 @@ export class MigrationController {
       'Executions newest first, each with its summary and the outcome for every reclaimed instance it saw.',
   })
   @ApiOkResponse({ type: MigrationHistoryDto })
-  @ApiBadRequestResponse({
-    type: ErrorEnvelopeDto,
-    description: 'Invalid limit or offset (VALIDATION_ERROR)',
-  })
+  @ApiErrorResponses(400, 401, 429, 503)
   getMigrationHistory(@Query() query: MigrationHistoryQuery): Promise<MigrationHistoryDto> {
     return this.migration.history(query.limit ?? 20, query.offset ?? 0);
   }

@@ -260,10 +260,10 @@ describe('operations surface (e2e)', () => {
     const doc = (await (await get('/docs-json')).json()) as any;
     const expected: [string, string, string[]][] = [
       ['/metrics', 'get', ['200', '401']],
-      ['/api/metrics', 'get', ['200', '401', '429']],
-      ['/api/metrics/summary', 'get', ['200', '401', '429']],
-      ['/api/cache/stats', 'get', ['200', '401', '429']],
-      ['/api/cache/clear', 'post', ['200', '400', '401', '429']],
+      ['/api/metrics', 'get', ['200', '400', '401', '429', '503']],
+      ['/api/metrics/summary', 'get', ['200', '400', '401', '429', '503']],
+      ['/api/cache/stats', 'get', ['200', '400', '401', '429', '503']],
+      ['/api/cache/clear', 'post', ['200', '400', '401', '413', '415', '429', '503']],
       ['/health', 'get', ['200', '503']],
     ];
     for (const [path, method, codes] of expected) {

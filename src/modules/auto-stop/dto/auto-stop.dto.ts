@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiDecimal, ApiInt } from '../../../common/http/api-number.decorators';
 import { IsBoolean, IsIn, IsInt, IsOptional, Max, Min, ValidateIf } from 'class-validator';
 import { IDLE_ACTIONS, IdleAction } from '../../records/idle-policy';
 
@@ -74,9 +75,9 @@ export class TriggerAutoStopDto {
 
 export class IdlePolicyResponseDto {
   @ApiProperty() enabled!: boolean;
-  @ApiProperty() idleMinutes!: number;
+  @ApiInt() idleMinutes!: number;
   @ApiProperty({ enum: IDLE_ACTIONS }) action!: IdleAction;
-  @ApiProperty({ type: Number, nullable: true }) deleteAfterStoppedMinutes!: number | null;
+  @ApiInt({ nullable: true }) deleteAfterStoppedMinutes!: number | null;
 }
 
 export class InstanceAutoStopResponseDto {
@@ -112,7 +113,7 @@ export class SweepCandidateDto {
   @ApiProperty({ enum: IDLE_ACTIONS }) action!: IdleAction;
   @ApiProperty({ description: 'Which deadline passed and how long the instance was idle' }) reason!: string;
   @ApiProperty() idleDeadline!: string;
-  @ApiProperty() idleSeconds!: number;
+  @ApiInt() idleSeconds!: number;
   @ApiProperty() policy!: IdlePolicyResponseDto;
   @ApiPropertyOptional({ type: String, nullable: true, description: 'The stop operation (real passes)' })
   operationId?: string | null;
@@ -127,7 +128,7 @@ export class TriggerResponseDto {
   @ApiProperty() at!: string;
   @ApiProperty({ description: 'True when the trigger asked for it or AUTO_STOP_DRY_RUN=true' })
   dryRun!: boolean;
-  @ApiProperty({ description: 'Deadline-set members handled in this pass' }) due!: number;
+  @ApiInt({ description: 'Deadline-set members handled in this pass' }) due!: number;
   @ApiProperty({
     type: [SweepCandidateDto],
     description: 'Stopped or deleted (dry run: would be, in the same order and with the same reasons)',
@@ -144,36 +145,36 @@ export class TriggerResponseDto {
 export class AutoStopTotalsDto {
   @ApiProperty({ type: String, nullable: true, description: 'When the store recorded the first total' })
   since!: string | null;
-  @ApiProperty() stopped!: number;
-  @ApiProperty() deleted!: number;
-  @ApiProperty() warnings!: number;
-  @ApiProperty() errors!: number;
-  @ApiProperty({ description: 'GPU-hours not billed because of auto-stop (see docs/auto-stop.md)' })
+  @ApiInt() stopped!: number;
+  @ApiInt() deleted!: number;
+  @ApiInt() warnings!: number;
+  @ApiInt() errors!: number;
+  @ApiDecimal({ description: 'GPU-hours not billed because of auto-stop (see docs/auto-stop.md)' })
   gpuHoursSaved!: number;
-  @ApiProperty({ description: 'USD not billed because of auto-stop (instance price x hours saved)' })
+  @ApiDecimal({ description: 'USD not billed because of auto-stop (instance price x hours saved)' })
   dollarsSaved!: number;
 }
 
 export class AutoStopBoundsDto {
-  @ApiProperty() minIdleMinutes!: number;
-  @ApiProperty() maxIdleMinutes!: number;
+  @ApiInt() minIdleMinutes!: number;
+  @ApiInt() maxIdleMinutes!: number;
   @ApiProperty() allowDisable!: boolean;
 }
 
 export class AutoStopStatsDto {
   @ApiProperty() enabled!: boolean;
   @ApiProperty() dryRun!: boolean;
-  @ApiProperty({ description: 'Default idleMinutes (AUTO_STOP_INACTIVITY_THRESHOLD_MINUTES)' })
+  @ApiInt({ description: 'Default idleMinutes (AUTO_STOP_INACTIVITY_THRESHOLD_MINUTES)' })
   thresholdMinutes!: number;
-  @ApiProperty({ description: 'Consistency check period (AUTO_STOP_CHECK_INTERVAL_SECONDS)' })
+  @ApiInt({ description: 'Consistency check period (AUTO_STOP_CHECK_INTERVAL_SECONDS)' })
   checkIntervalSeconds!: number;
-  @ApiProperty({ description: 'Deadline sweep period (AUTO_STOP_SWEEP_INTERVAL_SECONDS)' })
+  @ApiInt({ description: 'Deadline sweep period (AUTO_STOP_SWEEP_INTERVAL_SECONDS)' })
   sweepIntervalSeconds!: number;
-  @ApiProperty() warningMinutes!: number;
+  @ApiInt() warningMinutes!: number;
   @ApiProperty() bounds!: AutoStopBoundsDto;
-  @ApiProperty({ description: 'Instances with an idle deadline' }) tracked!: number;
-  @ApiProperty({ description: 'Deadlines already passed (acted on by the next pass)' }) dueNow!: number;
-  @ApiProperty({ description: 'Stop-then-delete deletions scheduled' }) pendingDeletes!: number;
+  @ApiInt({ description: 'Instances with an idle deadline' }) tracked!: number;
+  @ApiInt({ description: 'Deadlines already passed (acted on by the next pass)' }) dueNow!: number;
+  @ApiInt({ description: 'Stop-then-delete deletions scheduled' }) pendingDeletes!: number;
   @ApiProperty({ type: String, nullable: true, description: 'Earliest idle deadline still ahead' })
   nextDeadline!: string | null;
   @ApiProperty({
@@ -183,17 +184,4 @@ export class AutoStopStatsDto {
   })
   lastRun!: Record<string, unknown> | null;
   @ApiProperty() totals!: AutoStopTotalsDto;
-}
-
-/** The error envelope every failure uses (documented here for the auto-stop endpoints). */
-export class AutoStopErrorBodyDto {
-  @ApiProperty({ example: 'VALIDATION_ERROR' }) code!: string;
-  @ApiProperty() message!: string;
-  @ApiProperty() requestId!: string;
-  @ApiPropertyOptional({ type: Object, description: 'e.g. fields[] naming the bound that was exceeded' })
-  details?: Record<string, unknown>;
-}
-
-export class AutoStopErrorResponseDto {
-  @ApiProperty() error!: AutoStopErrorBodyDto;
 }

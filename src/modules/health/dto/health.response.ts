@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiDecimal, ApiInt } from '../../../common/http/api-number.decorators';
 import { JobStatusResponse, SystemStatsResponse } from '../../metrics/dto/operations.responses';
 
 export class NovitaServiceHealth {
@@ -17,7 +18,7 @@ export class StoreServiceHealth {
   status: 'up' | 'down';
   @ApiProperty({ enum: ['memory', 'redis', 'upstash'] })
   adapter: string;
-  @ApiPropertyOptional({ description: 'Round trip of a ping, ms' })
+  @ApiInt({ description: 'Round trip of a ping, ms', required: false })
   latencyMs?: number;
   @ApiPropertyOptional()
   message?: string;
@@ -26,20 +27,20 @@ export class StoreServiceHealth {
 export class WebhookQueueHealth {
   @ApiProperty({ enum: ['up', 'unknown'], description: 'unknown when the store could not be read' })
   status: 'up' | 'unknown';
-  @ApiProperty({ type: Number, nullable: true, description: 'Deliveries waiting for an attempt' })
+  @ApiInt({ nullable: true, description: 'Deliveries waiting for an attempt' })
   depth: number | null;
 }
 
 export class CacheHealth {
   @ApiProperty({ enum: ['up', 'unknown'], description: 'unknown when the store could not be read' })
   status: 'up' | 'unknown';
-  @ApiProperty({ type: Number, nullable: true, description: 'In-process caches of Novita data' })
+  @ApiInt({ nullable: true, description: 'In-process caches of Novita data' })
   caches: number | null;
-  @ApiProperty({ type: Number, nullable: true })
+  @ApiDecimal({ nullable: true })
   hitRatio: number | null;
-  @ApiProperty({ type: Number, nullable: true, description: 'Approximate bytes held' })
+  @ApiInt({ nullable: true, description: 'Approximate bytes held' })
   totalSize: number | null;
-  @ApiProperty({ type: Number, nullable: true })
+  @ApiInt({ nullable: true })
   totalEntries: number | null;
 }
 
@@ -66,11 +67,11 @@ export class ServicesHealth {
 }
 
 export class PerformanceHealth {
-  @ApiProperty({ description: 'Requests this replica answered in the last 60 seconds' })
+  @ApiInt({ description: 'Requests this replica answered in the last 60 seconds' })
   requestsPerMinute: number;
-  @ApiProperty({ description: 'Mean response time over the last 60 seconds, ms' })
+  @ApiDecimal({ description: 'Mean response time over the last 60 seconds, ms' })
   averageResponseTimeMs: number;
-  @ApiProperty({ description: 'Share of 5xx responses over the last 60 seconds (0-1)' })
+  @ApiDecimal({ description: 'Share of 5xx responses over the last 60 seconds (0-1)' })
   errorRate: number;
 }
 
@@ -86,7 +87,7 @@ export class DetailedHealthResponse {
   status: 'healthy' | 'degraded' | 'unhealthy' | 'shutting_down';
   @ApiProperty()
   timestamp: string;
-  @ApiProperty()
+  @ApiInt()
   uptimeSeconds: number;
   @ApiProperty({ type: ServicesHealth })
   services: ServicesHealth;

@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiDecimal, ApiInt } from '../../../common/http/api-number.decorators';
 import { ArrayMaxSize, IsArray, IsOptional, IsString, MaxLength } from 'class-validator';
 
 export class CacheStatsEntry {
@@ -6,30 +7,30 @@ export class CacheStatsEntry {
   name: string;
   @ApiProperty()
   description: string;
-  @ApiProperty()
+  @ApiInt()
   entries: number;
-  @ApiProperty()
+  @ApiInt()
   hits: number;
-  @ApiProperty()
+  @ApiInt()
   misses: number;
-  @ApiProperty({ description: 'hits / (hits + misses), 0 before the first look-up' })
+  @ApiDecimal({ description: 'hits / (hits + misses), 0 before the first look-up' })
   hitRatio: number;
-  @ApiProperty({ description: 'Approximate bytes held; 0 for a cache that only marks what is fresh' })
+  @ApiInt({ description: 'Approximate bytes held; 0 for a cache that only marks what is fresh' })
   sizeBytes: number;
 }
 
 export class CacheTotals {
-  @ApiProperty()
+  @ApiInt()
   totalCaches: number;
-  @ApiProperty()
+  @ApiInt()
   totalEntries: number;
-  @ApiProperty()
+  @ApiInt()
   totalHits: number;
-  @ApiProperty()
+  @ApiInt()
   totalMisses: number;
-  @ApiProperty()
+  @ApiDecimal()
   overallHitRatio: number;
-  @ApiProperty()
+  @ApiInt()
   totalSizeBytes: number;
 }
 

@@ -1,37 +1,25 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-
-export class ErrorBody {
-  @ApiProperty({ example: 'VALIDATION_ERROR' })
-  code: string;
-  @ApiProperty()
-  message: string;
-  @ApiProperty()
-  requestId: string;
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true })
-  details?: Record<string, unknown>;
-}
-
-/** The error envelope every failure uses. */
-export class ErrorResponse {
-  @ApiProperty({ type: ErrorBody })
-  error: ErrorBody;
-}
+import { ApiProperty } from '@nestjs/swagger';
+import { ApiDecimal, ApiInt } from '../../../common/http/api-number.decorators';
 
 export class MemoryStats {
-  @ApiProperty({ description: 'Resident set size, MB' })
+  @ApiDecimal({ description: 'Resident set size, MB' })
   rssMB: number;
-  @ApiProperty()
+  @ApiDecimal()
   heapUsedMB: number;
-  @ApiProperty()
+  @ApiDecimal()
   heapTotalMB: number;
-  @ApiProperty()
+  @ApiDecimal()
   externalMB: number;
 }
 
 export class CpuStats {
-  @ApiProperty({ description: 'Share of one core this process used since the previous reading, percent' })
+  @ApiDecimal({ description: 'Share of one core this process used since the previous reading, percent' })
   usagePercent: number;
-  @ApiProperty({ type: [Number], description: 'Host load average over 1, 5 and 15 minutes' })
+  @ApiProperty({
+    type: 'array',
+    items: { type: 'number', format: 'double' },
+    description: 'Host load average over 1, 5 and 15 minutes',
+  })
   loadAverage: number[];
 }
 
@@ -40,17 +28,17 @@ export class SystemStatsResponse {
   memory: MemoryStats;
   @ApiProperty({ type: CpuStats })
   cpu: CpuStats;
-  @ApiProperty()
+  @ApiInt()
   uptimeSeconds: number;
 }
 
 export class RequestStats {
   /** Requests this replica answered since it started. */
-  @ApiProperty()
+  @ApiInt()
   total: number;
   @ApiProperty({
     type: 'object',
-    additionalProperties: { type: 'number' },
+    additionalProperties: { type: 'integer' },
     example: { '200': 120, '404': 3 },
   })
   byStatusCode: Record<string, number>;
@@ -59,23 +47,23 @@ export class RequestStats {
 export class RequestDetails extends RequestStats {
   @ApiProperty({
     type: 'object',
-    additionalProperties: { type: 'number' },
+    additionalProperties: { type: 'integer' },
     description: 'By "METHOD route-template"',
     example: { 'GET /api/instances': 40 },
   })
   byRoute: Record<string, number>;
-  @ApiProperty({ description: 'Requests in the last 60 seconds' })
+  @ApiInt({ description: 'Requests in the last 60 seconds' })
   requestsPerMinute: number;
-  @ApiProperty({ description: 'Mean response time over the last 60 seconds, ms' })
+  @ApiDecimal({ description: 'Mean response time over the last 60 seconds, ms' })
   averageResponseTimeMs: number;
-  @ApiProperty({ description: 'Share of 5xx responses over the last 60 seconds (0-1)' })
+  @ApiDecimal({ description: 'Share of 5xx responses over the last 60 seconds (0-1)' })
   errorRate: number;
 }
 
 export class JobStatusResponse {
-  @ApiProperty()
+  @ApiInt()
   passes: number;
-  @ApiProperty()
+  @ApiInt()
   failures: number;
   @ApiProperty({ type: String, nullable: true })
   lastPassAt: string | null;
@@ -83,7 +71,7 @@ export class JobStatusResponse {
   lastSuccessAt: string | null;
   @ApiProperty({ type: String, nullable: true, enum: ['success', 'failure'] })
   lastOutcome: 'success' | 'failure' | null;
-  @ApiProperty({ type: Number, nullable: true })
+  @ApiInt({ nullable: true })
   lastDurationMs: number | null;
   @ApiProperty({ type: String, nullable: true })
   lastError: string | null;
@@ -91,27 +79,27 @@ export class JobStatusResponse {
 
 export class JobStats {
   /** Background job passes this replica ran. */
-  @ApiProperty()
+  @ApiInt()
   processed: number;
-  @ApiProperty({ type: 'object', additionalProperties: { type: 'number' }, example: { reconciler: 12 } })
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'integer' }, example: { reconciler: 12 } })
   byType: Record<string, number>;
 }
 
 export class JobDetails {
-  @ApiProperty()
+  @ApiInt()
   processed: number;
-  @ApiProperty()
+  @ApiInt()
   failed: number;
   @ApiProperty({ type: 'object', additionalProperties: { $ref: '#/components/schemas/JobStatusResponse' } })
   byType: Record<string, JobStatusResponse>;
 }
 
 export class CacheSummary {
-  @ApiProperty({ description: 'hits / (hits + misses) over every cache (0-1)' })
+  @ApiDecimal({ description: 'hits / (hits + misses) over every cache (0-1)' })
   hitRatio: number;
-  @ApiProperty({ description: 'Approximate bytes held by every cache' })
+  @ApiInt({ description: 'Approximate bytes held by every cache' })
   totalSize: number;
-  @ApiProperty()
+  @ApiInt()
   totalEntries: number;
 }
 
@@ -131,20 +119,20 @@ export class MetricsSummaryResponse {
 export class WebhookStats {
   @ApiProperty({
     type: 'object',
-    additionalProperties: { type: 'number' },
+    additionalProperties: { type: 'integer' },
     example: { delivered: 10, retrying: 1 },
   })
   attemptsByOutcome: Record<string, number>;
 }
 
 export class NovitaCallStats {
-  @ApiProperty()
+  @ApiInt()
   total: number;
-  @ApiProperty({ description: 'Calls that ended in an error, after retries' })
+  @ApiInt({ description: 'Calls that ended in an error, after retries' })
   errors: number;
   @ApiProperty({
     type: 'object',
-    additionalProperties: { type: 'number' },
+    additionalProperties: { type: 'integer' },
     example: { ok: 40, upstream_timeout: 1 },
   })
   byResult: Record<string, number>;

@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiInt } from '../../../common/http/api-number.decorators';
 import { Type } from 'class-transformer';
 import { IsBoolean, IsInt, IsOptional, Max, Min } from 'class-validator';
 
@@ -49,15 +50,15 @@ export class MigrationHistoryQuery {
 }
 
 export class ExecutionSummaryDto {
-  @ApiProperty({ description: 'Novita instances examined (the whole account)' }) totalInstances!: number;
-  @ApiProperty({
+  @ApiInt({ description: 'Novita instances examined (the whole account)' }) totalInstances!: number;
+  @ApiInt({
     description:
       'Reclaimed managed spot instances that qualify for migration (including ones already migrating)',
   })
   eligibleInstances!: number;
-  @ApiProperty({ description: 'Migrations this execution opened (0 in a dry run)' })
+  @ApiInt({ description: 'Migrations this execution opened (0 in a dry run)' })
   migratedInstances!: number;
-  @ApiProperty({ description: 'Instances whose handling failed in this execution' }) errorCount!: number;
+  @ApiInt({ description: 'Instances whose handling failed in this execution' }) errorCount!: number;
 }
 
 export class InstanceOutcomeDto {
@@ -92,7 +93,7 @@ export class ExecutionDto {
   @ApiProperty() dryRun!: boolean;
   @ApiProperty({ format: 'date-time' }) startedAt!: string;
   @ApiProperty({ format: 'date-time' }) finishedAt!: string;
-  @ApiProperty({ description: 'Milliseconds' }) duration!: number;
+  @ApiInt({ description: 'Milliseconds' }) duration!: number;
   @ApiProperty({ type: ExecutionSummaryDto }) summary!: ExecutionSummaryDto;
   @ApiProperty({
     type: [InstanceOutcomeDto],
@@ -103,35 +104,35 @@ export class ExecutionDto {
 }
 
 export class MigrationStatisticsDto {
-  @ApiProperty({ description: 'Full passes run (scheduled, startup and manual)' }) totalExecutions!: number;
-  @ApiProperty({ description: 'Passes that did not fail as a whole' }) successfulExecutions!: number;
-  @ApiProperty() failedExecutions!: number;
-  @ApiProperty({ description: 'Migrations opened, by passes and by the quick reclaim check' })
+  @ApiInt({ description: 'Full passes run (scheduled, startup and manual)' }) totalExecutions!: number;
+  @ApiInt({ description: 'Passes that did not fail as a whole' }) successfulExecutions!: number;
+  @ApiInt() failedExecutions!: number;
+  @ApiInt({ description: 'Migrations opened, by passes and by the quick reclaim check' })
   totalMigrations!: number;
-  @ApiProperty({
+  @ApiInt({
     description: 'Instances examined by passes, plus reclaims the quick check turned into migrations',
   })
   totalInstancesProcessed!: number;
-  @ApiProperty({ description: 'Mean pass duration in milliseconds (0 before the first pass)' })
+  @ApiInt({ description: 'Mean pass duration in milliseconds (0 before the first pass)' })
   averageExecutionTime!: number;
-  @ApiProperty({ description: 'Migrations that ended ready through Novita migrate' })
+  @ApiInt({ description: 'Migrations that ended ready through Novita migrate' })
   migrationsSucceeded!: number;
-  @ApiProperty({ description: 'Migrations that ended ready through recreation' })
+  @ApiInt({ description: 'Migrations that ended ready through recreation' })
   migrationsRecreated!: number;
-  @ApiProperty({ description: 'Migrations that ended with the instance marked failed' })
+  @ApiInt({ description: 'Migrations that ended with the instance marked failed' })
   migrationsFailed!: number;
 }
 
 export class MigrationConfigurationDto {
   @ApiProperty() enabled!: boolean;
-  @ApiProperty() intervalMinutes!: number;
-  @ApiProperty() reclaimCheckIntervalSeconds!: number;
-  @ApiProperty() jobTimeoutMs!: number;
-  @ApiProperty() maxConcurrent!: number;
+  @ApiInt() intervalMinutes!: number;
+  @ApiInt() reclaimCheckIntervalSeconds!: number;
+  @ApiInt() jobTimeoutMs!: number;
+  @ApiInt() maxConcurrent!: number;
   @ApiProperty() dryRun!: boolean;
   @ApiProperty() retryFailed!: boolean;
   @ApiProperty({ enum: ['error', 'warn', 'info', 'debug'] }) logLevel!: string;
-  @ApiProperty() eligibilityIntervalHours!: number;
+  @ApiInt() eligibilityIntervalHours!: number;
 }
 
 export class OpenMigrationDto {
@@ -178,14 +179,14 @@ export class MigrationOutcomeDto {
   @ApiProperty({ nullable: true, type: String }) novitaInstanceId!: string | null;
   @ApiProperty({ format: 'date-time' }) detectedAt!: string;
   @ApiProperty({ format: 'date-time' }) completedAt!: string;
-  @ApiProperty({ nullable: true, type: Number, description: 'Milliseconds from detection to ready' })
+  @ApiInt({ nullable: true, description: 'Milliseconds from detection to ready' })
   migrationTimeMs!: number | null;
 }
 
 export class MigrationsInFlightDto {
-  @ApiProperty({ description: 'Migrations Novita is working on (counted against MIGRATION_MAX_CONCURRENT)' })
+  @ApiInt({ description: 'Migrations Novita is working on (counted against MIGRATION_MAX_CONCURRENT)' })
   inFlight!: number;
-  @ApiProperty({ description: 'Detected reclaims waiting for a slot' }) queued!: number;
+  @ApiInt({ description: 'Detected reclaims waiting for a slot' }) queued!: number;
   @ApiProperty({ type: [OpenMigrationDto] }) open!: OpenMigrationDto[];
   @ApiProperty({ type: [MigrationOutcomeDto], description: 'Latest finished migrations, newest first' })
   recent!: MigrationOutcomeDto[];
@@ -208,18 +209,7 @@ export class MigrationStatusDto {
 export class MigrationHistoryDto {
   @ApiProperty({ type: [ExecutionDto], description: 'Newest first; the last 50 executions are kept' })
   executions!: ExecutionDto[];
-  @ApiProperty({ description: 'Executions kept' }) total!: number;
-  @ApiProperty() limit!: number;
-  @ApiProperty() offset!: number;
-}
-
-export class ErrorBodyDto {
-  @ApiProperty() code!: string;
-  @ApiProperty() message!: string;
-  @ApiProperty() requestId!: string;
-  @ApiPropertyOptional({ type: Object }) details?: Record<string, unknown>;
-}
-
-export class ErrorEnvelopeDto {
-  @ApiProperty({ type: ErrorBodyDto }) error!: ErrorBodyDto;
+  @ApiInt({ description: 'Executions kept' }) total!: number;
+  @ApiInt() limit!: number;
+  @ApiInt() offset!: number;
 }
