@@ -257,13 +257,14 @@ describe('novita-error.classifier', () => {
     });
 
     it('should record exactly what Novita said, and nothing it did not say', () => {
-      expect(classify(httpError(400, { message: 'bad gpuNum' })).details).toEqual({
+      // toStrictEqual: a key set to undefined would still be a key in the logged details.
+      expect(classify(httpError(400, { message: 'bad gpuNum' })).details).toStrictEqual({
         operation: 'getInstance',
         upstreamStatus: 400,
         novitaMessage: 'bad gpuNum',
       });
       expect(classify(httpError(500, undefined)).message).toBe('Novita failed with HTTP 500');
-      expect(classify(httpError(500, undefined)).details).toEqual({
+      expect(classify(httpError(500, undefined)).details).toStrictEqual({
         operation: 'getInstance',
         upstreamStatus: 500,
       });

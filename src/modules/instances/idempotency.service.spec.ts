@@ -260,6 +260,7 @@ describe('IdempotencyService', () => {
         .catch((e: AppError) => e);
       expect(err).toMatchObject({
         code: ErrorCode.OPERATION_IN_PROGRESS,
+        message: 'A request with this Idempotency-Key is still in progress',
         details: { idempotencyKey: 'busy' },
       });
       expect((err as AppError).details).not.toHaveProperty('instanceId');
