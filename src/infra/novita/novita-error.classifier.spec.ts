@@ -256,6 +256,58 @@ describe('novita-error.classifier', () => {
       });
     });
 
+    it('should record exactly what Novita said, and nothing it did not say', () => {
+      // toStrictEqual: a key set to undefined would still be a key in the logged details.
+      expect(classify(httpError(400, { message: 'bad gpuNum' })).details).toStrictEqual({
+        operation: 'getInstance',
+        upstreamStatus: 400,
+        novitaMessage: 'bad gpuNum',
+      });
+      expect(classify(httpError(500, undefined)).message).toBe('Novita failed with HTTP 500');
+      expect(classify(httpError(500, undefined)).details).toStrictEqual({
+        operation: 'getInstance',
+        upstreamStatus: 500,
+      });
+    });
+
+    it("should read Novita's fields as separate words", () => {
+      expect(classify(httpError(400, { reason: 'not', message: 'found' })).code).toBe(ErrorCode.NOT_FOUND);
+    });
+
+    it('should classify by the response even when the socket code says timeout', () => {
+      const err = httpError(500, {});
+      err.code = 'ETIMEDOUT';
+      expect(classify(err).code).toBe(ErrorCode.UPSTREAM_UNAVAILABLE);
+    });
+
+    it('should keep a cause on every classified error, without the axios config', () => {
+      expect((classify(httpError(500, {})).cause as Error).message).toBe(
+        'ERR_BAD_RESPONSE: Request failed with status code 500',
+      );
+      expect((classify(networkError('ECONNREFUSED')).cause as Error).message).toBe(
+        'ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:1',
+      );
+      const bug = new TypeError('x is undefined');
+      expect(classify(bug).cause).toBe(bug);
+      const timeout = new TaskCancelledError('Operation timed out after 300ms');
+      expect(classify(timeout).cause).toBe(timeout);
+      const codeless = httpError(500, {});
+      codeless.code = undefined;
+      expect((classify(codeless).cause as Error).message).toBe('HTTP: Request failed with status code 500');
+    });
+
+    it('should describe a network error without a code', () => {
+      const err = new AxiosError('socket hang up', undefined, config, {});
+      expect(classify(err).message).toBe('Novita unreachable (network error)');
+      expect(isNotConnectedError(err)).toBe(false);
+    });
+
+    it('should say why an open breaker answered', () => {
+      expect(classify(new BrokenCircuitError()).message).toBe(
+        'Novita circuit breaker is open; call not attempted',
+      );
+    });
+
     it('should pass an AppError through untouched', () => {
       const original = new AppError(ErrorCode.CONFLICT, 'x');
       expect(classify(original)).toBe(original);
@@ -280,6 +332,7 @@ describe('novita-error.classifier', () => {
       expect(parseRetryAfterMs(-1)).toBeUndefined();
       expect(parseRetryAfterMs('-1')).toBeUndefined();
       expect(parseRetryAfterMs('1.')).toBeUndefined();
+      expect(parseRetryAfterMs('0.25')).toBe(250);
     });
   });
 
@@ -316,6 +369,10 @@ describe('novita-error.classifier', () => {
       expect(retryAfterMsOf(httpError(429, {}, { 'retry-after': '2' }))).toBe(2000);
       expect(retryAfterMsOf(httpError(503, {}, { 'retry-after': '2' }))).toBeUndefined();
       expect(retryAfterMsOf(new Error('x'))).toBeUndefined();
+      expect(retryAfterMsOf(networkError('ECONNRESET'))).toBeUndefined();
+      const headerless = httpError(429, {});
+      headerless.response!.headers = undefined as never;
+      expect(retryAfterMsOf(headerless)).toBeUndefined();
     });
 
     it('should count only network errors, timeouts and 5xx against the breaker', () => {

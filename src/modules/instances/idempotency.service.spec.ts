@@ -260,12 +260,76 @@ describe('IdempotencyService', () => {
         .catch((e: AppError) => e);
       expect(err).toMatchObject({
         code: ErrorCode.OPERATION_IN_PROGRESS,
+        message: 'A request with this Idempotency-Key is still in progress',
         details: { idempotencyKey: 'busy' },
       });
       expect((err as AppError).details).not.toHaveProperty('instanceId');
       finish();
       await first;
     });
+  });
+
+  it('lets a waiting repeat run the work itself when the first request failed and freed the key', async () => {
+    const first = h.idempotency.execute({
+      scope: 't',
+      key: 'handover',
+      fingerprint: 'f',
+      work: async () => {
+        await new Promise((r) => setTimeout(r, 150));
+        throw new AppError(ErrorCode.INSUFFICIENT_RESOURCES, 'none');
+      },
+      release: () => true,
+    });
+    const firstOutcome = first.catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 20));
+    const second = await h.idempotency.execute({
+      scope: 't',
+      key: 'handover',
+      fingerprint: 'f',
+      work: async () => ({ status: 201, body: 'second' }),
+      release: () => true,
+    });
+    expect(await firstOutcome).toMatchObject({ code: ErrorCode.INSUFFICIENT_RESOURCES });
+    expect(second).toEqual({ status: 201, body: 'second', replayed: false });
+  });
+
+  it('words its refusals for the caller', async () => {
+    const run = (key: string, fingerprint = 'f') =>
+      h.idempotency.execute({
+        scope: 't',
+        key,
+        fingerprint,
+        work: async () => ({ status: 201, body: 1 }),
+        release: () => true,
+      });
+    await expect(run('bad key')).rejects.toMatchObject({
+      message: 'Idempotency-Key must be 1-255 printable ASCII characters',
+      details: {
+        fields: [
+          { field: 'Idempotency-Key', messages: ['must be 1-255 printable ASCII characters without spaces'] },
+        ],
+      },
+    });
+    await run('worded');
+    await expect(run('worded', 'other')).rejects.toMatchObject({
+      message: 'Idempotency-Key was already used with a different request body',
+      details: { idempotencyKey: 'worded', reason: 'IDEMPOTENCY_KEY_REUSED' },
+    });
+  });
+
+  it('marks the entry pending while the work runs', async () => {
+    let during: unknown;
+    await h.idempotency.execute({
+      scope: 't',
+      key: 'pending-state',
+      fingerprint: 'f',
+      work: async () => {
+        during = await h.store.get('idempotency:t:pending-state');
+        return { status: 201, body: 1 };
+      },
+      release: () => true,
+    });
+    expect(during).toMatchObject({ state: 'pending', fingerprint: 'f' });
   });
 
   describe('key syntax', () => {
@@ -291,6 +355,10 @@ describe('IdempotencyService', () => {
         });
       },
     );
+  });
+
+  it('tells arrays from objects with the same entries', () => {
+    expect(fingerprintOf({ a: [1] })).not.toBe(fingerprintOf({ a: { 0: 1 } }));
   });
 
   it('fingerprints nested arrays and drops only undefined values', () => {

@@ -214,6 +214,21 @@ describe('product selection policy', () => {
     expect(onDemand[0].candidate).toMatchObject({ unitPrice: 0.35 });
   });
 
+  it('skips a product without a spot price even when it lists spot billing', () => {
+    const p = product({
+      id: 'nospot',
+      regions: ['US-CA-06'],
+      spotPrice: null,
+      billingMethods: ['spot', 'onDemand'],
+    });
+    const plan = planProductSelection({ ...base, regions: ['US-CA-06'], products: [p] });
+    expect(plan[0]).toEqual({
+      region: 'US-CA-06',
+      candidate: null,
+      reason: 'spot billing not offered in US-CA-06',
+    });
+  });
+
   it('prices on-demand and monthly by the on-demand price, spot by the spot price', () => {
     const p = product({ id: 'p', regions: [], spotPrice: 0.1, onDemandPrice: 0.3 });
     expect(unitPriceFor(p, 'spot')).toBe(0.1);
@@ -257,6 +272,7 @@ describe('product selection policy', () => {
     expect(findCluster('as-sgp-02', clusters)?.id).toBe('as-sgp-2');
     expect(findCluster(' US-CA-06 ', clusters)?.id).toBe('us-ca-6');
     expect(findCluster('CN-HK-1', clusters)?.id).toBe('cn-hk-1');
+    expect(findCluster(' cn-hk-1 ', clusters)?.id).toBe('cn-hk-1');
     expect(findCluster('EU-DE-01', clusters)).toBeUndefined();
     expect(regionCodeOf('  as-sgp-02   (Singapore) ')).toBe('AS-SGP-02');
     expect(buildRegionOrder(' ', ['a', '', 'A'])).toEqual(['A']);

@@ -163,5 +163,9 @@ describe('applyInterruptedAttempt', () => {
     expect(next.claimToken).toBeUndefined();
     expect(next.claimExpiresAt).toBeUndefined();
     expect(next.lastError).toBe(INTERRUPTED_ATTEMPT_ERROR);
+    // Operators read this text in the deliveries API.
+    expect(INTERRUPTED_ATTEMPT_ERROR).toBe(
+      'attempt interrupted: the worker stopped before recording its outcome',
+    );
   });
 });

@@ -45,7 +45,6 @@ export function webhookUrlSyntaxProblem(value: unknown): string | null {
     return 'must be a valid absolute URL';
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'must use http or https';
-  if (url.hostname === '') return 'must have a host';
   if (url.username !== '' || url.password !== '') return 'must not embed credentials';
   return null;
 }
