@@ -10,10 +10,13 @@ module.exports = {
   rootDir: __dirname,
   testMatch: [
     '<rootDir>/src/modules/instances/product-selection.policy.spec.ts',
-    '<rootDir>/src/modules/instances/status-mapping.spec.ts',
+    '<rootDir>/src/modules/records/status-mapping.spec.ts',
     '<rootDir>/src/infra/novita/novita-error.classifier.spec.ts',
     '<rootDir>/src/modules/webhooks/webhook-url.policy.spec.ts',
     '<rootDir>/src/modules/webhooks/webhook-attempt.policy.spec.ts',
     '<rootDir>/src/modules/instances/idempotency.service.spec.ts',
+    '<rootDir>/src/modules/records/idle-policy.spec.ts',
+    '<rootDir>/src/modules/migration/migration-eligibility.spec.ts',
+    '<rootDir>/src/modules/sync/obsolete.policy.spec.ts',
   ],
 };

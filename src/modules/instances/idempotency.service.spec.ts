@@ -1,6 +1,6 @@
 import { AppError, ErrorCode } from '../../common/errors';
 import { buildInstancesHarness, InstancesHarness } from '../../../test/fakes/instances-unit-harness';
-import { fingerprintOf } from './idempotency.service';
+import { fingerprintOf, idempotencyStoreKey } from './idempotency.service';
 
 describe('IdempotencyService', () => {
   let h: InstancesHarness;
@@ -369,5 +369,65 @@ describe('IdempotencyService', () => {
     expect(fingerprintOf({ a: '' })).not.toBe(fingerprintOf({}));
     expect(fingerprintOf({ a: false })).not.toBe(fingerprintOf({}));
     expect(fingerprintOf({ a: 1 })).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  describe('requests whose outcome is settled later (write-ahead intents)', () => {
+    const storeKey = idempotencyStoreKey('t', 'kd');
+    const deferred = () =>
+      h.idempotency.execute({
+        scope: 't',
+        key: 'kd',
+        fingerprint: 'f',
+        work: async () => {
+          throw new AppError(ErrorCode.UPSTREAM_TIMEOUT, 'no answer');
+        },
+        release: () => false,
+        defer: (err) => err instanceof AppError && err.code === ErrorCode.UPSTREAM_TIMEOUT,
+        waitMs: 50,
+      });
+
+    it('keeps a deferred key pending (not answered, not freed) and names the work as in progress', async () => {
+      await expect(deferred()).rejects.toMatchObject({ code: ErrorCode.UPSTREAM_TIMEOUT });
+      expect(await h.store.get(storeKey)).toMatchObject({ state: 'pending', fingerprint: 'f' });
+      await expect(deferred()).rejects.toMatchObject({ code: ErrorCode.OPERATION_IN_PROGRESS });
+    });
+
+    it('answers a pending key with the settled response, keeping its TTL, and never rewrites a finished one', async () => {
+      await expect(deferred()).rejects.toBeDefined();
+      await h.idempotency.settle(storeKey, { response: { status: 201, body: { id: 'adopted' } } });
+      expect(await h.store.ttl(storeKey)).toBeGreaterThan(0);
+      await expect(deferred()).resolves.toEqual({ status: 201, body: { id: 'adopted' }, replayed: true });
+      await h.idempotency.settle(storeKey, {
+        error: { code: ErrorCode.UPSTREAM_UNAVAILABLE, message: 'late' },
+      });
+      await expect(deferred()).resolves.toMatchObject({ body: { id: 'adopted' } });
+    });
+
+    it('answers a pending key with the settled error', async () => {
+      await expect(deferred()).rejects.toBeDefined();
+      await h.idempotency.settle(storeKey, {
+        error: { code: ErrorCode.UPSTREAM_UNAVAILABLE, message: 'nothing created' },
+      });
+      await expect(deferred()).rejects.toMatchObject({
+        code: ErrorCode.UPSTREAM_UNAVAILABLE,
+        message: 'nothing created',
+      });
+    });
+
+    it('frees a pending key on release, but never a finished one', async () => {
+      await expect(deferred()).rejects.toBeDefined();
+      await h.idempotency.release(storeKey);
+      expect(await h.store.get(storeKey)).toBeNull();
+      await h.store.set(storeKey, {
+        state: 'done',
+        fingerprint: 'f',
+        createdAt: 1,
+        response: { status: 201, body: {} },
+      });
+      await h.idempotency.release(storeKey);
+      expect(await h.store.get(storeKey)).toMatchObject({ state: 'done' });
+      await h.idempotency.settle('idempotency:t:missing', { response: { status: 201, body: {} } });
+      expect(await h.store.get('idempotency:t:missing')).toBeNull();
+    });
   });
 });

@@ -10,15 +10,13 @@ import { applyNovitaObservation, markTerminated, recordFromNovita } from '../rec
 import { InstanceRepository } from '../records/instance.repository';
 import { InstanceRecord, newInstanceId } from '../records/instance.types';
 import { OperationRepository } from '../records/operation.repository';
+import { decideAbsent } from './obsolete.policy';
 import { SyncError, SyncOptions, SyncReport } from './sync.types';
 
 /** Novita list page size for a sync pass. */
 export const SYNC_PAGE_SIZE = 100;
 /** Pages requested ahead of the one being applied (Novita calls in flight for one pass, at most this + 1). */
 export const SYNC_PREFETCH_PAGES = 2;
-/** A record that never reached Novita (no id, no open operation) is removed once this old. */
-export const NEVER_STARTED_GRACE_MS = 10 * 60_000;
-const DAY_MS = 24 * 3600_000;
 /** Novita statuses after which an instance is gone: never adopted. */
 const GONE_ON_NOVITA = new Set(['removed', 'removing', 'toRemove']);
 
@@ -291,34 +289,21 @@ export class SyncService {
     options: SyncOptions,
     now: Date,
   ): Promise<void> {
-    if (busy) return;
-    const age = now.getTime() - Date.parse(record.createdAt);
-    if (!record.novitaInstanceId) {
-      // Never reached Novita (its create was cut off before the intent could settle, or refused).
-      if ((record.status === 'creating' || record.status === 'starting') && age > NEVER_STARTED_GRACE_MS)
-        await this.remove(record, 'Instance never started on Novita', report, options);
-      return;
-    }
-    if (record.status === 'terminated') {
-      const since = Date.parse(record.terminatedAt ?? record.updatedAt);
-      if (now.getTime() - since > this.config.obsoleteInstanceRetentionDays * DAY_MS)
-        await this.remove(
-          record,
-          `Terminated more than ${this.config.obsoleteInstanceRetentionDays} days ago`,
-          report,
-          options,
-        );
+    const decision = decideAbsent(record, busy, now.getTime(), this.config);
+    if (decision.kind === 'leave') return;
+    if (decision.kind === 'remove') {
+      await this.remove(record, decision.reason, report, options);
       return;
     }
     // Absent from the listing: confirm. Only Novita's "not found" counts; 5xx, timeouts and an open
     // breaker throw and leave the record alone.
     try {
-      await this.novita.getInstance(record.novitaInstanceId);
+      await this.novita.getInstance(record.novitaInstanceId!);
       return; // the listing missed it; the next pass sees it again
     } catch (err) {
       if (!(isAppError(err) && err.code === ErrorCode.NOT_FOUND)) throw err;
     }
-    if (this.config.removeObsoleteInstances) {
+    if (decision.then === 'remove') {
       await this.remove(record, 'Instance no longer exists in Novita', report, options);
       return;
     }
