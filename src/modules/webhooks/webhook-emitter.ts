@@ -21,7 +21,6 @@ export const WEBHOOK_EVENT_TYPES = [
   'instance.migrated',
   'instance.recreated',
   'instance.migration_failed',
-  'instance.failed',
   'instance.terminated',
   'instance.removed',
 ] as const;
