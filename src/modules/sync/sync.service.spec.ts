@@ -73,6 +73,29 @@ describe('SyncService obsolete policy', () => {
     expect(await h.repo.findByName('removed')).toBeNull();
   });
 
+  it('adopts unknown instances as unmanaged, counting them once and asking Novita nothing more', async () => {
+    h.novita.seed({ id: 'nv-a', name: 'found-a', status: 'running' });
+    h.novita.seed({ id: 'nv-b', name: 'found-b', status: 'exited' });
+    const report = await h.sync.run('run_7', options);
+    expect(report).toMatchObject({
+      adopted: 2,
+      beforeSync: 0,
+      afterSync: 2,
+      localInstances: 0,
+      markedObsolete: 0,
+    });
+    expect(h.novita.callsTo('getInstance')).toHaveLength(0);
+    const found = await h.repo.findByName('found-a');
+    expect(found).toMatchObject({
+      managed: false,
+      origin: 'novita',
+      novitaInstanceId: 'nv-a',
+      status: 'running',
+    });
+    const again = await h.sync.run('run_8', options);
+    expect(again).toMatchObject({ adopted: 0, beforeSync: 2, afterSync: 2, mergedInstances: 2, updated: 0 });
+  });
+
   it('writes nothing on a pass that changes nothing', async () => {
     await tracked('steady');
     await h.sync.run('run_5', options);

@@ -145,7 +145,12 @@ export class SyncService {
     const absent = [...(await this.repo.findManyByNovitaIds(unseen)).values()];
     const known = new Set([...seenRecordIds, ...absent.map((r) => r.id)]);
     const rest = (await this.repo.getMany(keys.ids.filter((id) => !known.has(id)))).filter(
-      (r): r is InstanceRecord => r !== null && r.status !== 'deleted' && !seenRecordIds.has(r.id),
+      // Records this pass just adopted are listed, not absent.
+      (r): r is InstanceRecord =>
+        r !== null &&
+        r.status !== 'deleted' &&
+        !seenRecordIds.has(r.id) &&
+        !(r.novitaInstanceId && seen.has(r.novitaInstanceId)),
     );
     const candidates = [...absent.filter((r) => r.status !== 'deleted'), ...rest];
     report.localInstances = report.mergedInstances + candidates.length;

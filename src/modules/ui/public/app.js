@@ -101,7 +101,7 @@ function renderStats(stats, health, autoStop, migration) {
   const up = (x) =>
     x ? (x.status === 'up' || x.status === 'healthy' ? 'up' : x.status || 'unknown') : 'unknown';
   setText('stat-store', up(details.store));
-  const novita = details.novita;
+  const novita = details.novitaApi || details.novita;
   setText(
     'stat-novita',
     novita ? `${up(novita)}${novita.circuit ? ` (circuit ${novita.circuit})` : ''}` : 'unknown',
