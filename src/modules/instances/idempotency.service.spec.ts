@@ -426,6 +426,7 @@ describe('IdempotencyService', () => {
       });
       await h.idempotency.release(storeKey);
       expect(await h.store.get(storeKey)).toMatchObject({ state: 'done' });
+      await expect(h.idempotency.release('idempotency:t:missing')).resolves.toBeUndefined();
       await h.idempotency.settle('idempotency:t:missing', { response: { status: 201, body: {} } });
       expect(await h.store.get('idempotency:t:missing')).toBeNull();
     });
