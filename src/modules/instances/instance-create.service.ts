@@ -15,12 +15,7 @@ import { buildOperation, healthCheckFromRequest, resolveHealthCheck } from '../r
 import { OperationRepository } from '../records/operation.repository';
 import { OperationRecord } from '../records/operation.types';
 import { toCreateResponse } from './create-response';
-import {
-  RegionCandidate,
-  buildRegionOrder,
-  isUnknownProduct,
-  planProductSelection,
-} from './product-selection.policy';
+import { RegionCandidate, isUnknownProduct } from './product-selection.policy';
 
 /** Novita said no (a 4xx): nothing was created, so the name and any idempotency key can be freed. */
 const REJECTED_BY_NOVITA = new Set<ErrorCode>([
@@ -248,14 +243,7 @@ export class InstanceCreateService {
     image: ImageSpec,
     beforeCall: () => Promise<void>,
   ): Promise<{ novitaId: string; candidate: RegionCandidate; attempts: RegionAttemptDto[] }> {
-    const [products, clusters] = await Promise.all([
-      this.novita.listProducts({
-        productName: spec.productName,
-        billingMethod: spec.billingMode,
-        gpuNum: spec.gpuNum,
-      }),
-      this.catalog.clusters(),
-    ]);
+    const { products, plan } = await this.catalog.planFor(spec, this.config.regionFallbackOrder);
     if (isUnknownProduct(products, spec.productName)) {
       // Not a capacity problem: no region would ever have it, so a 404 naming it rather than a 503.
       throw new AppError(
@@ -264,8 +252,6 @@ export class InstanceCreateService {
         { productName: spec.productName, billingMode: spec.billingMode, gpuNum: spec.gpuNum },
       );
     }
-    const regions = buildRegionOrder(spec.preferredRegion, this.config.regionFallbackOrder);
-    const plan = planProductSelection({ ...spec, regions, products, clusters });
     const attempts: RegionAttemptDto[] = [];
     for (const entry of plan) {
       if (!entry.candidate) {

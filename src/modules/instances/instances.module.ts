@@ -48,6 +48,12 @@ import { ReconcilerService } from './operations/reconciler.service';
     ReconcilerJob,
   ],
   // For auto-stop, sync and migration: the records, and stop/start with events and operations.
-  exports: [RecordsModule, InstanceLifecycleService, ReconcilerService],
+  exports: [
+    RecordsModule,
+    InstanceLifecycleService,
+    ReconcilerService,
+    NovitaCatalogService,
+    ReadinessProber,
+  ],
 })
 export class InstancesModule {}

@@ -2,7 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { AppError, ErrorCode, isAppError } from '../../common/errors';
 import { CacheRegistry } from '../../infra/metrics/cache-registry';
 import { NovitaClient } from '../../infra/novita/novita-client';
-import { Cluster, Template } from '../../infra/novita/novita.types';
+import { Cluster, GpuProduct, Template } from '../../infra/novita/novita.types';
+import { InstanceSpec } from '../records/instance.types';
+import { RegionPlanEntry, buildRegionOrder, planProductSelection } from './product-selection.policy';
 import { CreateInstanceDto } from './dto/create-instance.dto';
 
 /** Clusters change rarely; a short cache saves one Novita call per create. */
@@ -27,6 +29,26 @@ export interface ImageSpec {
 /** Catalogue look-ups for create: clusters (cached) and the image a template or the request describes. */
 @Injectable()
 export class NovitaCatalogService {
+  /**
+   * Where an instance of this spec can be created, cheapest first, region by region (preferred
+   * region, then the fallback order). Used by create and by spot recovery's recreation.
+   */
+  async planFor(
+    spec: Pick<InstanceSpec, 'productName' | 'billingMode' | 'gpuNum' | 'rootfsSize' | 'preferredRegion'>,
+    fallbackOrder: string[],
+  ): Promise<{ products: GpuProduct[]; plan: RegionPlanEntry[] }> {
+    const [products, clusters] = await Promise.all([
+      this.novita.listProducts({
+        productName: spec.productName,
+        billingMethod: spec.billingMode,
+        gpuNum: spec.gpuNum,
+      }),
+      this.clusters(),
+    ]);
+    const regions = buildRegionOrder(spec.preferredRegion, fallbackOrder);
+    return { products, plan: planProductSelection({ ...spec, regions, products, clusters }) };
+  }
+
   private clusterCache: { at: number; clusters: Cluster[] } | null = null;
   private readonly templateCache = new Map<string, { at: number; template: Template }>();
 

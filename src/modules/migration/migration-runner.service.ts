@@ -8,7 +8,6 @@ import { NovitaInstance, NovitaJob } from '../../infra/novita/novita.types';
 import { StateStore } from '../../infra/store/state-store';
 import { NovitaCatalogService } from '../instances/novita-catalog.service';
 import { ProbeResult, ReadinessProber, selectReadinessTarget } from '../instances/operations/readiness-check';
-import { buildRegionOrder, planProductSelection } from '../instances/product-selection.policy';
 import { InstanceEvents } from '../records/instance-events';
 import { applyNovitaObservation, markTerminated } from '../records/instance-observation';
 import { InstanceRepository } from '../records/instance.repository';
@@ -543,16 +542,7 @@ export class MigrationRunner {
     const spec = record.spec;
     let plan;
     try {
-      const [products, clusters] = await Promise.all([
-        this.novita.listProducts({
-          productName: spec.productName,
-          billingMethod: spec.billingMode,
-          gpuNum: spec.gpuNum,
-        }),
-        this.catalog.clusters(),
-      ]);
-      const regions = buildRegionOrder(spec.preferredRegion, this.instancesConfig.regionFallbackOrder);
-      plan = planProductSelection({ ...spec, regions, products, clusters });
+      plan = (await this.catalog.planFor(spec, this.instancesConfig.regionFallbackOrder)).plan;
     } catch (err) {
       return this.retryLater(op, now, errorOf(err).message);
     }

@@ -4,8 +4,7 @@ import { Module } from '@nestjs/common';
 import { NovitaModule } from '../../infra/novita/novita.module';
 import { SchedulingModule } from '../../infra/scheduling/scheduling.module';
 import { StoreModule } from '../../infra/store/store.module';
-import { NovitaCatalogService } from '../instances/novita-catalog.service';
-import { ReadinessProber } from '../instances/operations/readiness-check';
+import { InstancesModule } from '../instances/instances.module';
 import { RecordsModule } from '../records/records.module';
 import { MigrationController } from './migration.controller';
 import { MigrationJob } from './migration.job';
@@ -15,20 +14,21 @@ import { MigrationService } from './migration.service';
 
 /**
  * Spot recovery: reclaim detection, migration operations (their own schedule, advanced by their
- * own job), recreation after a failed migration, and /api/migration/*. The catalogue and the
- * readiness prober are plain providers over the Novita client, instantiated here as well.
+ * own job), recreation after a failed migration, and /api/migration/*. The catalogue (one cache,
+ * shared with creates, so clearing it clears it for both) and the readiness prober come from InstancesModule.
  */
 @Module({
-  imports: [MetricsModule, HealthBlocksModule, StoreModule, NovitaModule, RecordsModule, SchedulingModule],
-  controllers: [MigrationController],
-  providers: [
-    MigrationRepository,
-    MigrationService,
-    MigrationRunner,
-    MigrationJob,
-    NovitaCatalogService,
-    ReadinessProber,
+  imports: [
+    MetricsModule,
+    HealthBlocksModule,
+    StoreModule,
+    NovitaModule,
+    RecordsModule,
+    SchedulingModule,
+    InstancesModule,
   ],
+  controllers: [MigrationController],
+  providers: [MigrationRepository, MigrationService, MigrationRunner, MigrationJob],
   exports: [MigrationService],
 })
 export class MigrationModule {}

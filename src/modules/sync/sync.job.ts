@@ -134,9 +134,4 @@ export class SyncJob implements OnModuleInit {
       nextSync: status.nextRunAt,
     };
   }
-
-  /** Instance records in the store (for callers that want the live number rather than the last pass's). */
-  async recordCount(): Promise<number> {
-    return (await this.repo.listAll()).filter((r) => r.status !== 'deleted').length;
-  }
 }

@@ -41,6 +41,22 @@ describe('crash-safe intents (e2e, SIGKILL, Redis)', () => {
     await redis?.stop();
   });
 
+  /** Starts the service and creates an instance; resolves with its id once it is ready. */
+  async function startReadyInstance(name: string): Promise<string> {
+    svc = await startService(env);
+    const created = await httpRequest(svc.url, 'POST', '/api/instances', {
+      name,
+      productName: 'RTX 4090 24GB',
+      templateId: '212',
+    });
+    const { instanceId } = created.body;
+    await receiver.waitFor(
+      (e) => e.type === 'instance.ready' && (e.payload as any).instanceId === instanceId,
+      30_000,
+    );
+    return instanceId;
+  }
+
   /** Sends a request and SIGKILLs the service once Novita has seen the call (the answer never comes). */
   async function killDuring(method: string, url: string, body: unknown, novitaPath: string, headers = {}) {
     svc = await startService(env);
@@ -97,18 +113,8 @@ describe('crash-safe intents (e2e, SIGKILL, Redis)', () => {
   }, 120_000);
 
   it('delivers the events a stop owed after a kill during the stop call, once each', async () => {
-    svc = await startService(env);
-    const created = await httpRequest(svc.url, 'POST', '/api/instances', {
-      name: 'stop-me',
-      productName: 'RTX 4090 24GB',
-      templateId: '212',
-    });
-    const { instanceId } = created.body;
-    await receiver.waitFor(
-      (e) => e.type === 'instance.ready' && (e.payload as any).instanceId === instanceId,
-      30_000,
-    );
-    await svc.kill('SIGKILL');
+    const instanceId = await startReadyInstance('stop-me');
+    await svc!.kill('SIGKILL');
     svc = undefined;
 
     sim.sim.injectFaults({ holdResponse: { count: 1 }, paths: ['/gpu/instance/stop'] });
@@ -124,23 +130,13 @@ describe('crash-safe intents (e2e, SIGKILL, Redis)', () => {
   }, 120_000);
 
   it('delivers the events a start owed after a kill during the start call, once each', async () => {
-    svc = await startService(env);
-    const created = await httpRequest(svc.url, 'POST', '/api/instances', {
-      name: 'start-me',
-      productName: 'RTX 4090 24GB',
-      templateId: '212',
-    });
-    const { instanceId } = created.body;
-    await receiver.waitFor(
-      (e) => e.type === 'instance.ready' && (e.payload as any).instanceId === instanceId,
-      30_000,
-    );
-    expect((await httpRequest(svc.url, 'POST', `/api/instances/${instanceId}/stop`)).status).toBe(200);
+    const instanceId = await startReadyInstance('start-me');
+    expect((await httpRequest(svc!.url, 'POST', `/api/instances/${instanceId}/stop`)).status).toBe(200);
     await receiver.waitFor(
       (e) => e.type === 'instance.stopped' && (e.payload as any).instanceId === instanceId,
       30_000,
     );
-    await svc.kill('SIGKILL');
+    await svc!.kill('SIGKILL');
     svc = undefined;
 
     sim.sim.injectFaults({ holdResponse: { count: 1 }, paths: ['/gpu/instance/start'] });
