@@ -45,6 +45,9 @@ export function formatRows(rows: ScenarioRow[]): string {
 export function runAlone(name: string, run: Scenario): void {
   const quick = process.argv.includes('--quick');
   const started = Date.now();
+  // Interrupted: exit through process.exit, whose exit hooks (test/support) kill the redis-server and
+  // service children; a plain signal death would skip them.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
   run({ quick })
     .then((rows) => {
       console.log(formatRows(rows));
