@@ -71,7 +71,8 @@ export async function run(opts: { quick: boolean }): Promise<ScenarioRow[]> {
         unit: 's',
         note:
           `${count} spot instances reclaimed at once, ${REPLICAS} replicas, reclaim check every 10 s, ` +
-          `MIGRATION_MAX_CONCURRENT 5, simulated migration ${MIGRATING_MS / 1000} s`,
+          `MIGRATION_MAX_CONCURRENT 5, simulated migration ${MIGRATING_MS / 1000} s; one burst meets the ` +
+          `10 s check at one phase, so runs differ by up to 10 s`,
       },
       {
         scenario: SCENARIO,
