@@ -17,7 +17,11 @@ import { HttpNovitaClient } from '../src/infra/novita/http-novita-client';
 import { NovitaClient } from '../src/infra/novita/novita-client';
 import { RedisStateStore } from '../src/infra/store/redis-state-store';
 import { StateStore } from '../src/infra/store/state-store';
+import { AutoStopDeleteAfterStop } from '../src/modules/auto-stop/auto-stop.delete-after-stop';
+import { AutoStopIdleAction } from '../src/modules/auto-stop/auto-stop.idle-action';
+import { AutoStopSweepSteps } from '../src/modules/auto-stop/auto-stop.sweep-steps';
 import { AutoStopSweeper } from '../src/modules/auto-stop/auto-stop.sweeper';
+import { AutoStopWarnings } from '../src/modules/auto-stop/auto-stop.warnings';
 import { CreateLookup } from '../src/modules/instances/create-lookup';
 import { InstanceLifecycleService } from '../src/modules/instances/instance-lifecycle.service';
 import { IdleDeadlines } from '../src/modules/records/idle-deadlines';
@@ -114,14 +118,14 @@ async function main(): Promise<void> {
     new CreateLookup(novita.client, repo),
     configService,
   );
+  // Every part of the sweeper goes through the counting store, so each of its round trips is counted.
+  const steps = new AutoStopSweepSteps(store, operations, idle, novita.client, events);
   const sweeper = new AutoStopSweeper(
     store,
-    repo,
-    operations,
-    idle,
-    lifecycle,
-    novita.client,
-    events,
+    steps,
+    new AutoStopWarnings(idle, events, steps, configService),
+    new AutoStopIdleAction(store, idle, lifecycle, steps),
+    new AutoStopDeleteAfterStop(store, idle, lifecycle, steps),
     configService,
   );
 
