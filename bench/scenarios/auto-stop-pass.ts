@@ -14,7 +14,11 @@ import { AllConfig } from '../../src/config/config.types';
 import { HttpNovitaClient } from '../../src/infra/novita/http-novita-client';
 import { NovitaClient } from '../../src/infra/novita/novita-client';
 import { RedisStateStore } from '../../src/infra/store/redis-state-store';
+import { AutoStopDeleteAfterStop } from '../../src/modules/auto-stop/auto-stop.delete-after-stop';
+import { AutoStopIdleAction } from '../../src/modules/auto-stop/auto-stop.idle-action';
+import { AutoStopSweepSteps } from '../../src/modules/auto-stop/auto-stop.sweep-steps';
 import { AutoStopSweeper } from '../../src/modules/auto-stop/auto-stop.sweeper';
+import { AutoStopWarnings } from '../../src/modules/auto-stop/auto-stop.warnings';
 import { CreateLookup } from '../../src/modules/instances/create-lookup';
 import { InstanceLifecycleService } from '../../src/modules/instances/instance-lifecycle.service';
 import { IdleDeadlines } from '../../src/modules/records/idle-deadlines';
@@ -94,14 +98,14 @@ export async function startSweeperRig(
       new CreateLookup(novita, repo),
       configService,
     );
+    // Every part of the sweeper goes through the counting store, so each of its round trips is counted.
+    const steps = new AutoStopSweepSteps(counted.store, operations, idle, novita, events);
     const sweeper = new AutoStopSweeper(
       counted.store,
-      repo,
-      operations,
-      idle,
-      lifecycle,
-      novita,
-      events,
+      steps,
+      new AutoStopWarnings(idle, events, steps, configService),
+      new AutoStopIdleAction(counted.store, idle, lifecycle, steps),
+      new AutoStopDeleteAfterStop(counted.store, idle, lifecycle, steps),
       configService,
     );
     const store = raw;

@@ -1,5 +1,10 @@
+import { StateStore } from '../../src/infra/store/state-store';
 import { AutoStopConsistencyCheck } from '../../src/modules/auto-stop/auto-stop.consistency';
+import { AutoStopDeleteAfterStop } from '../../src/modules/auto-stop/auto-stop.delete-after-stop';
+import { AutoStopIdleAction } from '../../src/modules/auto-stop/auto-stop.idle-action';
+import { AutoStopSweepSteps } from '../../src/modules/auto-stop/auto-stop.sweep-steps';
 import { AutoStopSweeper } from '../../src/modules/auto-stop/auto-stop.sweeper';
+import { AutoStopWarnings } from '../../src/modules/auto-stop/auto-stop.warnings';
 import { IdleDeadlines } from '../../src/modules/records/idle-deadlines';
 import { ReconcilerService } from '../../src/modules/instances/operations/reconciler.service';
 import { buildInstancesHarness } from './instances-unit-harness';
@@ -22,16 +27,19 @@ export function buildAutoStopHarness(env: Record<string, string> = {}) {
     h.configService,
     idle,
   );
-  const sweeper = new AutoStopSweeper(
-    h.store,
-    h.repo,
-    h.operations,
-    idle,
-    h.lifecycle,
-    h.novita,
-    h.events,
-    h.configService,
-  );
+  /** The sweeper and its parts, every one over the given store (a spec may wrap it to count round trips). */
+  function sweeperOn(store: StateStore): AutoStopSweeper {
+    const steps = new AutoStopSweepSteps(store, h.operations, idle, h.novita, h.events);
+    return new AutoStopSweeper(
+      store,
+      steps,
+      new AutoStopWarnings(idle, h.events, steps, h.configService),
+      new AutoStopIdleAction(store, idle, h.lifecycle, steps),
+      new AutoStopDeleteAfterStop(store, idle, h.lifecycle, steps),
+      h.configService,
+    );
+  }
+  const sweeper = sweeperOn(h.store);
   const check = new AutoStopConsistencyCheck(h.store, h.repo, idle);
 
   /** Creates an instance and brings it to ready through the reconciler; returns its ids. */
@@ -49,7 +57,7 @@ export function buildAutoStopHarness(env: Record<string, string> = {}) {
     return { id: res.instanceId, novitaId: res.novitaInstanceId };
   }
 
-  return { ...h, h, idle, reconciler, sweeper, check, readyInstance };
+  return { ...h, h, idle, reconciler, sweeper, sweeperOn, check, readyInstance };
 }
 
 export type AutoStopHarness = ReturnType<typeof buildAutoStopHarness>;

@@ -6,15 +6,28 @@ import { StoreModule } from '../../infra/store/store.module';
 import { InstancesModule } from '../instances/instances.module';
 import { AutoStopConsistencyCheck } from './auto-stop.consistency';
 import { AutoStopController } from './auto-stop.controller';
+import { AutoStopDeleteAfterStop } from './auto-stop.delete-after-stop';
+import { AutoStopIdleAction } from './auto-stop.idle-action';
 import { AutoStopJob } from './auto-stop.job';
 import { AutoStopService } from './auto-stop.service';
+import { AutoStopSweepSteps } from './auto-stop.sweep-steps';
 import { AutoStopSweeper } from './auto-stop.sweeper';
+import { AutoStopWarnings } from './auto-stop.warnings';
 
 /** Idle deadlines swept within seconds, per-instance policies, warnings, snooze, stats and trigger. */
 @Module({
   imports: [MetricsModule, StoreModule, NovitaModule, SchedulingModule, InstancesModule],
   controllers: [AutoStopController],
-  providers: [AutoStopSweeper, AutoStopConsistencyCheck, AutoStopJob, AutoStopService],
+  providers: [
+    AutoStopSweepSteps,
+    AutoStopWarnings,
+    AutoStopIdleAction,
+    AutoStopDeleteAfterStop,
+    AutoStopSweeper,
+    AutoStopConsistencyCheck,
+    AutoStopJob,
+    AutoStopService,
+  ],
   exports: [AutoStopService],
 })
 export class AutoStopModule {}

@@ -4,7 +4,7 @@ import { countingStore } from '../../../test/support/counting-store';
 import { AUTOSTOP_DEADLINES_KEY, instanceKey } from '../records/instance.repository';
 import { InstanceRecord } from '../records/instance.types';
 import { InstanceUsageService } from '../instances/instance-usage.service';
-import { AutoStopSweeper, ERROR_RETRY_MS } from './auto-stop.sweeper';
+import { ERROR_RETRY_MS } from './auto-stop.sweeper';
 
 const MIN = 60_000;
 
@@ -222,16 +222,7 @@ describe('AutoStopSweeper', () => {
     const now = Date.now();
     for (let i = 0; i < 500; i++) await t.repo.setIdleDeadline(`inst_${i}`, now + 3_600_000 + i);
     const counting = countingStore(t.store);
-    const sweeper = new AutoStopSweeper(
-      counting.store,
-      t.repo,
-      t.operations,
-      t.idle,
-      t.lifecycle,
-      t.novita,
-      t.events,
-      t.configService,
-    );
+    const sweeper = t.sweeperOn(counting.store);
     await sweeper.sweep(now, { dryRun: false });
     expect(counting.calls).toEqual(['sortedSetRangeByScore']);
   });

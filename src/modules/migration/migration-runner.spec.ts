@@ -5,7 +5,10 @@ import { NovitaJob } from '../../infra/novita/novita.types';
 import { BackgroundLoop } from '../../infra/scheduling/background-loop.service';
 import { NovitaCatalogService } from '../instances/novita-catalog.service';
 import { InstanceRecord } from '../records/instance.types';
+import { MigrationReadiness } from './migration-readiness.service';
+import { MigrationRecreation } from './migration-recreation.service';
 import { MigrationRunner } from './migration-runner.service';
+import { MigrationSteps } from './migration-steps';
 import { MigrationJob } from './migration.job';
 import { MigrationRepository } from './migration.repository';
 import { MigrationService } from './migration.service';
@@ -26,14 +29,15 @@ function setup(env: Record<string, string> = {}) {
   const novita = new JobsNovita();
   novita.products = h.novita.products;
   const repo = new MigrationRepository(h.store, h.operations);
+  const steps = new MigrationSteps(repo, h.repo, novita, h.events, h.configService);
   const runner = new MigrationRunner(
     repo,
     h.repo,
     novita,
-    h.events,
-    h.prober,
-    new NovitaCatalogService(novita),
     h.store,
+    steps,
+    new MigrationRecreation(repo, h.repo, novita, new NovitaCatalogService(novita), steps, h.configService),
+    new MigrationReadiness(repo, h.repo, h.events, h.prober, steps, h.configService),
     h.configService,
   );
   const loop = new BackgroundLoop(h.store);

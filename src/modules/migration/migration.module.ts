@@ -9,7 +9,10 @@ import { RecordsModule } from '../records/records.module';
 import { MigrationController } from './migration.controller';
 import { MigrationJob } from './migration.job';
 import { MigrationRepository } from './migration.repository';
+import { MigrationReadiness } from './migration-readiness.service';
+import { MigrationRecreation } from './migration-recreation.service';
 import { MigrationRunner } from './migration-runner.service';
+import { MigrationSteps } from './migration-steps';
 import { MigrationService } from './migration.service';
 
 /**
@@ -28,7 +31,15 @@ import { MigrationService } from './migration.service';
     InstancesModule,
   ],
   controllers: [MigrationController],
-  providers: [MigrationRepository, MigrationService, MigrationRunner, MigrationJob],
+  providers: [
+    MigrationRepository,
+    MigrationService,
+    MigrationSteps,
+    MigrationRecreation,
+    MigrationReadiness,
+    MigrationRunner,
+    MigrationJob,
+  ],
   exports: [MigrationService],
 })
 export class MigrationModule {}
