@@ -1,0 +1,75 @@
+import { buildInstancesHarness, InstancesHarness } from '../../../test/fakes/instances-unit-harness';
+import { NOVITA_LISTING_CACHE, NOVITA_LISTING_TTL_MS } from './novita-listing';
+
+const options = { forceSync: false, handleObsoleteInstances: true, dryRun: false };
+
+describe('NovitaListing', () => {
+  let h: InstancesHarness;
+  const pagesAsked = () => h.novita.callsTo('listInstances').length;
+
+  beforeEach(() => {
+    h = buildInstancesHarness();
+    for (let i = 1; i <= 250; i++) h.novita.seed({ id: `nv${i}`, name: `n${i}`, status: 'running' });
+  });
+
+  it('walks once and serves the walk until NOVITA_LISTING_TTL_MS has passed', async () => {
+    const t0 = Date.now();
+    const first = await h.listing.all(t0);
+    expect(first.map((i) => i.id)).toEqual([...h.novita.instances.keys()]);
+    expect(pagesAsked()).toBe(3);
+
+    h.novita.seed({ id: 'nv-new', name: 'new', status: 'running' });
+    expect(await h.listing.all(t0 + NOVITA_LISTING_TTL_MS - 1)).toHaveLength(250);
+    expect(pagesAsked()).toBe(3);
+
+    expect(await h.listing.all(t0 + NOVITA_LISTING_TTL_MS)).toHaveLength(251);
+    expect(pagesAsked()).toBe(6);
+    expect((await h.caches.stats()).find((s) => s.name === NOVITA_LISTING_CACHE)).toMatchObject({
+      hits: 1,
+      misses: 2,
+    });
+  });
+
+  it('shares one walk between concurrent callers', async () => {
+    const lists = await Promise.all([h.listing.all(), h.listing.all(), h.listing.all()]);
+    expect(lists.map((l) => l.length)).toEqual([250, 250, 250]);
+    expect(pagesAsked()).toBe(3);
+  });
+
+  it('walks again after a clear, and shows its entries in the cache stats', async () => {
+    await h.listing.all();
+    expect((await h.caches.stats()).find((s) => s.name === NOVITA_LISTING_CACHE)?.entries).toBe(250);
+    await h.caches.clear([NOVITA_LISTING_CACHE]);
+    expect((await h.caches.stats()).find((s) => s.name === NOVITA_LISTING_CACHE)?.entries).toBe(0);
+    await h.listing.all();
+    expect(pagesAsked()).toBe(6);
+  });
+
+  it('does not keep a walk that was started before a clear', async () => {
+    const walk = h.listing.all();
+    await h.caches.clear([NOVITA_LISTING_CACHE]);
+    await walk;
+    await h.listing.all();
+    expect(pagesAsked()).toBe(6);
+  });
+
+  it('does not cache a failed walk', async () => {
+    h.novita.failNext('listInstances');
+    await expect(h.listing.all()).rejects.toThrow();
+    expect(await h.listing.all()).toHaveLength(250);
+  });
+
+  it('reuses the walk of a sync pass: sync then the comprehensive listing walk Novita once', async () => {
+    const res = await h.query.comprehensive({ syncLocalState: true, includeNovitaOnly: true });
+    expect(res).toMatchObject({ novitaAvailable: true, sources: { novita: 250 } });
+    // The sync pass adopted all 250; the listing merged them from the sync's own walk.
+    expect(res.sources.merged).toBe(250);
+    expect(pagesAsked()).toBe(3);
+  });
+
+  it('is filled by a sync pass but never consulted by one', async () => {
+    await h.listing.all();
+    await h.sync.run('run_1', options);
+    expect(pagesAsked()).toBe(6);
+  });
+});
