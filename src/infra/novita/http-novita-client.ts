@@ -136,7 +136,10 @@ export class HttpNovitaClient extends NovitaClient {
   }
 
   /** Pages after the first, NOVITA_MAX_CONCURRENT_REQUESTS at a time (the bulkhead would queue any more anyway). */
-  override async listAllPages(filter?: InstanceListFilter, pageSize = DEFAULT_LIST_PAGE_SIZE): Promise<NovitaInstance[]> {
+  override async listAllPages(
+    filter?: InstanceListFilter,
+    pageSize = DEFAULT_LIST_PAGE_SIZE,
+  ): Promise<NovitaInstance[]> {
     return walkPages(
       async (pageNum) => {
         const { page, totalKnown } = await this.fetchInstancePage(pageNum, pageSize, filter);

@@ -31,9 +31,7 @@ export async function walkPages(
       seen.set(instance.id, instance);
       fresh++;
     }
-    return (
-      page.instances.length < pageSize || fresh === 0 || (page.total !== null && received >= page.total)
-    );
+    return page.instances.length < pageSize || fresh === 0 || (page.total !== null && received >= page.total);
   };
 
   const first = await fetchPage(1);

@@ -16,7 +16,11 @@ describe('InstanceQueryService.get (stale-while-revalidate)', () => {
 
   /** A record of a Novita instance, last observed `ageMs` ago with status exited; Novita now says running. */
   async function observed(ageMs: number): Promise<InstanceRecord> {
-    const inst = h.novita.seed({ id: `nv-${Math.random().toString(16).slice(2, 10)}`, name: 'n', status: 'exited' });
+    const inst = h.novita.seed({
+      id: `nv-${Math.random().toString(16).slice(2, 10)}`,
+      name: 'n',
+      status: 'exited',
+    });
     const record = recordFromNovita(newInstanceId(), inst, new Date(Date.now() - ageMs));
     await h.repo.save(record);
     h.novita.setStatus(inst.id, 'running');
