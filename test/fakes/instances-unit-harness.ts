@@ -106,15 +106,7 @@ export function buildInstancesHarness(env: Record<string, string> = {}) {
   syncJob.onModuleInit();
   const refresher = new InstanceRefresher(repo, novita, store, configService);
   const query = new InstanceQueryService(repo, refresher, listing, syncJob, configService, caches);
-  const intents = new IntentSettler(
-    operations,
-    repo,
-    novita,
-    events,
-    createLookup,
-    idempotency,
-    configService,
-  );
+  const intents = new IntentSettler(operations, repo, novita, events, createLookup, idempotency, configService);
   const reconciler = new ReconcilerService(operations, repo, novita, events, prober, intents, configService);
   return {
     config,
