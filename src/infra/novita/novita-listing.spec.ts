@@ -14,15 +14,15 @@ describe('NovitaListing', () => {
 
   it('walks once and serves the walk until NOVITA_LISTING_TTL_MS has passed', async () => {
     const t0 = Date.now();
-    const first = await h.listing.all(t0);
+    const first = await h.listing.all({ now: t0 });
     expect(first.map((i) => i.id)).toEqual([...h.novita.instances.keys()]);
     expect(pagesAsked()).toBe(3);
 
     h.novita.seed({ id: 'nv-new', name: 'new', status: 'running' });
-    expect(await h.listing.all(t0 + NOVITA_LISTING_TTL_MS - 1)).toHaveLength(250);
+    expect(await h.listing.all({ now: t0 + NOVITA_LISTING_TTL_MS - 1 })).toHaveLength(250);
     expect(pagesAsked()).toBe(3);
 
-    expect(await h.listing.all(t0 + NOVITA_LISTING_TTL_MS)).toHaveLength(251);
+    expect(await h.listing.all({ now: t0 + NOVITA_LISTING_TTL_MS })).toHaveLength(251);
     expect(pagesAsked()).toBe(6);
     expect((await h.caches.stats()).find((s) => s.name === NOVITA_LISTING_CACHE)).toMatchObject({
       hits: 1,
@@ -57,6 +57,29 @@ describe('NovitaListing', () => {
     h.novita.failNext('listInstances');
     await expect(h.listing.all()).rejects.toThrow();
     expect(await h.listing.all()).toHaveLength(250);
+  });
+
+  it('walks again when asked for a listing newer than the last walk', async () => {
+    const t0 = Date.now();
+    await h.listing.all({ now: t0 });
+    expect(await h.listing.all({ now: t0 + 10, notBefore: t0 })).toHaveLength(250);
+    expect(pagesAsked()).toBe(3);
+    await h.listing.all({ now: t0 + 10, notBefore: t0 + 5 });
+    expect(pagesAsked()).toBe(6);
+  });
+
+  it('does not serve a listing that predates a record created since (the comprehensive listing shows it merged)', async () => {
+    await h.query.comprehensive({ syncLocalState: false, includeNovitaOnly: true });
+    await new Promise((r) => setTimeout(r, 5)); // the create is stamped after the walk's start
+    const created = await h.creator.create({
+      name: 'fresh',
+      productName: 'RTX 4090',
+      templateId: 't1',
+    } as never);
+    const res = await h.query.comprehensive({ syncLocalState: false, includeNovitaOnly: true });
+    expect(res.instances.find((i) => i.instanceId === created.instanceId)).toMatchObject({
+      source: 'merged',
+    });
   });
 
   it('reuses the walk of a sync pass: sync then the comprehensive listing walk Novita once', async () => {

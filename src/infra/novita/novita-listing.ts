@@ -28,7 +28,7 @@ interface Walk {
 @Injectable()
 export class NovitaListing {
   private last: Walk | null = null;
-  private walking: Promise<NovitaInstance[]> | null = null;
+  private walking: { promise: Promise<NovitaInstance[]>; startedAt: number } | null = null;
   /** Bumped by clear(): a walk started before the clear neither fills the cache nor serves later callers. */
   private generation = 0;
 
@@ -49,25 +49,32 @@ export class NovitaListing {
     });
   }
 
-  async all(now = Date.now()): Promise<NovitaInstance[]> {
-    if (this.fresh(now)) {
+  /**
+   * `notBefore`: the latest change this service knows of (a record created, deleted or updated); a
+   * walk that started before it could contradict the records, so a newer one is made. `now` is for tests.
+   */
+  async all(opts: { notBefore?: number; now?: number } = {}): Promise<NovitaInstance[]> {
+    const now = opts.now ?? Date.now();
+    const notBefore = opts.notBefore ?? 0;
+    if (this.fresh(now) && this.last!.at >= notBefore) {
       this.caches.hit(NOVITA_LISTING_CACHE);
       return this.last!.instances;
     }
     this.caches.miss(NOVITA_LISTING_CACHE);
-    if (!this.walking) {
+    if (!this.walking || this.walking.startedAt < notBefore) {
       const generation = this.generation;
-      const walk = this.novita.listAllPages().then((instances) => {
+      const promise = this.novita.listAllPages().then((instances) => {
         if (generation === this.generation) this.remember(instances, now);
         return instances;
       });
+      const walk = { promise, startedAt: now };
       const done = (): void => {
         if (this.walking === walk) this.walking = null;
       };
-      walk.then(done, done);
+      promise.then(done, done);
       this.walking = walk;
     }
-    return this.walking;
+    return this.walking.promise;
   }
 
   /** A complete walk of the unfiltered list made elsewhere (a sync pass), started at `startedAt`. */

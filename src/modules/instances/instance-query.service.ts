@@ -126,12 +126,17 @@ export class InstanceQueryService {
     // The same pass as POST /api/instances/sync; one already running elsewhere serves as well.
     if (syncLocalState)
       await this.sync.trigger(DEFAULT_SYNC).catch((err: unknown) => this.ignoreBusySync(err));
-    const locals = (await this.repo.listAll()).filter((r) => r.status !== 'deleted');
+    const records = await this.repo.listAll();
+    const locals = records.filter((r) => r.status !== 'deleted');
+    // A walk older than the newest record change (an instance just created, stopped or deleted here or
+    // on another replica) could contradict the records: it is not reused. A sync pass stamps what it
+    // writes with its own start, so its walk stays usable.
+    const notBefore = records.reduce((max, r) => Math.max(max, Date.parse(r.updatedAt) || 0), 0);
 
     let remote: NovitaInstance[];
     try {
       // Only shown, never written: a walk a few seconds old (the sync pass just above made one) serves.
-      remote = await this.listing.all();
+      remote = await this.listing.all({ notBefore });
     } catch (err) {
       const e = isAppError(err) ? err : new AppError(ErrorCode.UPSTREAM_UNAVAILABLE, 'Novita listing failed');
       this.logger.warn({ err }, 'Novita unavailable; comprehensive listing shows local state only');

@@ -257,7 +257,7 @@ describe('operations surface (e2e)', () => {
         novitaApi: { status: 'up', circuit: 'closed', lastSuccessAt: expect.any(String) },
         store: { status: 'up', adapter: 'memory' },
         webhookQueue: { status: 'up', depth: expect.any(Number) },
-        cache: { status: 'up', caches: 3, hitRatio: expect.any(Number), totalEntries: expect.any(Number) },
+        cache: { status: 'up', caches: 4, hitRatio: expect.any(Number), totalEntries: expect.any(Number) },
         jobs: expect.any(Object),
       },
       performance: {
