@@ -14,15 +14,15 @@ describe('NovitaListing', () => {
 
   it('walks once and serves the walk until NOVITA_LISTING_TTL_MS has passed', async () => {
     const t0 = Date.now();
-    const first = await h.listing.all({ now: t0 });
+    const first = (await h.listing.walk({ now: t0 })).instances;
     expect(first.map((i) => i.id)).toEqual([...h.novita.instances.keys()]);
     expect(pagesAsked()).toBe(3);
 
     h.novita.seed({ id: 'nv-new', name: 'new', status: 'running' });
-    expect(await h.listing.all({ now: t0 + NOVITA_LISTING_TTL_MS - 1 })).toHaveLength(250);
+    expect((await h.listing.walk({ now: t0 + NOVITA_LISTING_TTL_MS - 1 })).instances).toHaveLength(250);
     expect(pagesAsked()).toBe(3);
 
-    expect(await h.listing.all({ now: t0 + NOVITA_LISTING_TTL_MS })).toHaveLength(251);
+    expect((await h.listing.walk({ now: t0 + NOVITA_LISTING_TTL_MS })).instances).toHaveLength(251);
     expect(pagesAsked()).toBe(6);
     expect((await h.caches.stats()).find((s) => s.name === NOVITA_LISTING_CACHE)).toMatchObject({
       hits: 1,
@@ -31,40 +31,40 @@ describe('NovitaListing', () => {
   });
 
   it('shares one walk between concurrent callers', async () => {
-    const lists = await Promise.all([h.listing.all(), h.listing.all(), h.listing.all()]);
-    expect(lists.map((l) => l.length)).toEqual([250, 250, 250]);
+    const walks = await Promise.all([h.listing.walk(), h.listing.walk(), h.listing.walk()]);
+    expect(walks.map((w) => w.instances.length)).toEqual([250, 250, 250]);
     expect(pagesAsked()).toBe(3);
   });
 
   it('walks again after a clear, and shows its entries in the cache stats', async () => {
-    await h.listing.all();
+    await h.listing.walk();
     expect((await h.caches.stats()).find((s) => s.name === NOVITA_LISTING_CACHE)?.entries).toBe(250);
     await h.caches.clear([NOVITA_LISTING_CACHE]);
     expect((await h.caches.stats()).find((s) => s.name === NOVITA_LISTING_CACHE)?.entries).toBe(0);
-    await h.listing.all();
+    await h.listing.walk();
     expect(pagesAsked()).toBe(6);
   });
 
   it('does not keep a walk that was started before a clear', async () => {
-    const walk = h.listing.all();
+    const walk = h.listing.walk();
     await h.caches.clear([NOVITA_LISTING_CACHE]);
     await walk;
-    await h.listing.all();
+    await h.listing.walk();
     expect(pagesAsked()).toBe(6);
   });
 
   it('does not cache a failed walk', async () => {
     h.novita.failNext('listInstances');
-    await expect(h.listing.all()).rejects.toThrow();
-    expect(await h.listing.all()).toHaveLength(250);
+    await expect(h.listing.walk()).rejects.toThrow();
+    expect((await h.listing.walk()).instances).toHaveLength(250);
   });
 
   it('walks again when asked for a listing newer than the last walk', async () => {
     const t0 = Date.now();
-    await h.listing.all({ now: t0 });
-    expect(await h.listing.all({ now: t0 + 10, notBefore: t0 })).toHaveLength(250);
+    await h.listing.walk({ now: t0 });
+    expect((await h.listing.walk({ now: t0 + 10, notBefore: t0 })).instances).toHaveLength(250);
     expect(pagesAsked()).toBe(3);
-    await h.listing.all({ now: t0 + 10, notBefore: t0 + 5 });
+    await h.listing.walk({ now: t0 + 10, notBefore: t0 + 5 });
     expect(pagesAsked()).toBe(6);
   });
 
@@ -91,7 +91,7 @@ describe('NovitaListing', () => {
   });
 
   it('is filled by a sync pass but never consulted by one', async () => {
-    await h.listing.all();
+    await h.listing.walk();
     await h.sync.run('run_1', options);
     expect(pagesAsked()).toBe(6);
   });

@@ -11,7 +11,7 @@ export const NOVITA_LISTING_CACHE = 'novita-listing';
  */
 export const NOVITA_LISTING_TTL_MS = 5_000;
 
-interface Walk {
+export interface Walk {
   instances: NovitaInstance[];
   /** When the walk started: its age is counted from the first page asked. */
   at: number;
@@ -28,7 +28,7 @@ interface Walk {
 @Injectable()
 export class NovitaListing {
   private last: Walk | null = null;
-  private walking: { promise: Promise<NovitaInstance[]>; startedAt: number } | null = null;
+  private walking: { promise: Promise<Walk>; at: number } | null = null;
   /** Bumped by clear(): a walk started before the clear neither fills the cache nor serves later callers. */
   private generation = 0;
 
@@ -50,29 +50,30 @@ export class NovitaListing {
   }
 
   /**
-   * `notBefore`: the latest change this service knows of (a record created, deleted or updated); a
-   * walk that started before it could contradict the records, so a newer one is made. `now` is for tests.
+   * The last walk when it is fresh and started at or after `notBefore`, else a new walk (one shared by
+   * concurrent callers). `now` is for tests.
    */
-  async all(opts: { notBefore?: number; now?: number } = {}): Promise<NovitaInstance[]> {
+  async walk(opts: { notBefore?: number; now?: number } = {}): Promise<Walk> {
     const now = opts.now ?? Date.now();
     const notBefore = opts.notBefore ?? 0;
     if (this.fresh(now) && this.last!.at >= notBefore) {
       this.caches.hit(NOVITA_LISTING_CACHE);
-      return this.last!.instances;
+      return this.last!;
     }
     this.caches.miss(NOVITA_LISTING_CACHE);
-    if (!this.walking || this.walking.startedAt < notBefore) {
+    if (!this.walking || this.walking.at < notBefore) {
       const generation = this.generation;
       const promise = this.novita.listAllPages().then((instances) => {
-        if (generation === this.generation) this.remember(instances, now);
-        return instances;
+        const walk = { instances, at: now };
+        if (generation === this.generation) this.remember(walk.instances, walk.at);
+        return walk;
       });
-      const walk = { promise, startedAt: now };
+      const walking = { promise, at: now };
       const done = (): void => {
-        if (this.walking === walk) this.walking = null;
+        if (this.walking === walking) this.walking = null;
       };
       promise.then(done, done);
-      this.walking = walk;
+      this.walking = walking;
     }
     return this.walking.promise;
   }

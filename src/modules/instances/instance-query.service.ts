@@ -126,17 +126,22 @@ export class InstanceQueryService {
     // The same pass as POST /api/instances/sync; one already running elsewhere serves as well.
     if (syncLocalState)
       await this.sync.trigger(DEFAULT_SYNC).catch((err: unknown) => this.ignoreBusySync(err));
+    // Novita's list and the records are read at the same time, neither waiting for the other.
+    const asked = Date.now();
+    const walking = this.listing.walk();
+    walking.catch(() => undefined); // awaited below; a rejection before then is not unhandled
     const records = await this.repo.listAll();
     const locals = records.filter((r) => r.status !== 'deleted');
-    // A walk older than the newest record change (an instance just created, stopped or deleted here or
-    // on another replica) could contradict the records: it is not reused. A sync pass stamps what it
-    // writes with its own start, so its walk stays usable.
-    const notBefore = records.reduce((max, r) => Math.max(max, Date.parse(r.updatedAt) || 0), 0);
 
     let remote: NovitaInstance[];
     try {
-      // Only shown, never written: a walk a few seconds old (the sync pass just above made one) serves.
-      remote = await this.listing.all({ notBefore });
+      let walk = await walking;
+      // A walk reused from before a record change (an instance created, stopped or deleted since, here
+      // or on another replica) could contradict the records: walk again. A sync pass stamps what it
+      // writes with its own start, so its walk stays usable.
+      const notBefore = records.reduce((max, r) => Math.max(max, Date.parse(r.updatedAt) || 0), 0);
+      if (walk.at < asked && walk.at < notBefore) walk = await this.listing.walk({ notBefore });
+      remote = walk.instances;
     } catch (err) {
       const e = isAppError(err) ? err : new AppError(ErrorCode.UPSTREAM_UNAVAILABLE, 'Novita listing failed');
       this.logger.warn({ err }, 'Novita unavailable; comprehensive listing shows local state only');
