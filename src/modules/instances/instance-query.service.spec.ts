@@ -113,6 +113,17 @@ describe('InstanceQueryService.get (stale-while-revalidate)', () => {
     await expect(h.query.get(r.id)).resolves.toMatchObject({ stale: false, status: 'running' });
   });
 
+  it('elects a refresher per observation: after a refresh landed, a cache clear leads to a new refresh', async () => {
+    const r = await observed(WINDOW_MS + 5_000);
+    await h.query.get(r.id);
+    await h.refresher.settled();
+    await new Promise((done) => setTimeout(done, 5)); // the clear comes after the refreshed observation
+    await h.caches.clear([OBSERVED_STATUS_CACHE]);
+    await expect(h.query.get(r.id)).resolves.toMatchObject({ stale: true, status: 'running' });
+    await h.refresher.settled();
+    expect(getCalls(r.novitaInstanceId!)).toBe(2);
+  });
+
   it('fetches an id only Novita knows once for all concurrent callers', async () => {
     const inst = h.novita.seed({ id: 'nv-foreign', name: 'elsewhere', status: 'running' });
     const answers = await Promise.all(Array.from({ length: 10 }, () => h.query.get(inst.id)));
