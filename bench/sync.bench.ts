@@ -9,7 +9,9 @@ import axios from 'axios';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/config.loader';
+import { CacheRegistry } from '../src/infra/metrics/cache-registry';
 import { HttpNovitaClient } from '../src/infra/novita/http-novita-client';
+import { NovitaListing } from '../src/infra/novita/novita-listing';
 import { MemoryStateStore } from '../src/infra/store/memory-state-store';
 import { RedisStateStore } from '../src/infra/store/redis-state-store';
 import { StateStore } from '../src/infra/store/state-store';
@@ -87,6 +89,7 @@ async function main(): Promise<void> {
       novita,
       new InstanceEvents(new NullEmitter()),
       configService as never,
+      new NovitaListing(novita, new CacheRegistry()),
     );
     const walk: number[] = [];
     const pass: number[] = [];
@@ -114,6 +117,7 @@ async function main(): Promise<void> {
         novita,
         new InstanceEvents(new NullEmitter()),
         configService as never,
+        new NovitaListing(novita, new CacheRegistry()),
       );
       await s2.run('adopt', options);
     }

@@ -1,3 +1,6 @@
+import { CacheRegistry } from '../../src/infra/metrics/cache-registry';
+import { NovitaListing } from '../../src/infra/novita/novita-listing';
+import { InstanceRefresher } from '../../src/modules/instances/instance-refresher';
 import { IntentSettler } from '../../src/modules/instances/operations/intent-settler';
 import { BackgroundLoop } from '../../src/infra/scheduling/background-loop.service';
 import { SyncJob } from '../../src/modules/sync/sync.job';
@@ -96,10 +99,13 @@ export function buildInstancesHarness(env: Record<string, string> = {}) {
     configService,
   );
   const loop = new BackgroundLoop(store);
-  const sync = new SyncService(repo, operations, novita, events, configService);
+  const caches = new CacheRegistry();
+  const listing = new NovitaListing(novita, caches);
+  const sync = new SyncService(repo, operations, novita, events, configService, listing);
   const syncJob = new SyncJob(loop, sync, repo, configService);
   syncJob.onModuleInit();
-  const query = new InstanceQueryService(repo, novita, syncJob, configService);
+  const refresher = new InstanceRefresher(repo, novita, store, configService);
+  const query = new InstanceQueryService(repo, refresher, listing, syncJob, configService, caches);
   const intents = new IntentSettler(operations, repo, novita, events, createLookup, idempotency, configService);
   const reconciler = new ReconcilerService(operations, repo, novita, events, prober, intents, configService);
   return {
@@ -117,6 +123,9 @@ export function buildInstancesHarness(env: Record<string, string> = {}) {
     creator,
     lifecycle,
     query,
+    refresher,
+    listing,
+    caches,
     reconciler,
     intents,
     loop,

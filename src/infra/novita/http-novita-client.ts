@@ -52,6 +52,7 @@ import {
   WireListProductsResponse,
   WireListRepositoryAuthsResponse,
 } from './novita-wire.types';
+import { walkPages } from './page-walk';
 
 export const DEFAULT_LIST_PAGE_SIZE = 100;
 
@@ -132,6 +133,21 @@ export class HttpNovitaClient extends NovitaClient {
       // A full page of ids already seen means pageNum is being ignored; stop rather than loop forever.
       if (shortPage || fresh === 0 || (totalKnown && received >= page.total)) return;
     }
+  }
+
+  /** Pages after the first, NOVITA_MAX_CONCURRENT_REQUESTS at a time (the bulkhead would queue any more anyway). */
+  override async listAllPages(
+    filter?: InstanceListFilter,
+    pageSize = DEFAULT_LIST_PAGE_SIZE,
+  ): Promise<NovitaInstance[]> {
+    return walkPages(
+      async (pageNum) => {
+        const { page, totalKnown } = await this.fetchInstancePage(pageNum, pageSize, filter);
+        return { instances: page.instances, total: totalKnown ? page.total : null };
+      },
+      pageSize,
+      this.config.maxConcurrent,
+    );
   }
 
   async getInstance(instanceId: string): Promise<NovitaInstance> {

@@ -27,6 +27,15 @@ export abstract class NovitaClient {
   ): Promise<InstancePage>;
   /** Walks every page until `total` is reached or a page comes back short. */
   abstract listAllInstances(filter?: InstanceListFilter, pageSize?: number): AsyncGenerator<NovitaInstance>;
+  /**
+   * Every instance, like listAllInstances, but collected and (in the HTTP client) with the pages
+   * after the first fetched concurrently. This default walks them one by one.
+   */
+  async listAllPages(filter?: InstanceListFilter, pageSize?: number): Promise<NovitaInstance[]> {
+    const all: NovitaInstance[] = [];
+    for await (const instance of this.listAllInstances(filter, pageSize)) all.push(instance);
+    return all;
+  }
   abstract getInstance(instanceId: string): Promise<NovitaInstance>;
   /** Never retried once the request may have reached Novita: a retry could create a second instance. */
   abstract createInstance(spec: CreateInstanceSpec): Promise<{ id: string }>;

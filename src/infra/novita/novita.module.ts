@@ -6,6 +6,7 @@ import { MetricsModule } from '../metrics/metrics.module';
 import { MetricsService } from '../metrics/metrics.service';
 import { HttpNovitaClient } from './http-novita-client';
 import { NovitaClient } from './novita-client';
+import { NovitaListing } from './novita-listing';
 
 /**
  * Binds the NovitaClient port to HttpNovitaClient. Relies on the global ConfigModule (app.module.ts).
@@ -26,7 +27,8 @@ import { NovitaClient } from './novita-client';
         return client;
       },
     },
+    NovitaListing,
   ],
-  exports: [NovitaClient],
+  exports: [NovitaClient, NovitaListing],
 })
 export class NovitaModule {}

@@ -3,7 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { AppError, ErrorCode, isAppError } from '../../common/errors';
 import { AllConfig, InstancesConfig } from '../../config/config.types';
 import { CacheRegistry } from '../../infra/metrics/cache-registry';
-import { NovitaClient } from '../../infra/novita/novita-client';
+import { NovitaListing } from '../../infra/novita/novita-listing';
 import { NovitaInstance } from '../../infra/novita/novita.types';
 import {
   ComprehensiveListResponseDto,
@@ -11,18 +11,17 @@ import {
   InstanceResponseDto,
 } from './dto/instance-response.dto';
 import { ComprehensiveQuery, ListInstancesQuery } from './dto/list-instances.query';
-import { applyNovitaObservation, markTerminated } from '../records/instance-observation';
+import { applyNovitaObservation } from '../records/instance-observation';
 import { toInstanceResponse, toNovitaOnlyResponse } from '../records/instance.mapper';
 import { InstanceRepository } from '../records/instance.repository';
 import { InstanceRecord, isManaged } from '../records/instance.types';
 import { SyncJob } from '../sync/sync.job';
+import { InstanceRefresher } from './instance-refresher';
 import { PassInProgressError } from '../../infra/scheduling/job.types';
 
 const DEFAULT_PAGE_SIZE = 100;
 const DEFAULT_SYNC = { forceSync: false, handleObsoleteInstances: true, dryRun: false };
 export const OBSERVED_STATUS_CACHE = 'observed-status';
-/** Reads never wait long for the instance lock: if busy, the fresh view is returned without persisting it. */
-const READ_LOCK_WAIT_MS = 500;
 
 const byCreatedDesc = (a: { createdAt: string | null }, b: { createdAt: string | null }): number =>
   (b.createdAt ?? '').localeCompare(a.createdAt ?? '');
@@ -37,7 +36,8 @@ export class InstanceQueryService {
 
   constructor(
     private readonly repo: InstanceRepository,
-    private readonly novita: NovitaClient,
+    private readonly refresher: InstanceRefresher,
+    private readonly listing: NovitaListing,
     private readonly sync: SyncJob,
     configService: ConfigService<AllConfig, true>,
     private readonly caches: CacheRegistry = new CacheRegistry(),
@@ -86,35 +86,32 @@ export class InstanceQueryService {
     };
   }
 
-  /** By our id or the Novita id; refreshed from Novita when older than INSTANCE_CACHE_STALE_MS. */
+  /**
+   * By our id or the Novita id. A record observed less than INSTANCE_CACHE_STALE_MS ago is served as
+   * is. An older one (or one never observed, like a record just created) is served at once with
+   * `stale: true` and its age, and refreshed in the background (one Novita call per observation
+   * across replicas: see InstanceRefresher). With INSTANCE_CACHE_STALE_MS=0 nothing is cached: every
+   * read waits for Novita. An id only Novita knows is fetched once for all concurrent callers.
+   */
   async get(id: string, now = new Date()): Promise<InstanceResponseDto> {
     const record = await this.repo.findByAnyId(id);
     if (!record) return this.getNovitaOnly(id, now);
+    const ageMs = record.lastSyncedAt ? Math.max(0, now.getTime() - Date.parse(record.lastSyncedAt)) : null;
     if (!record.novitaInstanceId || record.status === 'deleted')
-      return toInstanceResponse(record, { stale: false });
+      return toInstanceResponse(record, { stale: false, ageMs });
     if (this.isFresh(record, now.getTime())) {
       this.caches.hit(OBSERVED_STATUS_CACHE);
-      return toInstanceResponse(record, { stale: false });
+      return toInstanceResponse(record, { stale: false, ageMs });
     }
     this.caches.miss(OBSERVED_STATUS_CACHE);
-    let observed: NovitaInstance;
-    try {
-      observed = await this.novita.getInstance(record.novitaInstanceId);
-    } catch (err) {
-      if (isAppError(err) && err.code === ErrorCode.NOT_FOUND) {
-        return toInstanceResponse(
-          await this.persist(record.id, (r) => markTerminated(r, now), markTerminated(record, now)),
-        );
-      }
-      this.logger.warn({ instanceId: record.id, err }, 'Novita unavailable; serving the cached state');
-      return toInstanceResponse(record, { stale: true });
+    if (this.config.staleAfterMs > 0) {
+      this.refresher.refreshInBackground(record);
+      return toInstanceResponse(record, { stale: true, ageMs });
     }
-    const updated = await this.persist(
-      record.id,
-      (r) => applyNovitaObservation(r, observed, now),
-      applyNovitaObservation(record, observed, now),
-    );
-    return toInstanceResponse(updated, { stale: false });
+    const refreshed = await this.refresher.refreshNow(record);
+    return refreshed
+      ? toInstanceResponse(refreshed, { stale: false, ageMs: 0 })
+      : toInstanceResponse(record, { stale: true, ageMs });
   }
 
   async comprehensive(query: ComprehensiveQuery, now = new Date()): Promise<ComprehensiveListResponseDto> {
@@ -129,12 +126,22 @@ export class InstanceQueryService {
     // The same pass as POST /api/instances/sync; one already running elsewhere serves as well.
     if (syncLocalState)
       await this.sync.trigger(DEFAULT_SYNC).catch((err: unknown) => this.ignoreBusySync(err));
-    const locals = (await this.repo.listAll()).filter((r) => r.status !== 'deleted');
+    // Novita's list and the records are read at the same time, neither waiting for the other.
+    const asked = Date.now();
+    const walking = this.listing.walk();
+    walking.catch(() => undefined); // awaited below; a rejection before then is not unhandled
+    const records = await this.repo.listAll();
+    const locals = records.filter((r) => r.status !== 'deleted');
 
     let remote: NovitaInstance[];
     try {
-      remote = [];
-      for await (const inst of this.novita.listAllInstances()) remote.push(inst);
+      let walk = await walking;
+      // A walk reused from before a record change (an instance created, stopped or deleted since, here
+      // or on another replica) could contradict the records: walk again. A sync pass stamps what it
+      // writes with its own start, so its walk stays usable.
+      const notBefore = records.reduce((max, r) => Math.max(max, Date.parse(r.updatedAt) || 0), 0);
+      if (walk.at < asked && walk.at < notBefore) walk = await this.listing.walk({ notBefore });
+      remote = walk.instances;
     } catch (err) {
       const e = isAppError(err) ? err : new AppError(ErrorCode.UPSTREAM_UNAVAILABLE, 'Novita listing failed');
       this.logger.warn({ err }, 'Novita unavailable; comprehensive listing shows local state only');
@@ -181,7 +188,7 @@ export class InstanceQueryService {
     // Our own ids never exist on Novita: answer 404 without asking it.
     if (id.startsWith('inst_')) throw AppError.notFound(`Instance ${id}`, { instanceId: id });
     try {
-      return toNovitaOnlyResponse(await this.novita.getInstance(id), now);
+      return toNovitaOnlyResponse(await this.refresher.observe(id), now);
     } catch (err) {
       if (
         isAppError(err) &&
@@ -189,31 +196,6 @@ export class InstanceQueryService {
       ) {
         throw AppError.notFound(`Instance ${id}`, { instanceId: id });
       }
-      throw err;
-    }
-  }
-
-  /** Applies the change to the freshest record under the instance lock; when the lock is busy, returns the unsaved view. */
-  private async persist(
-    id: string,
-    change: (r: InstanceRecord) => InstanceRecord,
-    fallback: InstanceRecord,
-  ): Promise<InstanceRecord> {
-    try {
-      return await this.repo.withInstanceLock(
-        id,
-        async () => {
-          const current = await this.repo.get(id);
-          return current ? this.repo.save(change(current)) : fallback;
-        },
-        READ_LOCK_WAIT_MS,
-      );
-    } catch (err) {
-      if (
-        isAppError(err) &&
-        (err.code === ErrorCode.OPERATION_IN_PROGRESS || err.code === ErrorCode.CONFLICT)
-      )
-        return fallback;
       throw err;
     }
   }

@@ -79,7 +79,7 @@ export class InstancesController {
     return this.usage.stopAll();
   }
 
-  /** One instance by our id or the Novita id; `stale: true` when Novita could not be asked. */
+  /** One instance by our id or the Novita id, from the store; `stale: true` (with `ageMs`) while a refresh from Novita runs in the background. */
   @Get(':instanceId')
   @ApiOkResponse({ type: InstanceResponseDto, description: 'The instance' })
   @ApiInstanceIdParam()

@@ -10,6 +10,7 @@ import { InstanceActionsController } from './instance-actions.controller';
 import { InstanceCreateService } from './instance-create.service';
 import { InstanceLifecycleService } from './instance-lifecycle.service';
 import { InstanceQueryService } from './instance-query.service';
+import { InstanceRefresher } from './instance-refresher';
 import { InstanceResolver } from './instance-resolver';
 import { InstanceUsageService } from './instance-usage.service';
 import { InstancesController } from './instances.controller';
@@ -41,6 +42,7 @@ import { ReconcilerService } from './operations/reconciler.service';
     InstanceCreateService,
     InstanceLifecycleService,
     InstanceQueryService,
+    InstanceRefresher,
     InstanceUsageService,
     ReadinessProber,
     IntentSettler,

@@ -6,7 +6,7 @@ import { mapNovitaStatus } from './status-mapping';
 
 export function toInstanceResponse(
   r: InstanceRecord,
-  extra: { stale?: boolean; source?: 'local' | 'merged' } = {},
+  extra: { stale?: boolean; ageMs?: number | null; source?: 'local' | 'merged' } = {},
 ): InstanceResponseDto {
   return {
     id: r.id,
@@ -40,6 +40,7 @@ export function toInstanceResponse(
     lastUsedAt: r.lastUsedAt,
     deletedAt: r.deletedAt,
     ...(extra.stale !== undefined ? { stale: extra.stale } : {}),
+    ...(extra.ageMs !== undefined ? { ageMs: extra.ageMs } : {}),
   };
 }
 

@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { ErrorCode, isAppError } from '../../common/errors';
 import { AllConfig, SyncConfig } from '../../config/config.types';
 import { NovitaClient } from '../../infra/novita/novita-client';
+import { NovitaListing } from '../../infra/novita/novita-listing';
 import { InstancePage, NovitaInstance } from '../../infra/novita/novita.types';
 import { WebhookEventType } from '../webhooks/webhook-emitter';
 import { InstanceEvents } from '../records/instance-events';
@@ -63,6 +64,7 @@ export class SyncService {
     private readonly novita: NovitaClient,
     private readonly events: InstanceEvents,
     configService: ConfigService<AllConfig, true>,
+    private readonly listing: NovitaListing,
   ) {
     this.config = configService.get('sync', { infer: true });
   }
@@ -105,6 +107,8 @@ export class SyncService {
     };
     const seen = new Set<string>();
     const seenRecordIds = new Set<string>();
+    // The whole walk, each id once, for the comprehensive listing to reuse (NovitaListing).
+    const listed = new Map<string, NovitaInstance>();
 
     // Up to SYNC_PREFETCH_PAGES pages, with their records, are read ahead of the one being applied.
     // A record read ahead may change before its page is applied: the write checks for that.
@@ -135,9 +139,11 @@ export class SyncService {
         pending.set(n, ahead);
       }
       for (const r of byNovitaId.values()) seenRecordIds.add(r.id);
+      for (const inst of page.instances) if (!listed.has(inst.id)) listed.set(inst.id, inst);
       await this.applyPage(page.instances, { byNovitaId, busy, reservedNames, seen, report, options, now });
     }
     report.novitaInstances = seen.size;
+    this.listing.remember([...listed.values()], started);
 
     // Records Novita did not list: tracked ones (by the Novita-id index) and those without a Novita id.
     const keys = await this.repo.scanIds();

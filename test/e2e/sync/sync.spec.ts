@@ -129,9 +129,15 @@ describe('sync with Novita (e2e, Redis)', () => {
 
   it('runs the same pass for the comprehensive listing with syncLocalState=true', async () => {
     const before = (await req('GET', '/api/sync/history?limit=1')).body.runs[0].id;
+    const listCalls = () =>
+      sim.sim.callLog({ method: 'GET' }).filter((c) => c.path === '/gpu/instances').length;
+    const listedBefore = listCalls();
     const res = await req('GET', '/api/instances/comprehensive?syncLocalState=true');
     expect(res.status).toBe(200);
     expect(res.body.novitaAvailable).toBe(true);
+    expect(res.body.sources.novita).toBe(sim.sim.listInstances().length);
+    // One page holds every instance: the listing reused the sync pass's walk instead of walking again.
+    expect(listCalls() - listedBefore).toBe(1);
     const latest = (await req('GET', '/api/sync/history?limit=1')).body.runs[0];
     expect(latest.id).not.toBe(before);
     expect(latest).toMatchObject({ trigger: 'manual', outcome: 'succeeded' });

@@ -92,6 +92,21 @@ describe('HttpNovitaClient (acceptance)', () => {
     ).toBe(true);
   });
 
+  it('should collect 1,000 instances with the pages after the first fetched concurrently, each page once', async () => {
+    server.sim.seedInstances(1000, { status: 'running' });
+    const { client, peakInFlight } = buildTestClient(server, { maxConcurrent: 4 });
+
+    const all = await client.listAllPages(undefined, 37);
+
+    expect(all).toHaveLength(1000);
+    expect(new Set(all.map((i) => i.id)).size).toBe(1000);
+    const listed = server.sim.listInstances().map((i) => i.id);
+    expect(all.map((i) => i.id)).toEqual(listed);
+    const pages = server.sim.callLog({ path: '/gpu/instances' }).map((c) => Number(c.query.pageNum));
+    expect([...pages].sort((a, b) => a - b)).toEqual(Array.from({ length: 28 }, (_, i) => i + 1));
+    expect(peakInFlight()).toBeLessThanOrEqual(4);
+  });
+
   it('should stop on total when the last page is full, without asking for an empty page', async () => {
     server.sim.seedInstances(300, { status: 'exited' });
     server.sim.seedInstances(50, { status: 'running' });

@@ -127,8 +127,15 @@ export class InstanceResponseDto {
   stoppedAt!: string | null;
   lastUsedAt!: string | null;
   deletedAt!: string | null;
-  /** true when Novita could not be reached and this is the cached state. */
+  /**
+   * GET by id: true when this is the stored state, last observed INSTANCE_CACHE_STALE_MS or more ago
+   * (or never), while a refresh from Novita runs in the background; also true when Novita could not
+   * be reached. Comprehensive listing: true when Novita could not be reached.
+   */
   stale?: boolean;
+  /** GET by id: milliseconds since the status was observed from Novita (lastSyncedAt); null when never. */
+  @ApiInt({ required: false, nullable: true })
+  ageMs?: number | null;
 }
 
 export class RegionAttemptDto {

@@ -1,0 +1,75 @@
+import { NovitaInstance } from './novita.types';
+
+/** One page of Novita's instance list; `total` is null when Novita did not say (its docs example omits it). */
+export interface WalkedPage {
+  instances: NovitaInstance[];
+  total: number | null;
+}
+
+/**
+ * Every instance of a paged listing, in page order, each id once. Page 1 tells the total, so the
+ * pages it implies are fetched `concurrency` at a time (a listing of 100 pages costs about
+ * 100 / concurrency round trips instead of 100). Past them (the total grew during the walk, or
+ * Novita gave none) pages are read one by one with the sequential walk's stop rules: a short
+ * page, `total` reached, or a page of ids already seen (Novita ignoring pageNum). The first page
+ * that fails fails the walk: a partial listing would look like missing instances.
+ */
+export async function walkPages(
+  fetchPage: (pageNum: number) => Promise<WalkedPage>,
+  pageSize: number,
+  concurrency: number,
+): Promise<NovitaInstance[]> {
+  // Ids already taken: an instance created mid-walk shifts later pages and would repeat an item.
+  const seen = new Map<string, NovitaInstance>();
+  let received = 0;
+  /** Takes one page; true when it was the last. */
+  const take = (page: WalkedPage): boolean => {
+    received += page.instances.length;
+    let fresh = 0;
+    for (const instance of page.instances) {
+      if (seen.has(instance.id)) continue;
+      seen.set(instance.id, instance);
+      fresh++;
+    }
+    return page.instances.length < pageSize || fresh === 0 || (page.total !== null && received >= page.total);
+  };
+
+  const first = await fetchPage(1);
+  let done = take(first);
+  let next = 2;
+  if (!done && first.total !== null) {
+    const lastPage = Math.ceil(first.total / pageSize);
+    const pageNums = Array.from({ length: Math.max(0, lastPage - 1) }, (_, i) => i + 2);
+    const pages = await mapBounded(pageNums, concurrency, fetchPage);
+    for (const page of pages) {
+      next++;
+      if ((done = take(page))) break;
+    }
+  }
+  while (!done) done = take(await fetchPage(next++));
+  return [...seen.values()];
+}
+
+/**
+ * fn over items with at most `limit` calls in flight; results in the order of items. The first
+ * rejection rejects the whole and no further call is started (calls already in flight finish unseen).
+ */
+export async function mapBounded<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let nextIndex = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (!failed && nextIndex < items.length) {
+      const i = nextIndex++;
+      try {
+        results[i] = await fn(items[i]);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  const workers = Math.max(1, Math.min(limit, items.length));
+  await Promise.all(Array.from({ length: workers }, worker));
+  return results;
+}
