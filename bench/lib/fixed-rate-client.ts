@@ -4,6 +4,7 @@
  * (autocannon's --overallRate sends each connection's per-second quota as a burst at the start of every
  * second, which measures latency under bursts rather than at a steady rate.)
  * Usage: fixed-rate-client.ts <url> <rate per s> <seconds> [header=value ...]; prints one JSON line.
+ * The first second is a warm-up (sockets opening, JIT) at the same rate and is not recorded.
  */
 import { Agent, request } from 'node:http';
 
@@ -15,7 +16,9 @@ const headers = Object.fromEntries(
 );
 // Enough sockets that the client never queues a request behind another.
 const agent = new Agent({ keepAlive: true, maxSockets: 256 });
-const total = Math.round(rate * seconds);
+const WARMUP_SECONDS = 1;
+const warmup = Math.round(rate * WARMUP_SECONDS);
+const total = warmup + Math.round(rate * seconds);
 const latencies: number[] = [];
 let sent = 0;
 let done = 0;
@@ -24,14 +27,16 @@ let non2xx = 0;
 let inFlight = 0;
 let maxInFlight = 0;
 
-function fire(): void {
+function fire(recorded: boolean): void {
   const t0 = performance.now();
   inFlight++;
   maxInFlight = Math.max(maxInFlight, inFlight);
   const finish = (ok: boolean, status = 0): void => {
     inFlight--;
     done++;
-    if (!ok) errors++;
+    if (!recorded) {
+      // warm-up: not counted
+    } else if (!ok) errors++;
     else {
       if (status < 200 || status >= 300) non2xx++;
       latencies.push(performance.now() - t0);
@@ -48,24 +53,26 @@ function fire(): void {
 }
 
 const start = performance.now();
+let measuredFrom = 0;
 function tick(): void {
   // Everything due by now goes out; timers fire about every millisecond, so batches stay small.
   const due = Math.min(total, Math.floor(((performance.now() - start) * rate) / 1000));
+  if (sent < warmup && due >= warmup) measuredFrom = performance.now();
   while (sent < due) {
+    fire(sent >= warmup);
     sent++;
-    fire();
   }
   if (sent < total) setTimeout(tick, 1);
 }
 
 function report(): void {
-  const elapsed = (performance.now() - start) / 1000;
+  const elapsed = (performance.now() - (measuredFrom || start)) / 1000;
   latencies.sort((a, b) => a - b);
   const pct = (p: number): number =>
     latencies.length ? latencies[Math.min(latencies.length - 1, Math.ceil(latencies.length * p) - 1)] : NaN;
   process.stdout.write(
     JSON.stringify({
-      sent,
+      sent: sent - warmup,
       answered: latencies.length,
       errors,
       non2xx,

@@ -126,7 +126,7 @@ export async function latencyAtFixedRate(ctx: BenchContext): Promise<ScenarioRow
             p50: res.p50,
             p99: res.p99,
             rate: res.achievedRate,
-            failed: res.errors + res.non2xx + (res.sent - res.answered - res.errors),
+            failed: res.errors + res.non2xx,
           });
         else reference.push(res.p99);
         ctx.log(
