@@ -7,6 +7,7 @@
  * Needs `npx nest build` first (npm run bench does it). Exits non-zero when a scenario failed to run.
  */
 import { existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BenchContext, createContext } from './lib/context';
 import { ROOT } from './lib/processes';
@@ -94,6 +95,7 @@ function parseArgs(argv: string[]): { quick: boolean; out: string; only?: string
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   const startedAt = new Date();
+  const loadAtStart = loadavg();
   const ctx = createContext(args.quick);
   const selected = SCENARIOS.filter((s) => !args.only || args.only.includes(s.name));
   const sections: { name: string; title: string; rows: ScenarioRow[] }[] = [];
@@ -126,6 +128,7 @@ async function main(): Promise<number> {
     durationMs: Date.now() - startedAt.getTime(),
     command: command.join(' '),
     quick: args.quick,
+    loadAtStart,
     sections,
   });
   writeSection(args.out, section);

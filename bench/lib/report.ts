@@ -26,11 +26,13 @@ export interface ReportInput {
   durationMs: number;
   command: string;
   quick: boolean;
+  /** os.loadavg() when the run started. */
+  loadAtStart: number[];
   /** Scenario names in run order, with their rows. */
   sections: { name: string; title: string; rows: ScenarioRow[] }[];
 }
 
-export function describeMachine(): string[] {
+export function describeMachine(loadAtStart: number[]): string[] {
   const cpu = cpus();
   let redis = 'not found';
   try {
@@ -47,6 +49,11 @@ export function describeMachine(): string[] {
     `OS: ${type()} ${release()}`,
     `Node: ${process.version}`,
     `redis-server: ${redis}`,
+    // Other work on the machine skews every number; the load when the run started says how busy it was.
+    `Load average when the run started (1 / 5 min): ${loadAtStart
+      .slice(0, 2)
+      .map((l) => l.toFixed(2))
+      .join(' / ')}`,
   ];
 }
 
@@ -76,7 +83,7 @@ export function renderSection(input: ReportInput): string {
   lines.push('');
   lines.push('Machine:');
   lines.push('');
-  for (const m of describeMachine()) lines.push(`- ${m}`);
+  for (const m of describeMachine(input.loadAtStart)) lines.push(`- ${m}`);
   lines.push('');
   const all = input.sections.flatMap((s) => s.rows);
   const judged = all.filter((r) => r.ok !== undefined);
