@@ -150,7 +150,12 @@ export function spawnService(env: Record<string, string>, port: number): Service
 
 export async function startService(env: Record<string, string>): Promise<ServiceProcess> {
   const svc = spawnService(env, await freePort());
-  await waitForOk(`${svc.url}/health/ready`, svc);
+  try {
+    await waitForOk(`${svc.url}/health/ready`, svc);
+  } catch (err) {
+    await svc.stop();
+    throw err;
+  }
   return svc;
 }
 
@@ -205,9 +210,10 @@ export async function apiGet(base: string, path: string): Promise<unknown> {
  */
 export async function startStack(instances: number, extraEnv: Record<string, string> = {}): Promise<Stack> {
   const [redis, sim] = await Promise.all([startRedisServer(), startSimulator()]);
+  let service: ServiceProcess | undefined;
   try {
     if (instances > 0) await sim.seed(instances);
-    const service = await startService(serviceEnv(redis, sim, extraEnv));
+    service = await startService(serviceEnv(redis, sim, extraEnv));
     const deadline = Date.now() + 180_000;
     for (;;) {
       const page = (await apiGet(service.url, '/api/instances?limit=1')) as { total: number };
@@ -217,17 +223,19 @@ export async function startStack(instances: number, extraEnv: Record<string, str
     }
     // The startup pass may still be finishing its last steps (obsolete check, run record): wait for it.
     await waitForSyncIdle(service.url);
+    const svc = service;
     return {
       redis,
       sim,
-      service,
+      service: svc,
       instances,
       async stop() {
-        await service.stop();
+        await svc.stop();
         await Promise.all([sim.stop(), redis.stop()]);
       },
     };
   } catch (err) {
+    await service?.stop();
     await Promise.all([sim.stop(), redis.stop()]);
     throw err;
   }
