@@ -60,6 +60,8 @@ export function describeMachine(loadAtStart: number[]): string[] {
 export function formatValue(value: number): string {
   if (!Number.isFinite(value)) return '—';
   const abs = Math.abs(value);
+  // Small ratios keep two significant digits, so 0.0033x does not print as 0.
+  if (abs > 0 && abs < 1) return value.toLocaleString('en-US', { maximumSignificantDigits: 2 });
   const digits = abs >= 100 ? 0 : abs >= 10 ? 1 : 2;
   return value.toLocaleString('en-US', { minimumFractionDigits: 0, maximumFractionDigits: digits });
 }
