@@ -62,7 +62,7 @@ const SCENARIOS: Scenario[] = [
   { name: 'boot', title: '7. Boot to ready', run: bootToReady },
   moduleScenario('idle-to-stop', '8a. Idle deadline to stop call'),
   moduleScenario('reclaim-to-migrate', '8b. Spot reclaim to migrate call'),
-  moduleScenario('auto-stop-pass', '8c. Auto-stop pass, 10,000 tracked, none due'),
+  moduleScenario('auto-stop-pass', '8c. Auto-stop pass, none due'),
 ];
 
 function parseArgs(argv: string[]): { quick: boolean; out: string; only?: string[] } {

@@ -5,16 +5,15 @@ import { join } from 'node:path';
 
 /**
  * Smoke test of `npm run bench -- --quick`: the whole command (build, redis-server, simulator, service,
- * reference, load generators) runs end to end and the report has a row with a number for every scenario.
- * Timings are not asserted: the numbers depend on the machine.
+ * reference, load generators) runs end to end and the report has a row with a number for each scenario
+ * it ran. Timings are not asserted: the numbers depend on the machine.
+ * idle-to-stop and reclaim-to-migrate are left out: they wait for a real idle minute and a reclaim check
+ * (about two minutes together, even in quick mode); run them with `npm run bench -- --quick --only ...`.
  */
 const ROOT = join(__dirname, '..', '..', '..');
+const ONLY = 'throughput,latency,list,sync,memory,stale,boot,auto-stop-pass';
 const BUILT_IN = ['1.', '2.', '3.', '4.', '5.', '6.', '7.'];
-const MODULES: [string, string][] = [
-  ['8a.', 'idle-to-stop'],
-  ['8b.', 'reclaim-to-migrate'],
-  ['8c.', 'auto-stop-pass'],
-];
+const MODULES: [string, string][] = [['8c.', 'auto-stop-pass']];
 
 function sections(report: string): Map<string, string[][]> {
   const out = new Map<string, string[][]>();
@@ -35,8 +34,8 @@ describe('npm run bench -- --quick', () => {
   const out = join(dir, 'PERFORMANCE.md');
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('runs every scenario and writes a row with a number for each', () => {
-    const res = spawnSync('npm', ['run', 'bench', '--', '--quick', '--out', out], {
+  it('runs the scenarios and writes a row with a number for each', () => {
+    const res = spawnSync('npm', ['run', 'bench', '--', '--quick', '--only', ONLY, '--out', out], {
       cwd: ROOT,
       encoding: 'utf8',
       timeout: 420_000,
@@ -51,6 +50,7 @@ describe('npm run bench -- --quick', () => {
     expect(report).toMatch(/- CPU: .+, \d+ logical cores/);
     expect(report).not.toContain(ROOT);
     const found = sections(report);
+    expect([...found.keys()]).toEqual([...BUILT_IN, ...MODULES.map(([key]) => key)]);
     for (const key of BUILT_IN) {
       const rows = found.get(key) ?? [];
       expect({ key, rows: rows.length > 0 }).toEqual({ key, rows: true });
