@@ -5,18 +5,10 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem, type } from 'node:os';
+import type { ScenarioRow } from '../scenarios/scenario-row';
 
-/** One measured number. The scenario modules define the same shape structurally. */
-export interface ScenarioRow {
-  scenario: string;
-  metric: string;
-  value: number;
-  unit: string;
-  /** The acceptance target, as text ("≥ 0.5x"). */
-  target?: string;
-  ok?: boolean;
-  note?: string;
-}
+// One measured number: the built-in scenarios return the same rows as the modules in bench/scenarios/.
+export type { ScenarioRow };
 
 export const BEGIN_MARKER = '<!-- bench:begin -->';
 export const END_MARKER = '<!-- bench:end -->';
