@@ -21,6 +21,18 @@ export interface SortedSetMember {
   score: number;
 }
 
+/** One write of a batch (see writeBatch). */
+export type WriteOp =
+  | { op: 'set'; key: string; value: unknown; ttlMs?: number }
+  | { op: 'delete'; key: string }
+  | { op: 'sortedSetAdd'; key: string; members: SortedSetMember[] }
+  | { op: 'sortedSetRemove'; key: string; members: string[] };
+
+export interface RangeOptions {
+  /** Highest score first (ties: highest member first), as ZREVRANGE. */
+  reverse?: boolean;
+}
+
 export interface Lease {
   name: string;
   /** Random token identifying the holder; only it can renew or release. */
@@ -42,6 +54,11 @@ export abstract class StateStore {
   abstract getMany<T>(keys: string[]): Promise<(T | null)[]>;
   /** One round trip for the whole batch. */
   abstract setMany<T>(entries: BatchSetEntry<T>[]): Promise<void>;
+  /**
+   * Every write in one round trip, applied in order: a record and the sorted sets indexing it are
+   * written together. Not a transaction: a failure can leave part of the batch applied.
+   */
+  abstract writeBatch(ops: WriteOp[]): Promise<void>;
   /** Every logical key starting with the prefix (order unspecified). */
   abstract scanKeys(prefix: string): Promise<string[]>;
 
@@ -51,13 +68,31 @@ export abstract class StateStore {
   abstract ttl(key: string): Promise<number>;
 
   abstract sortedSetAdd(key: string, members: SortedSetMember[]): Promise<void>;
-  /** Members with min <= score <= max, lowest score first, at most limit of them. */
+  /**
+   * Members with min <= score <= max, lowest score first (highest first with reverse), skipping
+   * the first offset of them, at most limit of them. Equal scores are ordered by member, byte-wise.
+   */
   abstract sortedSetRangeByScore(
     key: string,
     min: number,
     max: number,
     limit?: number,
+    options?: RangeOptions & { offset?: number },
   ): Promise<SortedSetMember[]>;
+  /**
+   * Members by position (0-based, inclusive; negative counts from the end, -1 is the last), in
+   * score order (reversed with reverse), as ZRANGE / ZREVRANGE.
+   */
+  abstract sortedSetRange(
+    key: string,
+    start: number,
+    stop: number,
+    options?: RangeOptions,
+  ): Promise<SortedSetMember[]>;
+  /** Number of members (0 for a missing key). */
+  abstract sortedSetCount(key: string): Promise<number>;
+  /** The score of each member, in order; null where it is not in the set. One round trip. */
+  abstract sortedSetScores(key: string, members: string[]): Promise<(number | null)[]>;
   abstract sortedSetRemove(key: string, ...members: string[]): Promise<number>;
   abstract sortedSetScore(key: string, member: string): Promise<number | null>;
 

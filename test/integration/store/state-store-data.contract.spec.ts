@@ -242,6 +242,50 @@ describe.each(ADAPTER_KINDS)('StateStore contract (data): %s adapter', (kind) =>
       expect(all.map((m) => m.member)).toEqual(['tie', 'b', 'c', 'd', 'a']);
     });
 
+    it('should read a score range highest first, with offset and limit', async () => {
+      const desc = await store.sortedSetRangeByScore('deadlines', -Infinity, Infinity, undefined, {
+        reverse: true,
+      });
+      // Equal scores come highest member first when reversed, as ZREVRANGEBYSCORE.
+      expect(desc.map((m) => m.member)).toEqual(['d', 'c', 'b', 'tie', 'a']);
+      const page = await store.sortedSetRangeByScore('deadlines', -Infinity, 30, 2, {
+        reverse: true,
+        offset: 1,
+      });
+      expect(page).toEqual([
+        { member: 'b', score: 20.5 },
+        { member: 'tie', score: 10 },
+      ]);
+      const skipped = await store.sortedSetRangeByScore('deadlines', 10, 40, 2, { offset: 3 });
+      expect(skipped.map((m) => m.member)).toEqual(['c', 'd']);
+    });
+
+    it('should read members by position, in either order', async () => {
+      expect((await store.sortedSetRange('deadlines', 0, 1)).map((m) => m.member)).toEqual(['a', 'tie']);
+      expect(await store.sortedSetRange('deadlines', 1, 2, { reverse: true })).toEqual([
+        { member: 'c', score: 30 },
+        { member: 'b', score: 20.5 },
+      ]);
+      expect((await store.sortedSetRange('deadlines', 0, -1)).map((m) => m.member)).toEqual([
+        'a',
+        'tie',
+        'b',
+        'c',
+        'd',
+      ]);
+      expect((await store.sortedSetRange('deadlines', -2, -1)).map((m) => m.member)).toEqual(['c', 'd']);
+      expect(await store.sortedSetRange('deadlines', 5, 9)).toEqual([]);
+      expect(await store.sortedSetRange('missing', 0, -1)).toEqual([]);
+    });
+
+    it('should count members and look up many scores at once', async () => {
+      expect(await store.sortedSetCount('deadlines')).toBe(5);
+      expect(await store.sortedSetCount('missing')).toBe(0);
+      expect(await store.sortedSetScores('deadlines', ['b', 'nope', 'tie'])).toEqual([20.5, null, 10]);
+      expect(await store.sortedSetScores('missing', ['a'])).toEqual([null]);
+      expect(await store.sortedSetScores('deadlines', [])).toEqual([]);
+    });
+
     it('should remove members and report how many were there', async () => {
       expect(await store.sortedSetRemove('deadlines', 'a', 'b', 'nope')).toBe(2);
       expect(await store.sortedSetScore('deadlines', 'a')).toBeNull();
@@ -253,5 +297,53 @@ describe.each(ADAPTER_KINDS)('StateStore contract (data): %s adapter', (kind) =>
         'd',
       ]);
     });
+  });
+
+  describe('write batches', () => {
+    it('should apply sets, deletes and sorted-set changes in order', async () => {
+      await store.set('gone', 1);
+      await store.sortedSetAdd('idx', [{ member: 'old', score: 1 }]);
+      await store.writeBatch([
+        { op: 'set', key: 'rec:a', value: { id: 'a' } },
+        { op: 'set', key: 'rec:b', value: { id: 'b' }, ttlMs: 60_000 },
+        { op: 'delete', key: 'gone' },
+        {
+          op: 'sortedSetAdd',
+          key: 'idx',
+          members: [
+            { member: 'a', score: 5 },
+            { member: 'b', score: 7 },
+          ],
+        },
+        { op: 'sortedSetRemove', key: 'idx', members: ['old', 'never-there'] },
+        // Empty member lists are skipped rather than sent as invalid commands.
+        { op: 'sortedSetAdd', key: 'idx', members: [] },
+        { op: 'sortedSetRemove', key: 'idx', members: [] },
+        { op: 'sortedSetRemove', key: 'idx', members: ['a'] },
+        { op: 'sortedSetAdd', key: 'idx', members: [{ member: 'a', score: 6 }] },
+      ]);
+      expect(await store.getMany(['rec:a', 'rec:b', 'gone'])).toEqual([{ id: 'a' }, { id: 'b' }, null]);
+      expect(await store.ttl('rec:b')).toBeGreaterThan(50_000);
+      expect(await store.ttl('rec:a')).toBe(-1);
+      expect(await store.sortedSetRange('idx', 0, -1)).toEqual([
+        { member: 'a', score: 6 },
+        { member: 'b', score: 7 },
+      ]);
+      await store.writeBatch([]);
+    });
+
+    if (kind === 'upstash') {
+      it('should send the whole batch in one request', async () => {
+        const before = harness.bridgeRequests();
+        await store.writeBatch([
+          { op: 'set', key: 'one', value: 1 },
+          { op: 'sortedSetAdd', key: 'z', members: [{ member: 'one', score: 1 }] },
+          { op: 'sortedSetRemove', key: 'z2', members: ['x'] },
+          { op: 'delete', key: 'two' },
+        ]);
+        expect(harness.bridgeRequests() - before).toBe(1);
+        expect(await store.sortedSetScore('z', 'one')).toBe(1);
+      });
+    }
   });
 });
