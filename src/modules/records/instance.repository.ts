@@ -414,6 +414,9 @@ function inMemory(
   const start = 'offset' in q.start ? q.start.offset : indexAfter(q.start.after);
   return [
     entries.slice(start, start + q.limit + 1),
-    async (after, count) => entries.slice(indexAfter(after), indexAfter(after) + count),
+    async (after, count) => {
+      const from = indexAfter(after);
+      return entries.slice(from, from + count);
+    },
   ];
 }
