@@ -119,9 +119,13 @@ export class MemoryStateStore extends StateStore implements MutexBackend {
   async sortedSetAdd(key: string, members: SortedSetMember[]): Promise<void> {
     if (members.length === 0) return;
     const existing = this.zsetEntry(key);
-    if (existing) existing.order = undefined;
     const set = existing?.members ?? new Map<string, number>();
-    for (const { member, score } of members) set.set(member, score);
+    for (const { member, score } of members) {
+      // Re-adding a member with its score changes nothing: the cached order stays valid.
+      if (set.get(member) === score) continue;
+      set.set(member, score);
+      if (existing) existing.order = undefined;
+    }
     if (!existing) this.write(key, { kind: 'zset', members: set });
   }
 

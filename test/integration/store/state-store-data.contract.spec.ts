@@ -278,6 +278,22 @@ describe.each(ADAPTER_KINDS)('StateStore contract (data): %s adapter', (kind) =>
       expect(await store.sortedSetRange('missing', 0, -1)).toEqual([]);
     });
 
+    it('should read the current order after members move, are re-added or removed', async () => {
+      const order = async (): Promise<string[]> =>
+        (await store.sortedSetRange('deadlines', 0, -1, { reverse: true })).map((m) => m.member);
+      expect(await order()).toEqual(['d', 'c', 'b', 'tie', 'a']);
+      await store.sortedSetAdd('deadlines', [{ member: 'a', score: 35 }]);
+      await store.sortedSetAdd('deadlines', [{ member: 'c', score: 30 }]);
+      expect(await order()).toEqual(['d', 'a', 'c', 'b', 'tie']);
+      await store.sortedSetRemove('deadlines', 'd');
+      await store.sortedSetAdd('deadlines', [{ member: 'e', score: 1 }]);
+      expect(await order()).toEqual(['a', 'c', 'b', 'tie', 'e']);
+      expect(await store.sortedSetRangeByScore('deadlines', 30, 40)).toEqual([
+        { member: 'c', score: 30 },
+        { member: 'a', score: 35 },
+      ]);
+    });
+
     it('should count members and look up many scores at once', async () => {
       expect(await store.sortedSetCount('deadlines')).toBe(5);
       expect(await store.sortedSetCount('missing')).toBe(0);
