@@ -195,9 +195,10 @@ export class InstanceRepository {
   /**
    * One page of records in creation order, reading only the page's records once the indexes are
    * built (before that, every record, as the indexes cannot answer yet).
-   * Index entries whose record is gone (deleted records expire) or no longer matches are skipped,
-   * taken out of the index, and the page is filled from the entries after them; total counts index
-   * entries, so it can include such records until a page or the index job passes over them.
+   * Index entries whose record is gone (deleted records expire) are skipped and taken out of the
+   * index, as are records that no longer match (being written right now); the page is filled from
+   * the entries after them. total counts index entries, so it can include expired records until a
+   * page or the index job passes over them.
    * A name filter reads the names index (strings only) and then only the page's records.
    */
   async listPage(q: PageQuery): Promise<RecordPage> {
@@ -251,13 +252,20 @@ export class InstanceRepository {
    */
   async buildIndexes(batchSize = 500): Promise<number> {
     if (await this.indexesReady()) return 0;
-    const records = await this.listAll();
-    for (let i = 0; i < records.length; i += batchSize) {
-      await this.store.writeBatch(indexWrites(records.slice(i, i + batchSize)));
+    const { ids } = await this.scanIds();
+    let indexed = 0;
+    for (let i = 0; i < ids.length; i += batchSize) {
+      // Each batch is read right before it is filed, so a record written meanwhile is filed as it
+      // is now (its own write indexes it too).
+      const records = (await this.getMany(ids.slice(i, i + batchSize))).filter(
+        (r): r is InstanceRecord => r !== null,
+      );
+      await this.store.writeBatch(indexWrites(records));
+      indexed += records.length;
     }
     await this.store.set(INDEX_VERSION_KEY, INDEX_VERSION);
     this.indexed = true;
-    return records.length;
+    return indexed;
   }
 
   /**
@@ -327,7 +335,7 @@ export class InstanceRepository {
 
   /**
    * Builds the page from index entries: reads their records, keeps those that still match, and
-   * reads further entries for the ones that do not (repairing the index for them).
+   * reads further entries for the ones that do not (taking the gone ones out of the index).
    * first: up to limit + 1 entries from the page's start (the extra one tells whether more follow).
    */
   private async fill(
@@ -354,12 +362,10 @@ export class InstanceRepository {
           return;
         }
         total--;
-        // Gone: out of every index. Changed since it was indexed: filed again where it belongs.
-        repairs.push(
-          ...(record
-            ? indexWrites([record])
-            : indexRemovals([entry.id], entry.nameMember ? [entry.nameMember] : [])),
-        );
+        // Gone (expired): out of every index. A record that no longer matches is only skipped: it
+        // is being written right now, and that write files it where it belongs. Re-filing it from
+        // this read could undo a newer write.
+        if (!record) repairs.push(...indexRemovals([entry.id], entry.nameMember ? [entry.nameMember] : []));
       });
       if (taken.length > 0) last = { score: taken[taken.length - 1].score, id: taken[taken.length - 1].id };
       if (!more || records.length >= q.limit) {

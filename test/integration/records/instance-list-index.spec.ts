@@ -116,6 +116,17 @@ describe.each(ADAPTER_KINDS)('instance list indexes: %s store', (kind) => {
     ]);
   });
 
+  it('skips a record whose write is still filing it elsewhere, filling the page from later entries', async () => {
+    await repo.saveMany([record(1), record(2), record(3), record(4)]);
+    // The record is written and its index entries not yet (they follow in the same batch).
+    await store.set(instanceKey('inst_0003'), record(3, { status: 'stopped' }));
+    const listed = await page({ filter: { status: 'running' }, limit: 2 });
+    expect(ids(listed)).toEqual(['inst_0004', 'inst_0002']);
+    expect(ids(await page({ filter: { status: 'running' }, start: { after: listed.next! } }))).toEqual([
+      'inst_0001',
+    ]);
+  });
+
   it('prunes the entries of every record that no longer exists', async () => {
     await repo.saveMany([record(1, { status: 'deleted' }), record(2), record(3, { status: 'deleted' })]);
     await store.delete(instanceKey('inst_0001'));
