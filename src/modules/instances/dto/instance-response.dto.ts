@@ -179,8 +179,8 @@ export class OperationAcceptedResponseDto {
 export class InstanceListResponseDto {
   instances!: InstanceResponseDto[];
   /**
-   * Matches before pagination. May count deleted instances whose record expired in the last few
-   * hours (until the index job or a page passes over them).
+   * Matches before pagination. With status=deleted it may count instances whose record expired in
+   * the last 6 hours (until the index job or a page passes over them).
    */
   @ApiInt()
   total!: number;
