@@ -18,6 +18,7 @@ import { InstanceRepository } from '../src/modules/records/instance.repository';
 import { OperationRepository } from '../src/modules/records/operation.repository';
 import { SYNC_PAGE_SIZE, SyncService } from '../src/modules/sync/sync.service';
 import { WebhookEmitter } from '../src/modules/webhooks/webhook-emitter';
+import { countingStore } from '../test/support/counting-store';
 import { startRedisServer } from '../test/support/redis-server';
 import { freePort } from '../test/support/service-process';
 
@@ -59,21 +60,6 @@ const ROUNDS = Number(process.argv[3] ?? 3);
 const options = { forceSync: false, handleObsoleteInstances: true, dryRun: false };
 
 /** Counts every call into the store: each is one round trip for the network adapters. */
-function counting(store: StateStore): { store: StateStore; count: () => number; reset: () => void } {
-  let n = 0;
-  const proxy = new Proxy(store, {
-    get(target, prop, receiver) {
-      const v = Reflect.get(target, prop, receiver);
-      if (typeof v !== 'function' || prop === 'kind') return v;
-      return (...args: unknown[]) => {
-        n++;
-        return (v as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  return { store: proxy, count: () => n, reset: () => (n = 0) };
-}
-
 class NullEmitter extends WebhookEmitter {
   async emit() {
     return { eventId: 'x', deliveryId: null, duplicate: false };
@@ -93,7 +79,7 @@ async function main(): Promise<void> {
     ['memory', new MemoryStateStore()],
     ['redis', new RedisStateStore({ ...config.store, redisUrl: redis.url, keyPrefix: 'bench-sync' })],
   ] as [string, StateStore][]) {
-    const { store, count, reset } = counting(raw);
+    const { store, count, reset } = countingStore(raw);
     const repo = new InstanceRepository(store);
     const sync = new SyncService(
       repo,
@@ -120,7 +106,7 @@ async function main(): Promise<void> {
       trips.push(count());
     }
     // An adopting pass writes every record: measure its round trips on a fresh store too.
-    const fresh = counting(raw.kind === 'memory' ? new MemoryStateStore() : raw);
+    const fresh = countingStore(raw.kind === 'memory' ? new MemoryStateStore() : raw);
     if (raw.kind === 'memory') {
       const s2 = new SyncService(
         new InstanceRepository(fresh.store),

@@ -1,6 +1,6 @@
 import { AppError, ErrorCode } from '../../common/errors';
-import { StateStore } from '../../infra/store/state-store';
 import { AutoStopHarness, buildAutoStopHarness } from '../../../test/fakes/auto-stop-unit-harness';
+import { countingStore } from '../../../test/support/counting-store';
 import { AUTOSTOP_DEADLINES_KEY, instanceKey } from '../records/instance.repository';
 import { InstanceRecord } from '../records/instance.types';
 import { InstanceUsageService } from '../instances/instance-usage.service';
@@ -255,22 +255,6 @@ describe('AutoStopSweeper', () => {
     expect(rec.status).toBe('stopping');
   });
 });
-
-/** A store proxy that records which methods were called (one call = one round trip for these adapters). */
-function countingStore(inner: StateStore): { store: StateStore; calls: string[] } {
-  const calls: string[] = [];
-  const store = new Proxy(inner, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver) as unknown;
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        calls.push(String(prop));
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  return { store, calls };
-}
 
 describe('heartbeats (InstanceUsageService)', () => {
   it("use the instance's idleMinutes, and set no deadline while the instance is not running", async () => {
