@@ -7,12 +7,14 @@ import {
   RecordPage,
 } from '../../../src/modules/records/instance.repository';
 import { InstanceRecord, InstanceStatus } from '../../../src/modules/records/instance.types';
+import { countingStore } from '../../support/counting-store';
 import { ADAPTER_KINDS, StoreHarness } from '../store/store-harness';
 
 /** The list indexes of InstanceRepository, against every store adapter (ordering and ties included). */
 const harness = new StoreHarness();
 beforeAll(() => harness.start());
 afterAll(() => harness.stop());
+afterEach(() => jest.restoreAllMocks());
 
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');
 
@@ -27,23 +29,13 @@ function record(n: number, over: Partial<InstanceRecord> = {}): InstanceRecord {
   } as InstanceRecord;
 }
 
-/** Counts store calls and the record keys read, as a network store would see them. */
+/** Counts store round trips (countingStore) and the record keys read. */
 function counting(inner: StateStore): { store: StateStore; calls: string[]; recordsRead: () => number } {
-  const calls: string[] = [];
-  let read = 0;
-  const store = new Proxy(inner, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver) as unknown;
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        calls.push(String(prop));
-        if (prop === 'getMany') read += (args[0] as string[]).filter((k) => k.startsWith('instance:')).length;
-        if (prop === 'get' && String(args[0]).startsWith('instance:')) read++;
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  return { store, calls, recordsRead: () => read };
+  const reads = jest.spyOn(inner, 'getMany');
+  const { store, calls } = countingStore(inner);
+  const recordsRead = (): number =>
+    reads.mock.calls.flatMap(([keys]) => keys).filter((k) => k.startsWith('instance:')).length;
+  return { store, calls, recordsRead };
 }
 
 describe.each(ADAPTER_KINDS)('instance list indexes: %s store', (kind) => {
