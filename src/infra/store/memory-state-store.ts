@@ -85,7 +85,15 @@ export class MemoryStateStore extends StateStore implements MutexBackend {
       if (op.op === 'set') await this.set(op.key, op.value, { ttlMs: op.ttlMs });
       else if (op.op === 'delete') await this.delete(op.key);
       else if (op.op === 'sortedSetAdd') await this.sortedSetAdd(op.key, op.members);
-      else await this.sortedSetRemove(op.key, ...op.members);
+      else if (op.op === 'sortedSetRemove') await this.sortedSetRemove(op.key, ...op.members);
+      else {
+        for (const { member, score, in: inside } of op.members) {
+          for (const [i, key] of op.keys.entries()) {
+            if (inside.includes(i)) await this.sortedSetAdd(key, [{ member, score }]);
+            else await this.sortedSetRemove(key, member);
+          }
+        }
+      }
     }
   }
 

@@ -13,6 +13,7 @@ import {
   DELETE_IF_OWNER_SCRIPT,
   EXTEND_IF_OWNER_SCRIPT,
   INCREMENT_SCRIPT,
+  PLACE_MEMBERS_SCRIPT,
 } from './redis-scripts';
 import { storeCall } from './store-errors';
 import { decodeValue, encodeValue, formatScoreBound, parseScore, StoreKeys } from './store-keys';
@@ -25,7 +26,8 @@ export type RawWriteOp =
   | { op: 'set'; key: string; json: string; ttlMs?: number }
   | { op: 'delete'; key: string }
   | { op: 'sortedSetAdd'; key: string; members: SortedSetMember[] }
-  | { op: 'sortedSetRemove'; key: string; members: string[] };
+  | { op: 'sortedSetRemove'; key: string; members: string[] }
+  | { op: 'eval'; script: string; keys: string[]; args: string[] };
 
 const SCAN_COUNT = 1000;
 
@@ -84,6 +86,17 @@ export abstract class RedisProtocolStore extends StateStore implements MutexBack
   private batch(name: string, ops: WriteOp[]): Promise<void> {
     const raw: RawWriteOp[] = [];
     for (const op of ops) {
+      if (op.op === 'sortedSetPlace') {
+        if (op.members.length === 0) continue;
+        const args = op.members.flatMap((m) => [m.member, formatScoreBound(m.score), m.in.join(',')]);
+        raw.push({
+          op: 'eval',
+          script: PLACE_MEMBERS_SCRIPT,
+          keys: op.keys.map((k) => this.keys.data(k)),
+          args: [String(op.members.length), ...args],
+        });
+        continue;
+      }
       const key = this.keys.data(op.key);
       if (op.op === 'set') {
         const ttlMs = op.ttlMs !== undefined && op.ttlMs > 0 ? Math.ceil(op.ttlMs) : undefined;

@@ -71,7 +71,8 @@ export class RedisStateStore extends RedisProtocolStore {
           op.key,
           ...op.members.flatMap(({ member, score }) => [formatScoreBound(score), member]),
         );
-      else pipeline.zrem(op.key, ...op.members);
+      else if (op.op === 'sortedSetRemove') pipeline.zrem(op.key, ...op.members);
+      else pipeline.eval(op.script, op.keys.length, ...op.keys, ...op.args);
     }
     const results = (await pipeline.exec()) ?? [];
     const failed = results.find(([err]) => err);

@@ -26,7 +26,18 @@ export type WriteOp =
   | { op: 'set'; key: string; value: unknown; ttlMs?: number }
   | { op: 'delete'; key: string }
   | { op: 'sortedSetAdd'; key: string; members: SortedSetMember[] }
-  | { op: 'sortedSetRemove'; key: string; members: string[] };
+  | { op: 'sortedSetRemove'; key: string; members: string[] }
+  | { op: 'sortedSetPlace'; keys: string[]; members: PlacedMember[] };
+
+/**
+ * A member filed in some sorted sets of a family and taken out of the others: `in` lists the
+ * positions (0-based) in the op's keys of the sets it belongs to, with this score.
+ */
+export interface PlacedMember {
+  member: string;
+  score: number;
+  in: number[];
+}
 
 export interface RangeOptions {
   /** Highest score first (ties: highest member first), as ZREVRANGE. */
@@ -57,6 +68,8 @@ export abstract class StateStore {
   /**
    * Every write in one round trip, applied in order: a record and the sorted sets indexing it are
    * written together. Not a transaction: a failure can leave part of the batch applied.
+   * sortedSetPlace moves members between the sets of a family without knowing where they were,
+   * as one command however many members and sets (it runs as a script on Redis).
    */
   abstract writeBatch(ops: WriteOp[]): Promise<void>;
   /** Every logical key starting with the prefix (order unspecified). */

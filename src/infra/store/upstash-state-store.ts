@@ -54,7 +54,8 @@ export class UpstashStateStore extends RedisProtocolStore {
       else if (op.op === 'sortedSetAdd') {
         const [first, ...rest] = op.members;
         pipeline.zadd(op.key, first, ...rest);
-      } else pipeline.zrem(op.key, ...op.members);
+      } else if (op.op === 'sortedSetRemove') pipeline.zrem(op.key, ...op.members);
+      else pipeline.eval(op.script, op.keys, op.args);
     }
     await pipeline.exec();
   }

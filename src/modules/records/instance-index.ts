@@ -38,6 +38,8 @@ export function indexKey(filter: IndexFilter): string {
 const ALL_FILTERS: IndexFilter[] = [undefined, ...INSTANCE_STATUSES].flatMap((status) =>
   [undefined, true, false].map((managed) => ({ status, managed })),
 );
+/** Every filter set, in ALL_FILTERS order: the family a record is placed in. */
+const FILTER_KEYS = ALL_FILTERS.map(indexKey);
 
 export function matchesFilter(record: InstanceRecord, filter: IndexFilter): boolean {
   if (filter.status ? record.status !== filter.status : record.status === 'deleted') return false;
@@ -61,40 +63,35 @@ export function parseNameMember(member: string): { id: string; name: string } {
 /**
  * The index writes that file these records under their current status and managed flag: added to
  * the sets they belong to, removed from every other one (the previous version of a record is not
- * known, so it is removed everywhere else). At most two operations per set, whatever the number
- * of records, so they ride in the same batch as the record writes.
+ * known, so it is removed everywhere else). Two commands whatever the number of records, riding in
+ * the same batch as the record writes.
  */
 export function indexWrites(records: InstanceRecord[]): WriteOp[] {
   if (records.length === 0) return [];
-  const ops: WriteOp[] = [];
-  for (const filter of ALL_FILTERS) {
-    const key = indexKey(filter);
-    const add = records.filter((r) => matchesFilter(r, filter));
-    const others = records.filter((r) => !matchesFilter(r, filter));
-    if (others.length > 0) ops.push({ op: 'sortedSetRemove', key, members: others.map((r) => r.id) });
-    if (add.length > 0)
-      ops.push({
-        op: 'sortedSetAdd',
-        key,
-        members: add.map((r) => ({ member: r.id, score: indexScore(r) })),
-      });
-  }
-  ops.push({
-    op: 'sortedSetAdd',
-    key: NAMES_INDEX_KEY,
-    members: records.map((r) => ({ member: nameMember(r), score: indexScore(r) })),
-  });
-  return ops;
+  const members = records.map((r) => ({
+    member: r.id,
+    score: indexScore(r),
+    in: ALL_FILTERS.flatMap((filter, i) => (matchesFilter(r, filter) ? [i] : [])),
+  }));
+  return [
+    { op: 'sortedSetPlace', keys: FILTER_KEYS, members },
+    {
+      op: 'sortedSetAdd',
+      key: NAMES_INDEX_KEY,
+      members: records.map((r) => ({ member: nameMember(r), score: indexScore(r) })),
+    },
+  ];
 }
 
 /** Takes records out of every index; nameMembers where known (see nameMember). */
 export function indexRemovals(ids: string[], nameMembers: string[] = []): WriteOp[] {
-  if (ids.length === 0 && nameMembers.length === 0) return [];
-  const ops: WriteOp[] = ALL_FILTERS.map((filter) => ({
-    op: 'sortedSetRemove',
-    key: indexKey(filter),
-    members: ids,
-  }));
+  const ops: WriteOp[] = [];
+  if (ids.length > 0)
+    ops.push({
+      op: 'sortedSetPlace',
+      keys: FILTER_KEYS,
+      members: ids.map((id) => ({ member: id, score: 0, in: [] })),
+    });
   if (nameMembers.length > 0) ops.push({ op: 'sortedSetRemove', key: NAMES_INDEX_KEY, members: nameMembers });
   return ops;
 }

@@ -348,6 +348,27 @@ describe.each(ADAPTER_KINDS)('StateStore contract (data): %s adapter', (kind) =>
       await store.writeBatch([]);
     });
 
+    it('should place members in some sets of a family and take them out of the others', async () => {
+      const family = ['f:a', 'f:b', 'f:c'];
+      await store.sortedSetAdd('f:a', [{ member: 'x', score: 1 }]);
+      await store.sortedSetAdd('f:c', [{ member: 'y', score: 2 }]);
+      await store.writeBatch([
+        {
+          op: 'sortedSetPlace',
+          keys: family,
+          members: [
+            { member: 'x', score: 10, in: [1, 2] },
+            { member: 'y', score: 20, in: [] },
+            { member: 'z', score: 30, in: [0] },
+          ],
+        },
+        { op: 'sortedSetPlace', keys: family, members: [] },
+      ]);
+      expect(await store.sortedSetRange('f:a', 0, -1)).toEqual([{ member: 'z', score: 30 }]);
+      expect(await store.sortedSetRange('f:b', 0, -1)).toEqual([{ member: 'x', score: 10 }]);
+      expect(await store.sortedSetRange('f:c', 0, -1)).toEqual([{ member: 'x', score: 10 }]);
+    });
+
     if (kind === 'upstash') {
       it('should send the whole batch in one request', async () => {
         const before = harness.bridgeRequests();
@@ -356,8 +377,10 @@ describe.each(ADAPTER_KINDS)('StateStore contract (data): %s adapter', (kind) =>
           { op: 'sortedSetAdd', key: 'z', members: [{ member: 'one', score: 1 }] },
           { op: 'sortedSetRemove', key: 'z2', members: ['x'] },
           { op: 'delete', key: 'two' },
+          { op: 'sortedSetPlace', keys: ['z', 'z3'], members: [{ member: 'p', score: 2, in: [1] }] },
         ]);
         expect(harness.bridgeRequests() - before).toBe(1);
+        expect(await store.sortedSetScore('z3', 'p')).toBe(2);
         expect(await store.sortedSetScore('z', 'one')).toBe(1);
       });
     }
