@@ -273,11 +273,10 @@ export class InstanceRepository {
    * keys and one read of the names index, no record read. Returns how many were removed.
    */
   async pruneIndexes(): Promise<number> {
-    const [{ ids }, names] = await Promise.all([
-      this.scanIds(),
-      this.store.sortedSetRange(NAMES_INDEX_KEY, 0, -1),
-    ]);
-    const existing = new Set(ids);
+    // Names first: a record's key is written before its index entries, so every entry read here
+    // whose record still exists is found by the scan that follows.
+    const names = await this.store.sortedSetRange(NAMES_INDEX_KEY, 0, -1);
+    const existing = new Set((await this.scanIds()).ids);
     const gone = names.filter(({ member }) => !existing.has(parseNameMember(member).id));
     if (gone.length === 0) return 0;
     await this.store.writeBatch(
@@ -347,7 +346,7 @@ export class InstanceRepository {
     load: (ids: string[]) => Promise<(InstanceRecord | null)[]>,
   ): Promise<RecordPage> {
     const records: InstanceRecord[] = [];
-    const repairs: WriteOp[] = [];
+    const gone: IndexEntry[] = [];
     let entries = first;
     let last: IndexPosition | null = null;
     for (;;) {
@@ -362,14 +361,22 @@ export class InstanceRepository {
           return;
         }
         total--;
-        // Gone (expired): out of every index. A record that no longer matches is only skipped: it
-        // is being written right now, and that write files it where it belongs. Re-filing it from
-        // this read could undo a newer write.
-        if (!record) repairs.push(...indexRemovals([entry.id], entry.nameMember ? [entry.nameMember] : []));
+        // Gone (expired): taken out of every index below. A record that no longer matches is only
+        // skipped: it is being written right now, and that write files it where it belongs.
+        // Re-filing it from this read could undo a newer write.
+        if (!record) gone.push(entry);
       });
       if (taken.length > 0) last = { score: taken[taken.length - 1].score, id: taken[taken.length - 1].id };
       if (!more || records.length >= q.limit) {
-        if (repairs.length > 0) await this.store.writeBatch(repairs);
+        if (gone.length > 0) {
+          const names = gone.flatMap((e) => (e.nameMember ? [e.nameMember] : []));
+          await this.store.writeBatch(
+            indexRemovals(
+              gone.map((e) => e.id),
+              names,
+            ),
+          );
+        }
         return { records, total: Math.max(total, records.length), next: more ? last : null };
       }
       entries = await entriesAfter(last!, q.limit - records.length + 1);

@@ -119,6 +119,23 @@ describe.each(ADAPTER_KINDS)('instance list indexes: %s store', (kind) => {
     ]);
   });
 
+  it('skips expired records under a name filter too, taking their name out of the index', async () => {
+    await repo.saveMany(
+      [1, 2, 3].map((n) => record(n, { name: `keep-${n}`, status: 'deleted' as InstanceStatus })),
+    );
+    await store.delete(instanceKey('inst_0002'));
+    const listed = await page({
+      name: 'keep',
+      filter: { status: 'deleted' },
+      limit: 1,
+      start: { offset: 1 },
+    });
+    expect(ids(listed)).toEqual(['inst_0001']);
+    expect(listed.next).toBeNull();
+    expect(await members(NAMES_INDEX_KEY)).toEqual(['keep-1\u0000inst_0001', 'keep-3\u0000inst_0003']);
+    expect(await members(indexKey({ status: 'deleted' }))).toEqual(['inst_0001', 'inst_0003']);
+  });
+
   it('prunes the entries of every record that no longer exists', async () => {
     await repo.saveMany([record(1, { status: 'deleted' }), record(2), record(3, { status: 'deleted' })]);
     await store.delete(instanceKey('inst_0001'));
