@@ -167,6 +167,12 @@ export class MemoryStateStore extends StateStore implements MutexBackend {
     return this.zset(key)?.size ?? 0;
   }
 
+  async sortedSetFind(key: string, text: string): Promise<SortedSetMember[]> {
+    return [...(this.zset(key) ?? [])]
+      .filter(([member]) => member.includes(text))
+      .map(([member, score]) => ({ member, score }));
+  }
+
   async sortedSetScores(key: string, members: string[]): Promise<(number | null)[]> {
     const set = this.zset(key);
     return members.map((member) => set?.get(member) ?? null);

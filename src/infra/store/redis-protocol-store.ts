@@ -16,7 +16,7 @@ import {
   PLACE_MEMBERS_SCRIPT,
 } from './redis-scripts';
 import { storeCall } from './store-errors';
-import { decodeValue, encodeValue, formatScoreBound, parseScore, StoreKeys } from './store-keys';
+import { decodeValue, encodeValue, escapeGlob, formatScoreBound, parseScore, StoreKeys } from './store-keys';
 import { MutexBackend, MutexOptions, runWithMutex } from './store-mutex';
 
 export type RedisArg = string | number;
@@ -30,6 +30,8 @@ export type RawWriteOp =
   | { op: 'eval'; script: string; keys: string[]; args: string[] };
 
 const SCAN_COUNT = 1000;
+/** Members a ZSCAN call looks at: a set of ten thousand is matched in one or two round trips. */
+const ZSCAN_COUNT = 10_000;
 
 /**
  * Everything both Redis-speaking adapters share: key layout, encoding, Lua scripts and error
@@ -189,6 +191,29 @@ export abstract class RedisProtocolStore extends StateStore implements MutexBack
     return storeCall('sortedSetCount', async () =>
       Number(await this.command<number>(['ZCARD', this.keys.data(key)])),
     );
+  }
+
+  sortedSetFind(key: string, text: string): Promise<SortedSetMember[]> {
+    return storeCall('sortedSetFind', async () => {
+      // ZSCAN may return a member twice; the map keeps one.
+      const found = new Map<string, number>();
+      const pattern = `*${escapeGlob(text)}*`;
+      let cursor = '0';
+      do {
+        const [next, flat] = await this.command<[string, string[]]>([
+          'ZSCAN',
+          this.keys.data(key),
+          cursor,
+          'MATCH',
+          pattern,
+          'COUNT',
+          ZSCAN_COUNT,
+        ]);
+        cursor = String(next);
+        for (const { member, score } of withScores(flat)) found.set(member, score);
+      } while (cursor !== '0');
+      return [...found].map(([member, score]) => ({ member, score }));
+    });
   }
 
   sortedSetScores(key: string, members: string[]): Promise<(number | null)[]> {

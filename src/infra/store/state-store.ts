@@ -104,6 +104,11 @@ export abstract class StateStore {
   ): Promise<SortedSetMember[]>;
   /** Number of members (0 for a missing key). */
   abstract sortedSetCount(key: string): Promise<number>;
+  /**
+   * Members whose text contains `text` (case-sensitive), in no particular order. The store does the
+   * matching, so only matches travel; a large set may take a few round trips.
+   */
+  abstract sortedSetFind(key: string, text: string): Promise<SortedSetMember[]>;
   /** The score of each member, in order; null where it is not in the set. One round trip. */
   abstract sortedSetScores(key: string, members: string[]): Promise<(number | null)[]>;
   abstract sortedSetRemove(key: string, ...members: string[]): Promise<number>;

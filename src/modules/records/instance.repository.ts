@@ -199,7 +199,8 @@ export class InstanceRepository {
    * index, as are records that no longer match (being written right now); the page is filled from
    * the entries after them. total counts index entries, so it can include expired records until a
    * page or the index job passes over them.
-   * A name filter reads the names index (strings only) and then only the page's records.
+   * A name filter has the store match the names index (no record is read), then reads only the
+   * page's records.
    */
   async listPage(q: PageQuery): Promise<RecordPage> {
     const matches = (r: InstanceRecord): boolean =>
@@ -290,7 +291,8 @@ export class InstanceRepository {
 
   /** Names-index entries whose name contains the text and whose record is in the filter's set. */
   private async nameMatches(filter: IndexFilter, name: string): Promise<IndexEntry[]> {
-    const candidates = (await this.store.sortedSetRange(NAMES_INDEX_KEY, 0, -1))
+    // The store matches the members; the name part is checked here (the text may match an id).
+    const candidates = (await this.store.sortedSetFind(NAMES_INDEX_KEY, name))
       .map(({ member, score }) => ({ ...parseNameMember(member), score, nameMember: member }))
       .filter((c) => c.name.includes(name));
     if (candidates.length === 0) return [];

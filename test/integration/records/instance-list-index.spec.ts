@@ -164,6 +164,8 @@ describe.each(ADAPTER_KINDS)('instance list indexes: %s store', (kind) => {
     expect(paged.total).toBe(2);
     expect(paged.next).toBeNull();
     expect((await page({ name: 'zzz' })).total).toBe(0);
+    // Matches the id part of the index entries only: not a name match.
+    expect((await page({ name: 'inst_' })).total).toBe(0);
   });
 
   it('pages by cursor without shifting when records are created or deleted between pages', async () => {

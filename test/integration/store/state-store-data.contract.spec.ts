@@ -294,6 +294,32 @@ describe.each(ADAPTER_KINDS)('StateStore contract (data): %s adapter', (kind) =>
       ]);
     });
 
+    it('should find the members containing a text, glob characters taken literally', async () => {
+      await store.sortedSetAdd('names', [
+        { member: 'train-a\u0000i1', score: 1 },
+        { member: 'Train-b\u0000i2', score: 2 },
+        { member: 'x*[a]?\\\u0000i3', score: 3 },
+        { member: 'other\u0000i4', score: 4 },
+      ]);
+      const find = async (text: string): Promise<string[]> =>
+        (await store.sortedSetFind('names', text)).map((m) => m.member).sort();
+      expect(await find('rain-')).toEqual(['Train-b\u0000i2', 'train-a\u0000i1']);
+      expect(await find('train')).toEqual(['train-a\u0000i1']);
+      expect(await find('*[a]?\\')).toEqual(['x*[a]?\\\u0000i3']);
+      expect(await find('?')).toEqual(['x*[a]?\\\u0000i3']);
+      expect(await find('nothing')).toEqual([]);
+      expect(await store.sortedSetFind('missing', 'a')).toEqual([]);
+      expect(await store.sortedSetFind('names', 'other')).toEqual([{ member: 'other\u0000i4', score: 4 }]);
+    });
+
+    it('should find matches in a set larger than one scan step', async () => {
+      const many = Array.from({ length: 12_000 }, (_, i) => ({ member: `m-${i}`, score: i }));
+      for (let i = 0; i < many.length; i += 3000) await store.sortedSetAdd('big', many.slice(i, i + 3000));
+      const found = await store.sortedSetFind('big', '-11');
+      expect(found).toHaveLength(1 + 10 + 100 + 1000);
+      expect(found.find((m) => m.member === 'm-11999')).toEqual({ member: 'm-11999', score: 11999 });
+    });
+
     it('should count members and look up many scores at once', async () => {
       expect(await store.sortedSetCount('deadlines')).toBe(5);
       expect(await store.sortedSetCount('missing')).toBe(0);
