@@ -180,7 +180,7 @@ export class InstanceListResponseDto {
   instances!: InstanceResponseDto[];
   /**
    * Matches before pagination. With status=deleted it may count instances whose record expired in
-   * the last 6 hours (until the index job or a page passes over them).
+   * the last hour (until the index job or a page passes over them).
    */
   @ApiInt()
   total!: number;
