@@ -204,6 +204,23 @@ describe('BackgroundLoop', () => {
     expect((await loop.status('test-job')).nextRunAt).toBeNull();
   });
 
+  it('keeps the process alive when the store fails while a scheduled periodic pass is recorded', async () => {
+    const unhandled = jest.fn();
+    process.on('unhandledRejection', unhandled);
+    try {
+      const loop = new BackgroundLoop(store);
+      const periodic = job({ kind: 'periodic', runOnStart: true, intervalMs: 60_000 });
+      loop.register(periodic);
+      jest.spyOn(store, 'setMany').mockRejectedValueOnce(new Error('store down'));
+      await tickAndSettle(loop, Date.now());
+      await new Promise((r) => setImmediate(r));
+      expect(periodic.calls.n).toBe(1);
+      expect(unhandled).not.toHaveBeenCalled();
+    } finally {
+      process.off('unhandledRejection', unhandled);
+    }
+  });
+
   it('never runs a disabled job, not even its startup pass', async () => {
     const loop = new BackgroundLoop(store);
     const j = job({ kind: 'periodic', runOnStart: true, enabled: false });

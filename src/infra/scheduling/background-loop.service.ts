@@ -209,7 +209,10 @@ export class BackgroundLoop implements OnApplicationShutdown {
     if (!startupDue && now < slot.dueAt) return;
     slot.dueAt = now + def.intervalMs;
     void this.startPass(slot, startupDue ? 'startup' : 'schedule').catch((err: unknown) => {
-      if (!(err instanceof PassInProgressError)) throw err;
+      // Rethrowing here would be an unhandled rejection and end the process: a store outage while
+      // the pass took its lock or recorded its run must not. The schedule runs it again when due.
+      if (!(err instanceof PassInProgressError))
+        this.logger.warn({ job: def.name, err }, 'Background pass could not be started or recorded');
     });
   }
 

@@ -1,12 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import { AppError, ErrorCode } from '../../common/errors';
-import { BatchSetEntry, Lease, SetOptions, SortedSetMember, StateStore } from './state-store';
+import {
+  BatchSetEntry,
+  Lease,
+  RangeOptions,
+  SetOptions,
+  SortedSetMember,
+  StateStore,
+  WriteOp,
+} from './state-store';
 import { decodeValue, encodeValue } from './store-keys';
 import { MutexBackend, MutexOptions, runWithMutex } from './store-mutex';
 
 type Entry =
   | { kind: 'value'; json: string; expiresAt?: number }
-  | { kind: 'zset'; members: Map<string, number>; expiresAt?: number };
+  | { kind: 'zset'; members: Map<string, number>; order?: ZsetOrder; expiresAt?: number };
+
+/** A sorted set's members in both orders, built when first read after a change. */
+interface ZsetOrder {
+  ascending: SortedSetMember[];
+  descending: SortedSetMember[];
+}
 
 interface Held {
   owner: string;
@@ -66,6 +80,23 @@ export class MemoryStateStore extends StateStore implements MutexBackend {
     }
   }
 
+  async writeBatch(ops: WriteOp[]): Promise<void> {
+    for (const op of ops) {
+      if (op.op === 'set') await this.set(op.key, op.value, { ttlMs: op.ttlMs });
+      else if (op.op === 'delete') await this.delete(op.key);
+      else if (op.op === 'sortedSetAdd') await this.sortedSetAdd(op.key, op.members);
+      else if (op.op === 'sortedSetRemove') await this.sortedSetRemove(op.key, ...op.members);
+      else {
+        for (const { member, score, in: inside } of op.members) {
+          for (const [i, key] of op.keys.entries()) {
+            if (inside.includes(i)) await this.sortedSetAdd(key, [{ member, score }]);
+            else await this.sortedSetRemove(key, member);
+          }
+        }
+      }
+    }
+  }
+
   async scanKeys(prefix: string): Promise<string[]> {
     return [...this.entries.keys()].filter((key) => key.startsWith(prefix) && this.live(key));
   }
@@ -95,9 +126,15 @@ export class MemoryStateStore extends StateStore implements MutexBackend {
 
   async sortedSetAdd(key: string, members: SortedSetMember[]): Promise<void> {
     if (members.length === 0) return;
-    const set = this.zset(key) ?? new Map<string, number>();
-    for (const { member, score } of members) set.set(member, score);
-    if (!this.entries.has(key)) this.write(key, { kind: 'zset', members: set });
+    const existing = this.zsetEntry(key);
+    const set = existing?.members ?? new Map<string, number>();
+    for (const { member, score } of members) {
+      // Re-adding a member with its score changes nothing: the cached order stays valid.
+      if (set.get(member) === score) continue;
+      set.set(member, score);
+      if (existing) existing.order = undefined;
+    }
+    if (!existing) this.write(key, { kind: 'zset', members: set });
   }
 
   async sortedSetRangeByScore(
@@ -105,21 +142,48 @@ export class MemoryStateStore extends StateStore implements MutexBackend {
     min: number,
     max: number,
     limit?: number,
+    options: RangeOptions & { offset?: number } = {},
   ): Promise<SortedSetMember[]> {
-    const set = this.zset(key);
-    if (!set) return [];
-    const inRange = [...set]
-      .filter(([, score]) => score >= min && score <= max)
-      // Redis orders equal scores by member, byte-wise.
-      .sort(([a, sa], [b, sb]) => sa - sb || (a < b ? -1 : a > b ? 1 : 0))
+    const inRange = this.ordered(key, options.reverse).filter(({ score }) => score >= min && score <= max);
+    const from = Math.max(0, options.offset ?? 0);
+    const page = limit === undefined || limit < 0 ? inRange.slice(from) : inRange.slice(from, from + limit);
+    return page.map((m) => ({ ...m }));
+  }
+
+  async sortedSetRange(
+    key: string,
+    start: number,
+    stop: number,
+    options: RangeOptions = {},
+  ): Promise<SortedSetMember[]> {
+    const all = this.ordered(key, options.reverse);
+    // Redis semantics: negative positions count from the end; stop is inclusive.
+    const from = Math.max(0, start < 0 ? all.length + start : start);
+    const to = stop < 0 ? all.length + stop : Math.min(stop, all.length - 1);
+    return from > to ? [] : all.slice(from, to + 1).map((m) => ({ ...m }));
+  }
+
+  async sortedSetCount(key: string): Promise<number> {
+    return this.zset(key)?.size ?? 0;
+  }
+
+  async sortedSetFind(key: string, text: string): Promise<SortedSetMember[]> {
+    return [...(this.zset(key) ?? [])]
+      .filter(([member]) => member.includes(text))
       .map(([member, score]) => ({ member, score }));
-    return limit === undefined || limit < 0 ? inRange : inRange.slice(0, limit);
+  }
+
+  async sortedSetScores(key: string, members: string[]): Promise<(number | null)[]> {
+    const set = this.zset(key);
+    return members.map((member) => set?.get(member) ?? null);
   }
 
   async sortedSetRemove(key: string, ...members: string[]): Promise<number> {
-    const set = this.zset(key);
-    if (!set) return 0;
+    const entry = this.zsetEntry(key);
+    if (!entry) return 0;
+    const set = entry.members;
     const removed = members.filter((member) => set.delete(member)).length;
+    if (removed > 0) entry.order = undefined;
     if (set.size === 0) this.entries.delete(key);
     return removed;
   }
@@ -196,10 +260,28 @@ export class MemoryStateStore extends StateStore implements MutexBackend {
   }
 
   private zset(key: string): Map<string, number> | undefined {
+    return this.zsetEntry(key)?.members;
+  }
+
+  private zsetEntry(key: string): Extract<Entry, { kind: 'zset' }> | undefined {
     const entry = this.live(key);
     if (!entry) return undefined;
     if (entry.kind !== 'zset') throw wrongType(key);
-    return entry.members;
+    return entry;
+  }
+
+  /** Every member in Redis order: by score, equal scores by member byte-wise; all reversed with reverse. */
+  private ordered(key: string, reverse = false): SortedSetMember[] {
+    const entry = this.zsetEntry(key);
+    if (!entry) return [];
+    // Kept until the next change, so reading pages of a large, rarely changing set stays cheap.
+    if (!entry.order) {
+      const ascending = [...entry.members]
+        .sort(([a, sa], [b, sb]) => sa - sb || (a < b ? -1 : a > b ? 1 : 0))
+        .map(([member, score]) => ({ member, score }));
+      entry.order = { ascending, descending: [...ascending].reverse() };
+    }
+    return reverse ? entry.order.descending : entry.order.ascending;
   }
 
   private write(key: string, entry: Entry): void {

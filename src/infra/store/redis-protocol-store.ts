@@ -1,25 +1,37 @@
 import { randomUUID } from 'node:crypto';
-import { BatchSetEntry, Lease, SetOptions, SortedSetMember, StateStore } from './state-store';
+import {
+  BatchSetEntry,
+  Lease,
+  RangeOptions,
+  SetOptions,
+  SortedSetMember,
+  StateStore,
+  WriteOp,
+} from './state-store';
 import {
   ACQUIRE_LEASE_SCRIPT,
   DELETE_IF_OWNER_SCRIPT,
   EXTEND_IF_OWNER_SCRIPT,
   INCREMENT_SCRIPT,
+  PLACE_MEMBERS_SCRIPT,
 } from './redis-scripts';
 import { storeCall } from './store-errors';
-import { decodeValue, encodeValue, formatScoreBound, parseScore, StoreKeys } from './store-keys';
+import { decodeValue, encodeValue, escapeGlob, formatScoreBound, parseScore, StoreKeys } from './store-keys';
 import { MutexBackend, MutexOptions, runWithMutex } from './store-mutex';
 
 export type RedisArg = string | number;
 
-/** One SET of a batch, already encoded and prefixed. */
-export interface RawSetEntry {
-  key: string;
-  json: string;
-  ttlMs?: number;
-}
+/** One write of a batch, already encoded and prefixed. */
+export type RawWriteOp =
+  | { op: 'set'; key: string; json: string; ttlMs?: number }
+  | { op: 'delete'; key: string }
+  | { op: 'sortedSetAdd'; key: string; members: SortedSetMember[] }
+  | { op: 'sortedSetRemove'; key: string; members: string[] }
+  | { op: 'eval'; script: string; keys: string[]; args: string[] };
 
 const SCAN_COUNT = 1000;
+/** Members a ZSCAN call looks at: a set of ten thousand is matched in one or two round trips. */
+const ZSCAN_COUNT = 10_000;
 
 /**
  * Everything both Redis-speaking adapters share: key layout, encoding, Lua scripts and error
@@ -32,8 +44,8 @@ export abstract class RedisProtocolStore extends StateStore implements MutexBack
 
   /** Sends one command; resolves with the raw reply (strings, numbers, nulls, arrays). */
   protected abstract command<T>(args: [string, ...RedisArg[]]): Promise<T>;
-  /** Writes every entry in one round trip; rejects when any write failed. */
-  protected abstract setBatch(entries: RawSetEntry[]): Promise<void>;
+  /** Sends every write in one round trip, in order; rejects when any write failed. */
+  protected abstract sendBatch(ops: RawWriteOp[]): Promise<void>;
 
   get<T>(key: string): Promise<T | null> {
     return storeCall('get', async () =>
@@ -63,12 +75,43 @@ export abstract class RedisProtocolStore extends StateStore implements MutexBack
 
   setMany<T>(entries: BatchSetEntry<T>[]): Promise<void> {
     if (entries.length === 0) return Promise.resolve();
-    const raw = entries.map((e) => ({
-      key: this.keys.data(e.key),
-      json: encodeValue(e.value),
-      ttlMs: e.ttlMs !== undefined && e.ttlMs > 0 ? Math.ceil(e.ttlMs) : undefined,
-    }));
-    return storeCall('setMany', () => this.setBatch(raw));
+    return this.batch(
+      'setMany',
+      entries.map((e) => ({ op: 'set', ...e })),
+    );
+  }
+
+  writeBatch(ops: WriteOp[]): Promise<void> {
+    return this.batch('writeBatch', ops);
+  }
+
+  private batch(name: string, ops: WriteOp[]): Promise<void> {
+    const raw: RawWriteOp[] = [];
+    for (const op of ops) {
+      if (op.op === 'sortedSetPlace') {
+        if (op.members.length === 0) continue;
+        const args = op.members.flatMap((m) => [m.member, formatScoreBound(m.score), m.in.join(',')]);
+        raw.push({
+          op: 'eval',
+          script: PLACE_MEMBERS_SCRIPT,
+          keys: op.keys.map((k) => this.keys.data(k)),
+          args: [String(op.members.length), ...args],
+        });
+        continue;
+      }
+      const key = this.keys.data(op.key);
+      if (op.op === 'set') {
+        const ttlMs = op.ttlMs !== undefined && op.ttlMs > 0 ? Math.ceil(op.ttlMs) : undefined;
+        raw.push({ op: 'set', key, json: encodeValue(op.value), ttlMs });
+      } else if (op.op === 'delete') {
+        raw.push({ op: 'delete', key });
+      } else if (op.members.length > 0) {
+        // ZADD / ZREM with no member is a syntax error.
+        raw.push({ ...op, key } as RawWriteOp);
+      }
+    }
+    if (raw.length === 0) return Promise.resolve();
+    return storeCall(name, () => this.sendBatch(raw));
   }
 
   scanKeys(prefix: string): Promise<string[]> {
@@ -114,21 +157,70 @@ export abstract class RedisProtocolStore extends StateStore implements MutexBack
     });
   }
 
-  sortedSetRangeByScore(key: string, min: number, max: number, limit?: number): Promise<SortedSetMember[]> {
-    const args: [string, ...RedisArg[]] = [
-      'ZRANGEBYSCORE',
-      this.keys.data(key),
-      formatScoreBound(min),
-      formatScoreBound(max),
-      'WITHSCORES',
-    ];
-    if (limit !== undefined && limit >= 0) args.push('LIMIT', 0, limit);
-    return storeCall('sortedSetRangeByScore', async () => {
-      const flat = await this.command<string[]>(args);
-      const members: SortedSetMember[] = [];
-      for (let i = 0; i < flat.length; i += 2)
-        members.push({ member: flat[i], score: parseScore(flat[i + 1]) });
-      return members;
+  sortedSetRangeByScore(
+    key: string,
+    min: number,
+    max: number,
+    limit?: number,
+    options: RangeOptions & { offset?: number } = {},
+  ): Promise<SortedSetMember[]> {
+    const [low, high] = [formatScoreBound(min), formatScoreBound(max)];
+    const args: [string, ...RedisArg[]] = options.reverse
+      ? ['ZREVRANGEBYSCORE', this.keys.data(key), high, low, 'WITHSCORES']
+      : ['ZRANGEBYSCORE', this.keys.data(key), low, high, 'WITHSCORES'];
+    const offset = Math.max(0, options.offset ?? 0);
+    const count = limit !== undefined && limit >= 0 ? limit : -1;
+    if (offset > 0 || count >= 0) args.push('LIMIT', offset, count);
+    return storeCall('sortedSetRangeByScore', async () => withScores(await this.command<string[]>(args)));
+  }
+
+  sortedSetRange(
+    key: string,
+    start: number,
+    stop: number,
+    options: RangeOptions = {},
+  ): Promise<SortedSetMember[]> {
+    // ZREVRANGE rather than ZRANGE ... REV: the latter needs Redis 6.2.
+    const name = options.reverse ? 'ZREVRANGE' : 'ZRANGE';
+    return storeCall('sortedSetRange', async () =>
+      withScores(await this.command<string[]>([name, this.keys.data(key), start, stop, 'WITHSCORES'])),
+    );
+  }
+
+  sortedSetCount(key: string): Promise<number> {
+    return storeCall('sortedSetCount', async () =>
+      Number(await this.command<number>(['ZCARD', this.keys.data(key)])),
+    );
+  }
+
+  sortedSetFind(key: string, text: string): Promise<SortedSetMember[]> {
+    return storeCall('sortedSetFind', async () => {
+      // ZSCAN may return a member twice; the map keeps one.
+      const found = new Map<string, number>();
+      const pattern = `*${escapeGlob(text)}*`;
+      let cursor = '0';
+      do {
+        const [next, flat] = await this.command<[string, string[]]>([
+          'ZSCAN',
+          this.keys.data(key),
+          cursor,
+          'MATCH',
+          pattern,
+          'COUNT',
+          ZSCAN_COUNT,
+        ]);
+        cursor = String(next);
+        for (const { member, score } of withScores(flat)) found.set(member, score);
+      } while (cursor !== '0');
+      return [...found].map(([member, score]) => ({ member, score }));
+    });
+  }
+
+  sortedSetScores(key: string, members: string[]): Promise<(number | null)[]> {
+    if (members.length === 0) return Promise.resolve([]);
+    return storeCall('sortedSetScores', async () => {
+      const raw = await this.command<(string | null)[]>(['ZMSCORE', this.keys.data(key), ...members]);
+      return raw.map((score) => (score === null ? null : parseScore(score)));
     });
   }
 
@@ -217,4 +309,11 @@ export abstract class RedisProtocolStore extends StateStore implements MutexBack
       await this.command(['PING']);
     });
   }
+}
+
+/** A WITHSCORES reply (member, score, member, score ...) as members with scores. */
+function withScores(flat: string[]): SortedSetMember[] {
+  const members: SortedSetMember[] = [];
+  for (let i = 0; i < flat.length; i += 2) members.push({ member: flat[i], score: parseScore(flat[i + 1]) });
+  return members;
 }

@@ -51,3 +51,28 @@ if created and tonumber(ARGV[2]) > 0 then
 end
 return value
 `;
+
+/**
+ * Files members in some sorted sets of a family and removes them from the others (sortedSetPlace).
+ * KEYS: the family's sets. ARGV: member count, then per member: member, score, and the 0-based
+ * positions in KEYS of the sets it belongs to, comma-separated (empty: none). Returns the count.
+ */
+export const PLACE_MEMBERS_SCRIPT = `
+local n = tonumber(ARGV[1])
+for i = 0, n - 1 do
+  local member = ARGV[2 + i * 3]
+  local score = ARGV[3 + i * 3]
+  local inside = {}
+  for position in string.gmatch(ARGV[4 + i * 3], '%d+') do
+    inside[tonumber(position) + 1] = true
+  end
+  for k = 1, #KEYS do
+    if inside[k] then
+      redis.call('ZADD', KEYS[k], score, member)
+    else
+      redis.call('ZREM', KEYS[k], member)
+    end
+  end
+end
+return n
+`;

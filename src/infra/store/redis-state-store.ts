@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
 import Redis from 'ioredis';
 import { StoreConfig } from '../../config/config.types';
-import { RawSetEntry, RedisArg, RedisProtocolStore } from './redis-protocol-store';
-import { StoreKeys } from './store-keys';
+import { RawWriteOp, RedisArg, RedisProtocolStore } from './redis-protocol-store';
+import { formatScoreBound, StoreKeys } from './store-keys';
 
 export type RedisStoreConfig = Pick<StoreConfig, 'keyPrefix' | 'connectTimeoutMs' | 'commandTimeoutMs'> & {
   redisUrl: string;
@@ -58,12 +58,21 @@ export class RedisStateStore extends RedisProtocolStore {
     return (await this.client.call(name, ...rest)) as T;
   }
 
-  protected async setBatch(entries: RawSetEntry[]): Promise<void> {
+  protected async sendBatch(ops: RawWriteOp[]): Promise<void> {
     await this.whenConnecting();
     const pipeline = this.client.pipeline();
-    for (const { key, json, ttlMs } of entries) {
-      if (ttlMs === undefined) pipeline.set(key, json);
-      else pipeline.set(key, json, 'PX', ttlMs);
+    for (const op of ops) {
+      if (op.op === 'set') {
+        if (op.ttlMs === undefined) pipeline.set(op.key, op.json);
+        else pipeline.set(op.key, op.json, 'PX', op.ttlMs);
+      } else if (op.op === 'delete') pipeline.del(op.key);
+      else if (op.op === 'sortedSetAdd')
+        pipeline.zadd(
+          op.key,
+          ...op.members.flatMap(({ member, score }) => [formatScoreBound(score), member]),
+        );
+      else if (op.op === 'sortedSetRemove') pipeline.zrem(op.key, ...op.members);
+      else pipeline.eval(op.script, op.keys.length, ...op.keys, ...op.args);
     }
     const results = (await pipeline.exec()) ?? [];
     const failed = results.find(([err]) => err);

@@ -21,6 +21,29 @@ export interface SortedSetMember {
   score: number;
 }
 
+/** One write of a batch (see writeBatch). */
+export type WriteOp =
+  | { op: 'set'; key: string; value: unknown; ttlMs?: number }
+  | { op: 'delete'; key: string }
+  | { op: 'sortedSetAdd'; key: string; members: SortedSetMember[] }
+  | { op: 'sortedSetRemove'; key: string; members: string[] }
+  | { op: 'sortedSetPlace'; keys: string[]; members: PlacedMember[] };
+
+/**
+ * A member filed in some sorted sets of a family and taken out of the others: `in` lists the
+ * positions (0-based) in the op's keys of the sets it belongs to, with this score.
+ */
+export interface PlacedMember {
+  member: string;
+  score: number;
+  in: number[];
+}
+
+export interface RangeOptions {
+  /** Highest score first (ties: highest member first), as ZREVRANGE. */
+  reverse?: boolean;
+}
+
 export interface Lease {
   name: string;
   /** Random token identifying the holder; only it can renew or release. */
@@ -42,6 +65,13 @@ export abstract class StateStore {
   abstract getMany<T>(keys: string[]): Promise<(T | null)[]>;
   /** One round trip for the whole batch. */
   abstract setMany<T>(entries: BatchSetEntry<T>[]): Promise<void>;
+  /**
+   * Every write in one round trip, applied in order: a record and the sorted sets indexing it are
+   * written together. Not a transaction: a failure can leave part of the batch applied.
+   * sortedSetPlace moves members between the sets of a family without knowing where they were,
+   * as one command however many members and sets (it runs as a script on Redis).
+   */
+  abstract writeBatch(ops: WriteOp[]): Promise<void>;
   /** Every logical key starting with the prefix (order unspecified). */
   abstract scanKeys(prefix: string): Promise<string[]>;
 
@@ -51,13 +81,36 @@ export abstract class StateStore {
   abstract ttl(key: string): Promise<number>;
 
   abstract sortedSetAdd(key: string, members: SortedSetMember[]): Promise<void>;
-  /** Members with min <= score <= max, lowest score first, at most limit of them. */
+  /**
+   * Members with min <= score <= max, lowest score first (highest first with reverse), skipping
+   * the first offset of them, at most limit of them. Equal scores are ordered by member, byte-wise.
+   */
   abstract sortedSetRangeByScore(
     key: string,
     min: number,
     max: number,
     limit?: number,
+    options?: RangeOptions & { offset?: number },
   ): Promise<SortedSetMember[]>;
+  /**
+   * Members by position (0-based, inclusive; negative counts from the end, -1 is the last), in
+   * score order (reversed with reverse), as ZRANGE / ZREVRANGE.
+   */
+  abstract sortedSetRange(
+    key: string,
+    start: number,
+    stop: number,
+    options?: RangeOptions,
+  ): Promise<SortedSetMember[]>;
+  /** Number of members (0 for a missing key). */
+  abstract sortedSetCount(key: string): Promise<number>;
+  /**
+   * Members whose text contains `text` (case-sensitive), in no particular order. The store does the
+   * matching, so only matches travel; a large set may take a few round trips.
+   */
+  abstract sortedSetFind(key: string, text: string): Promise<SortedSetMember[]>;
+  /** The score of each member, in order; null where it is not in the set. One round trip. */
+  abstract sortedSetScores(key: string, members: string[]): Promise<(number | null)[]>;
   abstract sortedSetRemove(key: string, ...members: string[]): Promise<number>;
   abstract sortedSetScore(key: string, member: string): Promise<number | null>;
 

@@ -1,6 +1,6 @@
 import { Redis } from '@upstash/redis';
 import { StoreConfig } from '../../config/config.types';
-import { RawSetEntry, RedisArg, RedisProtocolStore } from './redis-protocol-store';
+import { RawWriteOp, RedisArg, RedisProtocolStore } from './redis-protocol-store';
 import { StoreKeys } from './store-keys';
 
 export type UpstashStoreConfig = Pick<StoreConfig, 'keyPrefix' | 'commandTimeoutMs'> & {
@@ -44,11 +44,18 @@ export class UpstashStateStore extends RedisProtocolStore {
     return this.client.exec<T>(args);
   }
 
-  protected async setBatch(entries: RawSetEntry[]): Promise<void> {
+  protected async sendBatch(ops: RawWriteOp[]): Promise<void> {
     const pipeline = this.client.pipeline();
-    for (const { key, json, ttlMs } of entries) {
-      if (ttlMs === undefined) pipeline.set(key, json);
-      else pipeline.set(key, json, { px: ttlMs });
+    for (const op of ops) {
+      if (op.op === 'set') {
+        if (op.ttlMs === undefined) pipeline.set(op.key, op.json);
+        else pipeline.set(op.key, op.json, { px: op.ttlMs });
+      } else if (op.op === 'delete') pipeline.del(op.key);
+      else if (op.op === 'sortedSetAdd') {
+        const [first, ...rest] = op.members;
+        pipeline.zadd(op.key, first, ...rest);
+      } else if (op.op === 'sortedSetRemove') pipeline.zrem(op.key, ...op.members);
+      else pipeline.eval(op.script, op.keys, op.args);
     }
     await pipeline.exec();
   }

@@ -13,8 +13,9 @@ import {
 import { ComprehensiveQuery, ListInstancesQuery } from './dto/list-instances.query';
 import { applyNovitaObservation } from '../records/instance-observation';
 import { toInstanceResponse, toNovitaOnlyResponse } from '../records/instance.mapper';
-import { InstanceRepository } from '../records/instance.repository';
-import { InstanceRecord, isManaged } from '../records/instance.types';
+import { InstanceRepository, PageQuery } from '../records/instance.repository';
+import { InstanceRecord } from '../records/instance.types';
+import { decodeCursor, encodeCursor, invalidCursor, ListOrder } from './list-cursor';
 import { SyncJob } from '../sync/sync.job';
 import { InstanceRefresher } from './instance-refresher';
 import { PassInProgressError } from '../../infra/scheduling/job.types';
@@ -66,23 +67,44 @@ export class InstanceQueryService {
     return at >= this.staleBefore && now - at < this.config.staleAfterMs;
   }
 
+  /**
+   * One page from the store's indexes: reads the page's records only, whatever the number of
+   * instances. Paged by cursor (stable while instances come and go) or by offset.
+   */
   async list(query: ListInstancesQuery): Promise<InstanceListResponseDto> {
-    const name = query.name?.toLowerCase();
-    const matches = (await this.repo.listAll())
-      .filter((r) => (query.status ? r.status === query.status : r.status !== 'deleted'))
-      .filter((r) => !name || r.name.toLowerCase().includes(name))
-      .filter((r) => query.managed === undefined || isManaged(r) === query.managed)
-      .sort(byCreatedDesc);
     const usePages = query.page !== undefined || query.pageSize !== undefined;
     const limit = (usePages ? query.pageSize : query.limit) ?? DEFAULT_PAGE_SIZE;
-    const offset = usePages ? ((query.page ?? 1) - 1) * limit : (query.offset ?? 0);
+    let order: ListOrder = query.order ?? 'desc';
+    let start: PageQuery['start'];
+    let offset = 0;
+    if (query.cursor !== undefined) {
+      if (query.offset !== undefined || query.page !== undefined)
+        throw invalidCursor('cursor cannot be combined with offset or page: it says where the page starts');
+      const cursor = decodeCursor(query.cursor);
+      if (query.order !== undefined && query.order !== cursor.order)
+        throw invalidCursor(`cursor was issued for order=${cursor.order}`);
+      order = cursor.order;
+      start = { after: cursor.position };
+    } else {
+      offset = usePages ? ((query.page ?? 1) - 1) * limit : (query.offset ?? 0);
+      start = { offset };
+    }
+    const page = await this.repo.listPage({
+      filter: { status: query.status, managed: query.managed },
+      name: query.name?.toLowerCase(),
+      order,
+      limit,
+      start,
+    });
     return {
-      instances: matches.slice(offset, offset + limit).map((r) => toInstanceResponse(r)),
-      total: matches.length,
+      instances: page.records.map((r) => toInstanceResponse(r)),
+      total: page.total,
       limit,
       offset,
       page: Math.floor(offset / limit) + 1,
       pageSize: limit,
+      order,
+      nextCursor: page.next ? encodeCursor(page.next, order) : null,
     };
   }
 

@@ -54,7 +54,11 @@ export class InstancesController {
     return this.creator.create(dto, idempotencyKey);
   }
 
-  /** Managed instances from the store, newest first, paginated (deleted ones only when filtered by status=deleted). */
+  /**
+   * Instances from the store by creation time (newest first unless order=asc), paged by cursor or
+   * offset, filtered by status, managed and name; deleted ones only when filtered by status=deleted.
+   * A page reads only its own records, however many instances there are.
+   */
   @Get()
   @ApiOkResponse({ type: InstanceListResponseDto, description: 'One page of instances' })
   @ApiErrorResponses(400, 401, 429, 503)

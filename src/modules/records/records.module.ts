@@ -1,20 +1,22 @@
 import { Module } from '@nestjs/common';
 import { MetricsModule } from '../../infra/metrics/metrics.module';
+import { SchedulingModule } from '../../infra/scheduling/scheduling.module';
 import { StoreModule } from '../../infra/store/store.module';
 import { WebhooksModule } from '../webhooks/webhooks.module';
 import { IdleDeadlines } from './idle-deadlines';
 import { InstanceEvents } from './instance-events';
+import { InstanceIndexJob } from './instance-index.job';
 import { InstanceRepository } from './instance.repository';
 import { OperationRepository } from './operation.repository';
 
 /**
  * The instance-records core shared by instances, sync, auto-stop and migration: the instance
- * repository and its indexes, operation (intent) records, observation of Novita state, status
+ * repository and its indexes (kept whole by InstanceIndexJob), operation (intent) records, observation of Novita state, status
  * mapping and instance events. Feature modules import this instead of reaching into each other.
  */
 @Module({
-  imports: [StoreModule, WebhooksModule, MetricsModule],
-  providers: [InstanceRepository, OperationRepository, InstanceEvents, IdleDeadlines],
+  imports: [StoreModule, WebhooksModule, MetricsModule, SchedulingModule],
+  providers: [InstanceRepository, OperationRepository, InstanceEvents, IdleDeadlines, InstanceIndexJob],
   exports: [InstanceRepository, OperationRepository, InstanceEvents, IdleDeadlines],
 })
 export class RecordsModule {}

@@ -100,10 +100,12 @@ describe('SyncService obsolete policy', () => {
     await tracked('steady');
     await h.sync.run('run_5', options);
     const writes = jest.spyOn(h.store, 'setMany');
+    const batches = jest.spyOn(h.store, 'writeBatch');
     const set = jest.spyOn(h.store, 'set');
     const report = await h.sync.run('run_6', options);
     expect(report.updated).toBe(0);
     expect(writes).not.toHaveBeenCalled();
+    expect(batches).not.toHaveBeenCalled();
     expect(set).not.toHaveBeenCalled();
   });
 });

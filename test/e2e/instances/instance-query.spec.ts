@@ -40,6 +40,44 @@ describe('instance reads, last-used and stop-all (e2e)', () => {
     expect((await t.request('GET', '/api/instances?limit=0')).status).toBe(400);
   });
 
+  it('pages by cursor in either order, filters by managed, and answers 400 for a bad cursor or order', async () => {
+    const names = (res: { body: any }): string[] => res.body.instances.map((i: any) => i.name);
+    const first = await t.request('GET', '/api/instances?limit=2');
+    expect(names(first)).toEqual(['q-gamma', 'q-beta']);
+    expect(first.body).toMatchObject({ total: 3, order: 'desc', nextCursor: expect.any(String) });
+    const rest = await t.request('GET', `/api/instances?limit=2&cursor=${first.body.nextCursor}`);
+    expect(names(rest)).toEqual(['q-alpha']);
+    expect(rest.body.nextCursor).toBeNull();
+
+    const asc = await t.request('GET', '/api/instances?order=asc&limit=2');
+    expect(names(asc)).toEqual(['q-alpha', 'q-beta']);
+    const ascRest = await t.request('GET', `/api/instances?limit=2&cursor=${asc.body.nextCursor}`);
+    expect(ascRest.body.order).toBe('asc');
+    expect(names(ascRest)).toEqual(['q-gamma']);
+
+    expect((await t.request('GET', '/api/instances?managed=true')).body.total).toBe(3);
+    expect((await t.request('GET', '/api/instances?managed=false')).body.total).toBe(0);
+    expect(
+      names(await t.request('GET', '/api/instances?name=q-&status=ready&managed=true&limit=1&offset=2')),
+    ).toEqual(['q-alpha']);
+
+    for (const query of [
+      'cursor=not-a-cursor',
+      `cursor=${Buffer.from('{"s":"x","i":"a","o":"desc"}').toString('base64url')}`,
+      `cursor=${first.body.nextCursor}&offset=1`,
+      `cursor=${first.body.nextCursor}&page=2`,
+      `cursor=${first.body.nextCursor}&order=asc`,
+    ]) {
+      const bad = await t.request('GET', `/api/instances?${query}`);
+      expect(bad.status).toBe(400);
+      expect(bad.body.error).toMatchObject({
+        code: 'VALIDATION_ERROR',
+        details: { fields: [{ field: 'cursor' }] },
+      });
+    }
+    expect((await t.request('GET', '/api/instances?order=newest')).status).toBe(400);
+  });
+
   it('gets one by id, 404 for an unknown id, 400 for a malformed id', async () => {
     const one = await t.request('GET', `/api/instances/${ids['q-alpha']}`);
     expect(one.body).toMatchObject({
@@ -138,5 +176,19 @@ describe('instance reads, last-used and stop-all (e2e)', () => {
     for (const id of Object.values(ids)) await t.waitForEvent('instance.stopped', id);
     // Nothing left running: a second stop-all has nothing to do.
     expect((await t.request('POST', '/api/instances/stop-all')).body).toMatchObject({ count: 0 });
+  }, 30_000);
+
+  it('keeps cursor pages stable when an instance is created between them', async () => {
+    const everything = (await t.request('GET', '/api/instances')).body.instances.map((i: any) => i.id);
+    const first = await t.request('GET', '/api/instances?limit=2');
+    const created = await t.request('POST', '/api/instances', { ...base, name: 'q-delta' });
+    expect(created.status).toBe(201);
+    const second = await t.request('GET', `/api/instances?limit=100&cursor=${first.body.nextCursor}`);
+    expect([...first.body.instances, ...second.body.instances].map((i: any) => i.id)).toEqual(everything);
+    // An offset page would have shifted: the new instance is first in the list now.
+    expect((await t.request('GET', '/api/instances?limit=1')).body.instances[0].id).toBe(
+      created.body.instanceId,
+    );
+    await t.waitForEvent('instance.ready', created.body.instanceId);
   }, 30_000);
 });

@@ -242,6 +242,92 @@ describe.each(ADAPTER_KINDS)('StateStore contract (data): %s adapter', (kind) =>
       expect(all.map((m) => m.member)).toEqual(['tie', 'b', 'c', 'd', 'a']);
     });
 
+    it('should read a score range highest first, with offset and limit', async () => {
+      const desc = await store.sortedSetRangeByScore('deadlines', -Infinity, Infinity, undefined, {
+        reverse: true,
+      });
+      // Equal scores come highest member first when reversed, as ZREVRANGEBYSCORE.
+      expect(desc.map((m) => m.member)).toEqual(['d', 'c', 'b', 'tie', 'a']);
+      const page = await store.sortedSetRangeByScore('deadlines', -Infinity, 30, 2, {
+        reverse: true,
+        offset: 1,
+      });
+      expect(page).toEqual([
+        { member: 'b', score: 20.5 },
+        { member: 'tie', score: 10 },
+      ]);
+      const skipped = await store.sortedSetRangeByScore('deadlines', 10, 40, 2, { offset: 3 });
+      expect(skipped.map((m) => m.member)).toEqual(['c', 'd']);
+    });
+
+    it('should read members by position, in either order', async () => {
+      expect((await store.sortedSetRange('deadlines', 0, 1)).map((m) => m.member)).toEqual(['a', 'tie']);
+      expect(await store.sortedSetRange('deadlines', 1, 2, { reverse: true })).toEqual([
+        { member: 'c', score: 30 },
+        { member: 'b', score: 20.5 },
+      ]);
+      expect((await store.sortedSetRange('deadlines', 0, -1)).map((m) => m.member)).toEqual([
+        'a',
+        'tie',
+        'b',
+        'c',
+        'd',
+      ]);
+      expect((await store.sortedSetRange('deadlines', -2, -1)).map((m) => m.member)).toEqual(['c', 'd']);
+      expect(await store.sortedSetRange('deadlines', 5, 9)).toEqual([]);
+      expect(await store.sortedSetRange('missing', 0, -1)).toEqual([]);
+    });
+
+    it('should read the current order after members move, are re-added or removed', async () => {
+      const order = async (): Promise<string[]> =>
+        (await store.sortedSetRange('deadlines', 0, -1, { reverse: true })).map((m) => m.member);
+      expect(await order()).toEqual(['d', 'c', 'b', 'tie', 'a']);
+      await store.sortedSetAdd('deadlines', [{ member: 'a', score: 35 }]);
+      await store.sortedSetAdd('deadlines', [{ member: 'c', score: 30 }]);
+      expect(await order()).toEqual(['d', 'a', 'c', 'b', 'tie']);
+      await store.sortedSetRemove('deadlines', 'd');
+      await store.sortedSetAdd('deadlines', [{ member: 'e', score: 1 }]);
+      expect(await order()).toEqual(['a', 'c', 'b', 'tie', 'e']);
+      expect(await store.sortedSetRangeByScore('deadlines', 30, 40)).toEqual([
+        { member: 'c', score: 30 },
+        { member: 'a', score: 35 },
+      ]);
+    });
+
+    it('should find the members containing a text, glob characters taken literally', async () => {
+      await store.sortedSetAdd('names', [
+        { member: 'train-a\u0000i1', score: 1 },
+        { member: 'Train-b\u0000i2', score: 2 },
+        { member: 'x*[a]?\\\u0000i3', score: 3 },
+        { member: 'other\u0000i4', score: 4 },
+      ]);
+      const find = async (text: string): Promise<string[]> =>
+        (await store.sortedSetFind('names', text)).map((m) => m.member).sort();
+      expect(await find('rain-')).toEqual(['Train-b\u0000i2', 'train-a\u0000i1']);
+      expect(await find('train')).toEqual(['train-a\u0000i1']);
+      expect(await find('*[a]?\\')).toEqual(['x*[a]?\\\u0000i3']);
+      expect(await find('?')).toEqual(['x*[a]?\\\u0000i3']);
+      expect(await find('nothing')).toEqual([]);
+      expect(await store.sortedSetFind('missing', 'a')).toEqual([]);
+      expect(await store.sortedSetFind('names', 'other')).toEqual([{ member: 'other\u0000i4', score: 4 }]);
+    });
+
+    it('should find matches in a set larger than one scan step', async () => {
+      const many = Array.from({ length: 12_000 }, (_, i) => ({ member: `m-${i}`, score: i }));
+      for (let i = 0; i < many.length; i += 3000) await store.sortedSetAdd('big', many.slice(i, i + 3000));
+      const found = await store.sortedSetFind('big', '-11');
+      expect(found).toHaveLength(1 + 10 + 100 + 1000);
+      expect(found.find((m) => m.member === 'm-11999')).toEqual({ member: 'm-11999', score: 11999 });
+    });
+
+    it('should count members and look up many scores at once', async () => {
+      expect(await store.sortedSetCount('deadlines')).toBe(5);
+      expect(await store.sortedSetCount('missing')).toBe(0);
+      expect(await store.sortedSetScores('deadlines', ['b', 'nope', 'tie'])).toEqual([20.5, null, 10]);
+      expect(await store.sortedSetScores('missing', ['a'])).toEqual([null]);
+      expect(await store.sortedSetScores('deadlines', [])).toEqual([]);
+    });
+
     it('should remove members and report how many were there', async () => {
       expect(await store.sortedSetRemove('deadlines', 'a', 'b', 'nope')).toBe(2);
       expect(await store.sortedSetScore('deadlines', 'a')).toBeNull();
@@ -253,5 +339,76 @@ describe.each(ADAPTER_KINDS)('StateStore contract (data): %s adapter', (kind) =>
         'd',
       ]);
     });
+  });
+
+  describe('write batches', () => {
+    it('should apply sets, deletes and sorted-set changes in order', async () => {
+      await store.set('gone', 1);
+      await store.sortedSetAdd('idx', [{ member: 'old', score: 1 }]);
+      await store.writeBatch([
+        { op: 'set', key: 'rec:a', value: { id: 'a' } },
+        { op: 'set', key: 'rec:b', value: { id: 'b' }, ttlMs: 60_000 },
+        { op: 'delete', key: 'gone' },
+        {
+          op: 'sortedSetAdd',
+          key: 'idx',
+          members: [
+            { member: 'a', score: 5 },
+            { member: 'b', score: 7 },
+          ],
+        },
+        { op: 'sortedSetRemove', key: 'idx', members: ['old', 'never-there'] },
+        // Empty member lists are skipped rather than sent as invalid commands.
+        { op: 'sortedSetAdd', key: 'idx', members: [] },
+        { op: 'sortedSetRemove', key: 'idx', members: [] },
+        { op: 'sortedSetRemove', key: 'idx', members: ['a'] },
+        { op: 'sortedSetAdd', key: 'idx', members: [{ member: 'a', score: 6 }] },
+      ]);
+      expect(await store.getMany(['rec:a', 'rec:b', 'gone'])).toEqual([{ id: 'a' }, { id: 'b' }, null]);
+      expect(await store.ttl('rec:b')).toBeGreaterThan(50_000);
+      expect(await store.ttl('rec:a')).toBe(-1);
+      expect(await store.sortedSetRange('idx', 0, -1)).toEqual([
+        { member: 'a', score: 6 },
+        { member: 'b', score: 7 },
+      ]);
+      await store.writeBatch([]);
+    });
+
+    it('should place members in some sets of a family and take them out of the others', async () => {
+      const family = ['f:a', 'f:b', 'f:c'];
+      await store.sortedSetAdd('f:a', [{ member: 'x', score: 1 }]);
+      await store.sortedSetAdd('f:c', [{ member: 'y', score: 2 }]);
+      await store.writeBatch([
+        {
+          op: 'sortedSetPlace',
+          keys: family,
+          members: [
+            { member: 'x', score: 10, in: [1, 2] },
+            { member: 'y', score: 20, in: [] },
+            { member: 'z', score: 30, in: [0] },
+          ],
+        },
+        { op: 'sortedSetPlace', keys: family, members: [] },
+      ]);
+      expect(await store.sortedSetRange('f:a', 0, -1)).toEqual([{ member: 'z', score: 30 }]);
+      expect(await store.sortedSetRange('f:b', 0, -1)).toEqual([{ member: 'x', score: 10 }]);
+      expect(await store.sortedSetRange('f:c', 0, -1)).toEqual([{ member: 'x', score: 10 }]);
+    });
+
+    if (kind === 'upstash') {
+      it('should send the whole batch in one request', async () => {
+        const before = harness.bridgeRequests();
+        await store.writeBatch([
+          { op: 'set', key: 'one', value: 1 },
+          { op: 'sortedSetAdd', key: 'z', members: [{ member: 'one', score: 1 }] },
+          { op: 'sortedSetRemove', key: 'z2', members: ['x'] },
+          { op: 'delete', key: 'two' },
+          { op: 'sortedSetPlace', keys: ['z', 'z3'], members: [{ member: 'p', score: 2, in: [1] }] },
+        ]);
+        expect(harness.bridgeRequests() - before).toBe(1);
+        expect(await store.sortedSetScore('z3', 'p')).toBe(2);
+        expect(await store.sortedSetScore('z', 'one')).toBe(1);
+      });
+    }
   });
 });

@@ -185,17 +185,28 @@ export class OperationAcceptedResponseDto {
 
 export class InstanceListResponseDto {
   instances!: InstanceResponseDto[];
-  /** Matches before pagination. */
+  /**
+   * Matches before pagination. With status=deleted it may count instances whose record expired in
+   * the last hour (until the index job or a page passes over them).
+   */
   @ApiInt()
   total!: number;
   @ApiInt()
   limit!: number;
+  /** Instances skipped before this page; 0 when paged by cursor. */
   @ApiInt()
   offset!: number;
+  /** 1-based page number of this page; 1 when paged by cursor. */
   @ApiInt()
   page!: number;
   @ApiInt()
   pageSize!: number;
+  /** The creation-time order of the list: desc (newest first) or asc. */
+  @ApiProperty({ enum: ['asc', 'desc'] })
+  order!: 'asc' | 'desc';
+  /** Pass as cursor to get the next page; null on the last page. */
+  @ApiProperty({ type: String, nullable: true })
+  nextCursor!: string | null;
 }
 
 export class ComprehensiveListResponseDto {

@@ -11,12 +11,27 @@ const toBoolean = ({ value }: { value: unknown }): unknown =>
       ? false
       : value;
 
-/** Either limit/offset or page/pageSize (page is 1-based). */
+/**
+ * Sorted by creation time. Paged by cursor (pass the previous page's nextCursor), or by
+ * limit/offset or page/pageSize (page is 1-based).
+ */
 export class ListInstancesQuery {
+  /** Page size (default 100). */
   @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(500) limit?: number;
+  /** Instances to skip (default 0). Not with cursor. */
   @IsOptional() @Type(() => Number) @IsInt() @Min(0) offset?: number;
+  /** 1-based page number, pageSize instances each. Not with cursor. */
   @IsOptional() @Type(() => Number) @IsInt() @Min(1) page?: number;
+  /** Page size with page (default 100). */
   @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(500) pageSize?: number;
+  /**
+   * The previous page's nextCursor: the page starts after that page's last instance, so pages do not
+   * shift when instances are created or deleted meanwhile. Keeps the order it was issued for.
+   */
+  @IsOptional() @IsString() @MaxLength(200) cursor?: string;
+  /** By creation time: desc (newest first, the default) or asc (oldest first). */
+  @IsOptional() @IsIn(['asc', 'desc']) order?: 'asc' | 'desc';
+  /** Only this status (deleted instances are listed only with status=deleted). */
   @IsOptional() @IsIn(INSTANCE_STATUSES) status?: (typeof INSTANCE_STATUSES)[number];
   /** Case-insensitive substring of the name. */
   @IsOptional() @IsString() @MaxLength(100) name?: string;
