@@ -1,10 +1,11 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { AppError, ErrorCode } from '../errors';
 import { SECURITY_CONFIG } from './auth.tokens';
 import type { SecurityConfig } from '../../config/config.types';
 import { AuthFailureLimiter } from './auth-failure.limiter';
+import { keyDigest } from './key-digest';
 
 /** Reads the key from X-API-Key or Authorization: Bearer. */
 export function extractApiKey(req: Pick<FastifyRequest, 'headers'>): string | undefined {
@@ -29,7 +30,7 @@ export class ApiKeyGuard implements CanActivate {
     private readonly failures: AuthFailureLimiter,
   ) {
     // Compare fixed-length digests so timingSafeEqual never sees different lengths and leaks nothing about key length.
-    this.keyDigests = security.apiKeys.map(digest);
+    this.keyDigests = security.apiKeys.map((key) => keyDigest(key).digest);
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -39,7 +40,7 @@ export class ApiKeyGuard implements CanActivate {
     await this.failures.assertNotBlocked(req.ip);
     const presented = extractApiKey(req);
     if (presented) {
-      const d = digest(presented);
+      const d = keyDigest(presented).digest;
       let ok = false;
       for (const k of this.keyDigests) ok = timingSafeEqual(d, k) || ok;
       if (ok) return true;
@@ -51,8 +52,4 @@ export class ApiKeyGuard implements CanActivate {
       presented ? 'Invalid API key' : 'Missing API key (send X-API-Key or Authorization: Bearer)',
     );
   }
-}
-
-function digest(key: string): Buffer {
-  return createHash('sha256').update(key).digest();
 }

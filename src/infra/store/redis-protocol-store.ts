@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { BatchSetEntry, Lease, SetOptions, SortedSetMember, StateStore } from './state-store';
+import { BatchSetEntry, Lease, RateLimitHit, SetOptions, SortedSetMember, StateStore } from './state-store';
 import {
   ACQUIRE_LEASE_SCRIPT,
   DELETE_IF_OWNER_SCRIPT,
   EXTEND_IF_OWNER_SCRIPT,
   INCREMENT_SCRIPT,
+  RATE_LIMIT_HIT_SCRIPT,
 } from './redis-scripts';
 import { storeCall } from './store-errors';
 import { decodeValue, encodeValue, formatScoreBound, parseScore, StoreKeys } from './store-keys';
@@ -100,6 +101,22 @@ export abstract class RedisProtocolStore extends StateStore implements MutexBack
     return storeCall('increment', async () =>
       Number(await this.command<number>(['EVAL', INCREMENT_SCRIPT, 1, this.keys.data(key), by, ttl])),
     );
+  }
+
+  hitRateLimit(key: string, windowMs: number, limit: number, blockMs: number): Promise<RateLimitHit> {
+    return storeCall('hitRateLimit', async () => {
+      const [hits, resetInMs, blockedForMs] = await this.command<[number, number, number]>([
+        'EVAL',
+        RATE_LIMIT_HIT_SCRIPT,
+        2,
+        this.keys.data(key),
+        this.keys.data(`${key}:blocked`),
+        Math.max(1, Math.ceil(windowMs)),
+        limit,
+        Math.max(0, Math.ceil(blockMs)),
+      ]);
+      return { hits: Number(hits), resetInMs: Number(resetInMs), blockedForMs: Number(blockedForMs) };
+    });
   }
 
   ttl(key: string): Promise<number> {
