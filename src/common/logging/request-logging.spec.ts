@@ -1,7 +1,6 @@
 import fastify, { FastifyInstance } from 'fastify';
 import { PinoLogger } from 'nestjs-pino';
 import { Writable } from 'node:stream';
-import pino from 'pino';
 import { pinoHttp } from 'pino-http';
 import { genRequestId } from '../http/request-id';
 import { buildHttpLoggerOptions } from './logger.options';
@@ -18,7 +17,7 @@ async function appLoggingAt(level: string): Promise<{ app: FastifyInstance; line
     },
   });
   const { transport: _none, ...options } = buildHttpLoggerOptions({ logLevel: level } as AppConfig);
-  const httpLogger = pinoHttp({ ...options, logger: pino({ level, redact: options.redact }, sink) });
+  const httpLogger = pinoHttp(options, sink);
   const logger = new PinoLogger({ pinoHttp: { logger: httpLogger.logger } });
   const app = fastify({ genReqId: genRequestId });
   registerRequestLogging(app, httpLogger);

@@ -22,22 +22,27 @@ export function registerRequestLogging(fastify: FastifyInstance, httpLogger: Htt
       httpLogger(request.raw, reply.raw);
       storage.run(new Store((request.raw as { log?: Logger }).log ?? root), done);
     } else {
-      storage.run(lazyStore(root, request.id), done);
+      storage.run(new LazyRequestStore(root, request.id), done);
     }
   });
 }
 
 /** A Store whose logger (a child of root bound to the request id) is built when first asked for. */
-function lazyStore(root: Logger, requestId: string): Store {
-  let logger: Logger | undefined;
-  return {
-    get logger(): Logger {
-      return (logger ??= root.child({ requestId }));
-    },
-    // PinoLogger.assign replaces it with a child carrying more fields.
-    set logger(value: Logger) {
-      logger = value;
-    },
-    responseLogger: undefined,
-  };
+class LazyRequestStore implements Store {
+  private built?: Logger;
+  readonly responseLogger = undefined;
+
+  constructor(
+    private readonly root: Logger,
+    private readonly requestId: string,
+  ) {}
+
+  get logger(): Logger {
+    return (this.built ??= this.root.child({ requestId: this.requestId }));
+  }
+
+  /** PinoLogger.assign replaces it with a child carrying more fields. */
+  set logger(value: Logger) {
+    this.built = value;
+  }
 }
