@@ -44,8 +44,9 @@ const CORS_EXPOSED_HEADERS = [
 export function buildSecurityHeaders(): Record<string, string> {
   const headers: Record<string, string> = {};
   const collector = {
+    // Lower case, as Fastify stores header names: setting them then costs no conversion per request.
     setHeader: (name: string, value: string | number) => {
-      headers[name] = String(value);
+      headers[name.toLowerCase()] = String(value);
     },
     removeHeader: () => undefined,
   };
