@@ -31,11 +31,10 @@ describe(ApiKeyGuard.name, () => {
 
   const storeRoundTrips = () => storeCalls.reduce((sum, spy) => sum + spy.mock.calls.length, 0);
 
-  const attempt = (ip: string, key?: string) => {
-    const req = { url: '/api/instances', ip, headers: key ? { 'x-api-key': key } : {} };
-    return guard.canActivate({
-      switchToHttp: () => ({ getRequest: () => req }),
-    } as unknown as ExecutionContext);
+  const attempt = (ip: string, key?: string, url = '/api/instances', on = guard) => {
+    const req = { url, ip, headers: key ? { 'x-api-key': key } : {} };
+    const context = { switchToHttp: () => ({ getRequest: () => req }) } as unknown as ExecutionContext;
+    return Promise.resolve(on.canActivate(context));
   };
   const statusOf = (p: Promise<unknown>) =>
     p.then(
@@ -48,6 +47,14 @@ describe(ApiKeyGuard.name, () => {
     expect(storeRoundTrips()).toBe(0);
   });
 
+  it('answers outside /api at once, without a key', () => {
+    const context = {
+      switchToHttp: () => ({ getRequest: () => ({ url: '/health/live', ip: '198.51.100.9', headers: {} }) }),
+    } as unknown as ExecutionContext;
+    expect(guard.canActivate(context)).toBe(true);
+    expect(storeRoundTrips()).toBe(0);
+  });
+
   it('refuses every key, the correct one too, from an address past its failure budget', async () => {
     for (let i = 0; i < BUDGET; i++) expect(await statusOf(attempt('198.51.100.2', 'wrong'))).toBe(401);
     expect(await statusOf(attempt('198.51.100.2', 'wrong'))).toBe(429);
@@ -56,14 +63,8 @@ describe(ApiKeyGuard.name, () => {
   });
 
   it('refuses a correct key from an address blocked through another replica once it failed here', async () => {
-    const security = { apiKeys: [KEY], authFailureMaxAttempts: BUDGET, authFailureWindowMs: 60_000 };
-    const other = new ApiKeyGuard(
-      security as SecurityConfig,
-      new AuthFailureLimiter(store, security as SecurityConfig),
-    );
-    const req = { url: '/api/instances', ip: '198.51.100.4', headers: { 'x-api-key': 'wrong' } };
-    const ctx = { switchToHttp: () => ({ getRequest: () => req }) } as unknown as ExecutionContext;
-    for (let i = 0; i <= BUDGET; i++) await other.canActivate(ctx).catch(() => undefined);
+    const other = replica();
+    for (let i = 0; i <= BUDGET; i++) await statusOf(attempt('198.51.100.4', 'wrong', undefined, other));
 
     expect(await statusOf(attempt('198.51.100.4', 'wrong'))).toBe(429);
     expect(await statusOf(attempt('198.51.100.4', KEY))).toBe(429);

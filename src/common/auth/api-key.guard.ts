@@ -33,10 +33,15 @@ export class ApiKeyGuard implements CanActivate {
     this.keyDigests = security.apiKeys.map((key) => keyDigest(key).digest);
   }
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /** Synchronous for requests that need no key (probes, docs, metrics): no promise per request. */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (this.keyDigests.length === 0) return true;
     const req = context.switchToHttp().getRequest<FastifyRequest>();
     if (!req.url.startsWith('/api/') && req.url !== '/api') return true;
+    return this.authenticate(req);
+  }
+
+  private async authenticate(req: FastifyRequest): Promise<boolean> {
     await this.failures.assertNotBlocked(req.ip);
     const presented = extractApiKey(req);
     if (presented) {
