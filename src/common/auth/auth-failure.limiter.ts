@@ -4,6 +4,9 @@ import { StateStore } from '../../infra/store/state-store';
 import { AppError, ErrorCode } from '../errors';
 import { SECURITY_CONFIG } from './auth.tokens';
 
+/** Bound on remembered addresses; past it the oldest are forgotten (they fail once more before a check). */
+const MAX_SUSPECTS = 10_000;
+
 /**
  * Budget of failed authentications per client address, so API keys cannot be guessed at full speed.
  * Fixed window in the state store (shared by replicas). Once an address is over budget every request
@@ -14,9 +17,6 @@ import { SECURITY_CONFIG } from './auth.tokens';
  * client that authenticates correctly costs no store round trip. An address blocked through other
  * replicas is therefore refused here from its first failure on this replica.
  */
-/** Bound on remembered addresses; past it the oldest are forgotten (they fail once more before a check). */
-const MAX_SUSPECTS = 10_000;
-
 @Injectable()
 export class AuthFailureLimiter {
   /** Address -> when its latest failure's window ends (epoch ms). */
