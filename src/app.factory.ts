@@ -7,6 +7,7 @@ import { registerBodyParsers, renderClientError, renderFrameworkError } from './
 import { buildOpenApiDocument } from './common/http/openapi';
 import { createValidationPipe } from './common/http/validation';
 import { genRequestId } from './common/http/request-id';
+import { HTTP_LOGGER, registerRequestLogging } from './common/logging/request-logging';
 import { AllConfig } from './config/config.types';
 import { UI_ROOT } from './modules/ui/ui.controller';
 
@@ -38,7 +39,7 @@ export async function createApp(
   app.useLogger(app.get(Logger));
   app.useGlobalPipes(createValidationPipe());
   // No enableShutdownHooks(): main.ts installs the draining shutdown (infra/lifecycle/graceful-shutdown.ts).
-  await registerSecurityHeaders(app, config.operations);
+  registerSecurityHeaders(app, config.operations);
   registerHttpMetrics(app);
 
   const fastify = app.getHttpAdapter().getInstance();
@@ -46,6 +47,7 @@ export async function createApp(
     void reply.header('X-Request-ID', request.id);
     done();
   });
+  registerRequestLogging(fastify, app.get(HTTP_LOGGER));
 
   const document = await buildOpenApiDocument(app);
   // Without the UI no static assets are served (jest cannot load @fastify/static's ESM dependencies).

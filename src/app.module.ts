@@ -10,7 +10,9 @@ import { AuthFailureLimiter } from './common/auth/auth-failure.limiter';
 import { SECURITY_CONFIG } from './common/auth/auth.tokens';
 import { StoreThrottlerStorage } from './common/auth/store-throttler.storage';
 import { AllExceptionsFilter } from './common/http/all-exceptions.filter';
-import { buildLoggerOptions } from './common/logging/logger.options';
+import { buildHttpLoggerOptions, buildLoggerOptions } from './common/logging/logger.options';
+import { HTTP_LOGGER } from './common/logging/request-logging';
+import { pinoHttp } from 'pino-http';
 import { AllConfig } from './config/config.types';
 import { StateStore } from './infra/store/state-store';
 import { StoreModule } from './infra/store/store.module';
@@ -31,11 +33,14 @@ import { MigrationModule } from './modules/migration/migration.module';
 @Module({})
 export class AppModule {
   static forRoot(config: AllConfig): DynamicModule {
+    const httpLogger = pinoHttp(
+      buildHttpLoggerOptions(config.app, config.operations, config.security.trustProxy),
+    );
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [() => config] }),
-        LoggerModule.forRoot(buildLoggerOptions(config.app, config.operations, config.security.trustProxy)),
+        LoggerModule.forRoot(buildLoggerOptions(httpLogger)),
         ScheduleModule.forRoot(),
         StoreModule,
         ThrottlerModule.forRootAsync({
@@ -66,6 +71,7 @@ export class AppModule {
       ],
       providers: [
         { provide: SECURITY_CONFIG, useValue: config.security },
+        { provide: HTTP_LOGGER, useValue: httpLogger },
         AuthFailureLimiter,
         // Order matters: authenticate before counting against the rate limit.
         { provide: APP_GUARD, useClass: ApiKeyGuard },

@@ -1,10 +1,11 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { AppError, ErrorCode } from '../errors';
 import { SECURITY_CONFIG } from './auth.tokens';
 import type { SecurityConfig } from '../../config/config.types';
 import { AuthFailureLimiter } from './auth-failure.limiter';
+import { keyDigest } from './key-digest';
 
 /** Reads the key from X-API-Key or Authorization: Bearer. */
 export function extractApiKey(req: Pick<FastifyRequest, 'headers'>): string | undefined {
@@ -29,17 +30,22 @@ export class ApiKeyGuard implements CanActivate {
     private readonly failures: AuthFailureLimiter,
   ) {
     // Compare fixed-length digests so timingSafeEqual never sees different lengths and leaks nothing about key length.
-    this.keyDigests = security.apiKeys.map(digest);
+    this.keyDigests = security.apiKeys.map((key) => keyDigest(key).digest);
   }
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /** Synchronous for requests that need no key (probes, docs, metrics): no promise per request. */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (this.keyDigests.length === 0) return true;
     const req = context.switchToHttp().getRequest<FastifyRequest>();
     if (!req.url.startsWith('/api/') && req.url !== '/api') return true;
+    return this.authenticate(req);
+  }
+
+  private async authenticate(req: FastifyRequest): Promise<boolean> {
     await this.failures.assertNotBlocked(req.ip);
     const presented = extractApiKey(req);
     if (presented) {
-      const d = digest(presented);
+      const d = keyDigest(presented).digest;
       let ok = false;
       for (const k of this.keyDigests) ok = timingSafeEqual(d, k) || ok;
       if (ok) return true;
@@ -51,8 +57,4 @@ export class ApiKeyGuard implements CanActivate {
       presented ? 'Invalid API key' : 'Missing API key (send X-API-Key or Authorization: Bearer)',
     );
   }
-}
-
-function digest(key: string): Buffer {
-  return createHash('sha256').update(key).digest();
 }

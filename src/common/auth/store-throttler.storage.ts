@@ -4,8 +4,8 @@ import { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage
 import { StateStore } from '../../infra/store/state-store';
 
 /**
- * Rate-limit counters in the StateStore, so every replica on one store shares one budget per client.
- * Fixed window: the first hit creates the counter with the window as its TTL.
+ * Rate-limit counters in the StateStore: one atomic hit per request (one round trip), so every
+ * replica on one store shares exactly one budget per client. Fixed window, opened by the first hit.
  */
 @Injectable()
 export class StoreThrottlerStorage implements ThrottlerStorage {
@@ -18,31 +18,14 @@ export class StoreThrottlerStorage implements ThrottlerStorage {
     blockDuration: number,
     throttlerName: string,
   ): Promise<ThrottlerStorageRecord> {
-    const counterKey = `ratelimit:${throttlerName}:${key}`;
-    const blockKey = `${counterKey}:blocked`;
-    const blockedTtl = await this.store.ttl(blockKey);
-    if (blockedTtl > 0) {
-      return {
-        totalHits: limit + 1,
-        timeToExpire: seconds(blockedTtl),
-        isBlocked: true,
-        timeToBlockExpire: seconds(blockedTtl),
-      };
-    }
-    const totalHits = await this.store.increment(counterKey, 1, ttl);
-    let remaining = await this.store.ttl(counterKey);
-    if (remaining < 0) remaining = ttl;
-    if (totalHits > limit) {
-      const block = blockDuration > 0 ? blockDuration : remaining;
-      await this.store.set(blockKey, 1, { ttlMs: block });
-      return {
-        totalHits,
-        timeToExpire: seconds(remaining),
-        isBlocked: true,
-        timeToBlockExpire: seconds(block),
-      };
-    }
-    return { totalHits, timeToExpire: seconds(remaining), isBlocked: false, timeToBlockExpire: 0 };
+    const hit = await this.store.hitRateLimit(`ratelimit:${throttlerName}:${key}`, ttl, limit, blockDuration);
+    const isBlocked = hit.blockedForMs > 0;
+    return {
+      totalHits: hit.hits,
+      timeToExpire: seconds(hit.resetInMs),
+      isBlocked,
+      timeToBlockExpire: isBlocked ? seconds(hit.blockedForMs) : 0,
+    };
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Params } from 'nestjs-pino';
+import type { HttpLogger, Options as HttpLoggerOptions } from 'pino-http';
 import type { IncomingMessage } from 'node:http';
 import type { AppConfig, OperationsConfig } from '../../config/config.types';
 import { REQUEST_ID_HEADER } from '../http/request-id';
@@ -73,26 +74,31 @@ export function buildLogTransport(app: AppConfig, ops?: Pick<OperationsConfig, '
   };
 }
 
-export function buildLoggerOptions(
+/** pino-http's options: the root logger, its redaction and serializers, and what it logs per request. */
+export function buildHttpLoggerOptions(
   app: AppConfig,
   ops?: Pick<OperationsConfig, 'axiom'>,
   trustProxy: TrustProxy = false,
-): Params {
+): HttpLoggerOptions {
   return {
-    pinoHttp: {
-      level: app.logLevel,
-      // Fastify's genReqId already chose the id and wrote it onto the raw headers (see request-id.ts).
-      genReqId: (req: IncomingMessage) => String(req.headers[REQUEST_ID_HEADER] ?? ''),
-      customAttributeKeys: { reqId: 'requestId' },
-      quietReqLogger: true,
-      // Behind Fastify's middleware layer req.url is relative to the mount point; originalUrl is the full path.
-      autoLogging: {
-        ignore: (req: IncomingMessage) =>
-          isQuietPath((req as { originalUrl?: string }).originalUrl ?? req.url),
-      },
-      redact: { paths: REDACT_PATHS, censor: '[Redacted]' },
-      serializers: { req: requestSerializer(trustProxy) },
-      transport: buildLogTransport(app, ops),
+    level: app.logLevel,
+    // Fastify's genReqId already chose the id and wrote it onto the raw headers (see request-id.ts).
+    genReqId: (req: IncomingMessage) => String(req.headers[REQUEST_ID_HEADER] ?? ''),
+    customAttributeKeys: { reqId: 'requestId' },
+    quietReqLogger: true,
+    autoLogging: {
+      ignore: (req: IncomingMessage) => isQuietPath(req.url),
     },
+    redact: { paths: REDACT_PATHS, censor: '[Redacted]' },
+    serializers: { req: requestSerializer(trustProxy) },
+    transport: buildLogTransport(app, ops),
   };
+}
+
+/**
+ * nestjs-pino only lends its Logger and PinoLogger (over the given root logger): it installs no
+ * middleware, because the per-request part runs as a Fastify hook (see request-logging.ts).
+ */
+export function buildLoggerOptions(httpLogger: HttpLogger): Params {
+  return { pinoHttp: { logger: httpLogger.logger }, useExisting: true, forRoutes: [] };
 }

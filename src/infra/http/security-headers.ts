@@ -1,5 +1,6 @@
-import helmet from '@fastify/helmet';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import helmet from 'helmet';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OperationsConfig } from '../../config/config.types';
 
 /**
@@ -36,15 +37,37 @@ const CORS_EXPOSED_HEADERS = [
   'X-RateLimit-Reset',
 ];
 
+/**
+ * helmet's headers for this policy. None of them depends on the request (no CSP nonces), so they are
+ * computed once here instead of by running helmet on every request.
+ */
+export function buildSecurityHeaders(): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const collector = {
+    // Lower case, as Fastify stores header names: setting them then costs no conversion per request.
+    setHeader: (name: string, value: string | number) => {
+      headers[name.toLowerCase()] = String(value);
+    },
+    removeHeader: () => undefined,
+  };
+  helmet({ contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY } })(
+    {} as IncomingMessage,
+    collector as unknown as ServerResponse,
+    () => undefined,
+  );
+  return headers;
+}
+
 /** Security headers on every response, and CORS for the configured origins only (none by default). */
-export async function registerSecurityHeaders(
-  app: NestFastifyApplication,
-  ops: OperationsConfig,
-): Promise<void> {
-  await app.register(helmet, {
-    global: true,
-    contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY },
-  });
+export function registerSecurityHeaders(app: NestFastifyApplication, ops: OperationsConfig): void {
+  const headers = buildSecurityHeaders();
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRequest', (_request, reply, done) => {
+      void reply.headers(headers);
+      done();
+    });
   if (ops.corsOrigins.length === 0) return;
   app.enableCors({
     origin: ops.corsOrigins,

@@ -3,6 +3,7 @@ import { AppError, ErrorCode } from '../../common/errors';
 import {
   BatchSetEntry,
   Lease,
+  RateLimitHit,
   RangeOptions,
   SetOptions,
   SortedSetMember,
@@ -122,6 +123,26 @@ export class MemoryStateStore extends StateStore implements MutexBackend {
     if (!entry) return -2;
     if (entry.expiresAt === undefined) return -1;
     return Math.max(0, entry.expiresAt - Date.now());
+  }
+
+  /** Same steps as RATE_LIMIT_HIT_SCRIPT, with no await in between, so it is atomic here too. */
+  async hitRateLimit(key: string, windowMs: number, limit: number, blockMs: number): Promise<RateLimitHit> {
+    const now = Date.now();
+    const blockKey = `${key}:blocked`;
+    const block = this.live(blockKey);
+    if (block?.expiresAt !== undefined) {
+      const blocked = block.expiresAt - now;
+      return { hits: limit + 1, resetInMs: blocked, blockedForMs: blocked };
+    }
+    const counter = this.live(key);
+    const hits = (counter ? Number(decodeValue<unknown>(this.jsonOf(counter, key))) : 0) + 1;
+    const expiresAt = counter?.expiresAt ?? now + Math.max(1, windowMs);
+    this.write(key, { kind: 'value', json: String(hits), expiresAt });
+    const resetInMs = expiresAt - now;
+    if (hits <= limit) return { hits, resetInMs, blockedForMs: 0 };
+    const blockedForMs = blockMs > 0 ? blockMs : resetInMs;
+    this.write(blockKey, { kind: 'value', json: '1', expiresAt: now + blockedForMs });
+    return { hits, resetInMs, blockedForMs };
   }
 
   async sortedSetAdd(key: string, members: SortedSetMember[]): Promise<void> {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   BatchSetEntry,
   Lease,
+  RateLimitHit,
   RangeOptions,
   SetOptions,
   SortedSetMember,
@@ -14,6 +15,7 @@ import {
   EXTEND_IF_OWNER_SCRIPT,
   INCREMENT_SCRIPT,
   PLACE_MEMBERS_SCRIPT,
+  RATE_LIMIT_HIT_SCRIPT,
 } from './redis-scripts';
 import { storeCall } from './store-errors';
 import { decodeValue, encodeValue, escapeGlob, formatScoreBound, parseScore, StoreKeys } from './store-keys';
@@ -143,6 +145,22 @@ export abstract class RedisProtocolStore extends StateStore implements MutexBack
     return storeCall('increment', async () =>
       Number(await this.command<number>(['EVAL', INCREMENT_SCRIPT, 1, this.keys.data(key), by, ttl])),
     );
+  }
+
+  hitRateLimit(key: string, windowMs: number, limit: number, blockMs: number): Promise<RateLimitHit> {
+    return storeCall('hitRateLimit', async () => {
+      const [hits, resetInMs, blockedForMs] = await this.command<[number, number, number]>([
+        'EVAL',
+        RATE_LIMIT_HIT_SCRIPT,
+        2,
+        this.keys.data(key),
+        this.keys.data(`${key}:blocked`),
+        Math.max(1, Math.ceil(windowMs)),
+        limit,
+        Math.max(0, Math.ceil(blockMs)),
+      ]);
+      return { hits: Number(hits), resetInMs: Number(resetInMs), blockedForMs: Number(blockedForMs) };
+    });
   }
 
   ttl(key: string): Promise<number> {

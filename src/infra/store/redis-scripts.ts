@@ -76,3 +76,31 @@ for i = 0, n - 1 do
 end
 return n
 `;
+
+/**
+ * One fixed-window rate-limit hit, check and count in one atomic step (one round trip per request).
+ * KEYS: counter key, block key. ARGV: window ms, limit, block ms (0: block until the window ends).
+ * While the block key lives, nothing is counted. Otherwise the counter is incremented (a new one gets
+ * the window as its TTL); past the limit, the block key is written.
+ * Returns { hits, ms until the window (while blocked: the block) ends, blocked-for ms (0 when allowed) }.
+ */
+export const RATE_LIMIT_HIT_SCRIPT = `
+local limit = tonumber(ARGV[2])
+local blocked = redis.call('PTTL', KEYS[2])
+if blocked > 0 then
+  return {limit + 1, blocked, blocked}
+end
+local hits = redis.call('INCR', KEYS[1])
+local left = redis.call('PTTL', KEYS[1])
+if left < 0 then
+  left = tonumber(ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], left)
+end
+if hits > limit then
+  local block = tonumber(ARGV[3])
+  if block <= 0 then block = left end
+  redis.call('SET', KEYS[2], '1', 'PX', block)
+  return {hits, left, block}
+end
+return {hits, left, 0}
+`;

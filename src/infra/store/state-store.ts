@@ -53,6 +53,16 @@ export interface Lease {
   expiresAt: number;
 }
 
+/** Outcome of one rate-limited request (see StateStore.hitRateLimit). */
+export interface RateLimitHit {
+  /** Requests counted in the current window; limit + 1 while blocked (blocked requests are not counted). */
+  hits: number;
+  /** Ms until the window ends, or while blocked until the block ends. */
+  resetInMs: number;
+  /** 0 when the request is allowed; otherwise how long this client stays refused, in ms. */
+  blockedForMs: number;
+}
+
 export abstract class StateStore {
   /** Human-readable adapter kind: memory, redis or upstash. */
   abstract readonly kind: 'memory' | 'redis' | 'upstash';
@@ -79,6 +89,14 @@ export abstract class StateStore {
   abstract increment(key: string, by?: number, ttlMs?: number): Promise<number>;
   /** Remaining TTL in ms, -1 when the key has none, -2 when it does not exist. */
   abstract ttl(key: string): Promise<number>;
+
+  /**
+   * Counts one request against a fixed-window budget, atomically and in one round trip, so every
+   * replica on the store shares exactly one counter per key. The first hit opens the window (its
+   * TTL). The hit that exceeds the limit blocks the key for blockMs (0: until the window ends);
+   * while blocked, requests are refused without being counted. Uses the keys key and `${key}:blocked`.
+   */
+  abstract hitRateLimit(key: string, windowMs: number, limit: number, blockMs: number): Promise<RateLimitHit>;
 
   abstract sortedSetAdd(key: string, members: SortedSetMember[]): Promise<void>;
   /**

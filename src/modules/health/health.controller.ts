@@ -57,8 +57,9 @@ export class HealthController {
   @HealthCheck({ swaggerDocumentation: false })
   @ApiOkResponse({ description: 'The process is up', schema: HEALTH_RESULT })
   @ApiErrorResponses(503)
-  getLiveness() {
-    return this.run([]);
+  getLiveness(): HealthCheckResult {
+    // Terminus with no indicators always answers this; building it here keeps the probe cheap.
+    return { status: 'ok', info: {}, error: {}, details: {} };
   }
 
   /**

@@ -2,7 +2,7 @@ import { hasPromtool, parsePrometheusText, promtoolCheck } from '../../support/p
 import { API_KEY, InstancesE2e, startInstancesE2e } from '../instances/instances-e2e.harness';
 
 const ALLOWED_ORIGIN = 'https://ops.example.com';
-/** Headers @fastify/helmet adds; every response must carry them. */
+/** Headers helmet defines (security-headers.ts); every response must carry them. */
 const SECURITY_HEADERS = [
   'content-security-policy',
   'strict-transport-security',

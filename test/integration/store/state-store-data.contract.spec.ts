@@ -205,6 +205,91 @@ describe.each(ADAPTER_KINDS)('StateStore contract (data): %s adapter', (kind) =>
     });
   });
 
+  describe('rate limits', () => {
+    it('should open the window with the first hit and count the hits in it', async () => {
+      const first = await store.hitRateLimit('rl', 60_000, 3, 0);
+      expect(first).toEqual({ hits: 1, resetInMs: expect.any(Number), blockedForMs: 0 });
+      expect(first.resetInMs).toBeGreaterThan(59_000);
+      expect(first.resetInMs).toBeLessThanOrEqual(60_000);
+      expect(await store.ttl('rl')).toBeGreaterThan(59_000);
+      expect((await store.hitRateLimit('rl', 60_000, 3, 0)).hits).toBe(2);
+      const third = await store.hitRateLimit('rl', 5_000, 3, 0);
+      // A later hit never moves the window.
+      expect(third).toMatchObject({ hits: 3, blockedForMs: 0 });
+      expect(third.resetInMs).toBeGreaterThan(5_000);
+    });
+
+    it('should block past the limit for the block time, without counting blocked hits', async () => {
+      for (let i = 1; i <= 2; i++)
+        expect((await store.hitRateLimit('rl', 60_000, 2, 10_000)).blockedForMs).toBe(0);
+      const over = await store.hitRateLimit('rl', 60_000, 2, 10_000);
+      expect(over).toMatchObject({ hits: 3, blockedForMs: 10_000 });
+      const blocked = await store.hitRateLimit('rl', 60_000, 2, 10_000);
+      expect(blocked.hits).toBe(3);
+      expect(blocked.blockedForMs).toBeGreaterThan(9_000);
+      expect(blocked.blockedForMs).toBeLessThanOrEqual(10_000);
+      expect(blocked.resetInMs).toBe(blocked.blockedForMs);
+      expect(await store.get('rl')).toBe(3);
+    });
+
+    it('should block until the window ends when no block time is given', async () => {
+      await store.hitRateLimit('rl', 60_000, 1, 0);
+      const over = await store.hitRateLimit('rl', 60_000, 1, 0);
+      expect(over.hits).toBe(2);
+      expect(over.blockedForMs).toBe(over.resetInMs);
+      expect(over.blockedForMs).toBeGreaterThan(59_000);
+    });
+
+    it('should let requests through again once the block and the window have expired', async () => {
+      await store.hitRateLimit('rl', 150, 1, 150);
+      expect((await store.hitRateLimit('rl', 150, 1, 150)).blockedForMs).toBeGreaterThan(0);
+      expect((await store.hitRateLimit('rl', 150, 1, 150)).blockedForMs).toBeGreaterThan(0);
+      await sleep(350);
+      expect(await store.hitRateLimit('rl', 150, 1, 150)).toMatchObject({ hits: 1, blockedForMs: 0 });
+    });
+
+    it('should keep a separate budget per key', async () => {
+      await store.hitRateLimit('rl:a', 60_000, 1, 0);
+      expect((await store.hitRateLimit('rl:a', 60_000, 1, 0)).blockedForMs).toBeGreaterThan(0);
+      expect(await store.hitRateLimit('rl:b', 60_000, 1, 0)).toMatchObject({ hits: 1, blockedForMs: 0 });
+    });
+
+    it('should share exactly one budget between replicas hitting concurrently', async () => {
+      const replicas = [store, harness.open(kind, prefix)];
+      const results = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => replicas[i % 2].hitRateLimit('shared', 60_000, 10, 0)),
+      );
+      const allowed = results.filter((r) => r.blockedForMs === 0);
+      expect(allowed).toHaveLength(10);
+      expect(allowed.map((r) => r.hits).sort((a, b) => a - b)).toEqual(
+        Array.from({ length: 10 }, (_, i) => i + 1),
+      );
+      expect((await replicas[1].hitRateLimit('shared', 60_000, 10, 0)).blockedForMs).toBeGreaterThan(0);
+    });
+
+    if (kind === 'upstash') {
+      it('should take one HTTP request per hit', async () => {
+        const before = harness.bridgeRequests();
+        await store.hitRateLimit('rl', 60_000, 1, 0);
+        await store.hitRateLimit('rl', 60_000, 1, 0);
+        await store.hitRateLimit('rl', 60_000, 1, 0);
+        expect(harness.bridgeRequests() - before).toBe(3);
+      });
+    }
+
+    if (kind === 'redis') {
+      it('should send one command (an EVAL) per hit', async () => {
+        const command = jest.spyOn(store as unknown as { command: () => Promise<unknown> }, 'command');
+        const before = await harness.commandCalls();
+        await store.hitRateLimit('rl', 60_000, 1, 0);
+        await store.hitRateLimit('rl', 60_000, 1, 0);
+        const after = await harness.commandCalls();
+        expect(command).toHaveBeenCalledTimes(2);
+        expect((after.eval ?? 0) - (before.eval ?? 0)).toBe(2);
+      });
+    }
+  });
+
   describe('sorted sets', () => {
     beforeEach(async () => {
       await store.sortedSetAdd('deadlines', [
