@@ -184,8 +184,13 @@ export class MemoryStateStore extends StateStore implements MutexBackend {
     return from > to ? [] : all.slice(from, to + 1).map((m) => ({ ...m }));
   }
 
-  async sortedSetCount(key: string): Promise<number> {
-    return this.zset(key)?.size ?? 0;
+  async sortedSetCount(key: string, min = -Infinity, max = Infinity): Promise<number> {
+    const set = this.zset(key);
+    if (!set) return 0;
+    if (min === -Infinity && max === Infinity) return set.size;
+    let n = 0;
+    for (const score of set.values()) if (score >= min && score <= max) n++;
+    return n;
   }
 
   async sortedSetFind(key: string, text: string): Promise<SortedSetMember[]> {

@@ -205,9 +205,16 @@ export abstract class RedisProtocolStore extends StateStore implements MutexBack
     );
   }
 
-  sortedSetCount(key: string): Promise<number> {
+  sortedSetCount(key: string, min = -Infinity, max = Infinity): Promise<number> {
+    const whole = min === -Infinity && max === Infinity;
     return storeCall('sortedSetCount', async () =>
-      Number(await this.command<number>(['ZCARD', this.keys.data(key)])),
+      Number(
+        await this.command<number>(
+          whole
+            ? ['ZCARD', this.keys.data(key)]
+            : ['ZCOUNT', this.keys.data(key), formatScoreBound(min), formatScoreBound(max)],
+        ),
+      ),
     );
   }
 

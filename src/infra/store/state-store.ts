@@ -120,8 +120,8 @@ export abstract class StateStore {
     stop: number,
     options?: RangeOptions,
   ): Promise<SortedSetMember[]>;
-  /** Number of members (0 for a missing key). */
-  abstract sortedSetCount(key: string): Promise<number>;
+  /** Number of members (0 for a missing key), only those with min <= score <= max when given. */
+  abstract sortedSetCount(key: string, min?: number, max?: number): Promise<number>;
   /**
    * Members whose text contains `text` (case-sensitive), in no particular order. The store does the
    * matching, so only matches travel; a large set may take a few round trips.

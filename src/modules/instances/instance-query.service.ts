@@ -50,10 +50,9 @@ export class InstanceQueryService {
       name: OBSERVED_STATUS_CACHE,
       description:
         'Instance statuses observed from Novita less than INSTANCE_CACHE_STALE_MS ago, served without a Novita call',
-      entries: async () => {
-        const now = Date.now();
-        return (await this.repo.listAll()).filter((r) => this.isFresh(r, now)).length;
-      },
+      // Fresh means observed after both the staleness window's start and the last clear (see isFresh).
+      entries: () =>
+        this.repo.countObservedSince(Math.max(this.staleBefore, Date.now() - this.config.staleAfterMs + 1)),
       sizeBytes: () => 0,
       clear: () => {
         this.staleBefore = Date.now();

@@ -32,7 +32,7 @@ describe(SharedStateGauges.name, () => {
       ({ id, name: id, status, ...(managed === undefined ? {} : { managed }) }) as unknown as InstanceRecord;
     await instances.save(record('inst_1', 'running'));
     await instances.save(record('inst_2', 'running', false));
-    await instances.save(record('inst_3', 'exited', true));
+    await instances.save(record('inst_3', 'stopped', true));
     await webhooks.schedule('whd_1', Date.now());
     await webhooks.schedule('whd_2', Date.now() + 60_000);
   });
@@ -41,11 +41,23 @@ describe(SharedStateGauges.name, () => {
     const a = replica();
     const text = await a.metrics.render();
     expect(gaugeLines(text, 'gpu_instances').sort()).toEqual([
-      'gpu_instances{status="exited",managed="true"} 1',
       'gpu_instances{status="running",managed="false"} 1',
       'gpu_instances{status="running",managed="true"} 1',
+      'gpu_instances{status="stopped",managed="true"} 1',
     ]);
     expect(gaugeLines(text, 'webhook_queue_depth')).toEqual(['webhook_queue_depth 2']);
+    await a.gauges.onApplicationShutdown();
+  });
+
+  it('counts from the indexes once they are built, reading no record', async () => {
+    await instances.buildIndexes();
+    const a = replica();
+    const getMany = jest.spyOn(store, 'getMany');
+    const text = await a.metrics.render();
+    expect(getMany).not.toHaveBeenCalled();
+    getMany.mockRestore();
+    expect(sumOf([text], 'gpu_instances')).toBe(3);
+    expect(gaugeLines(text, 'gpu_instances')).toContain('gpu_instances{status="running",managed="false"} 1');
     await a.gauges.onApplicationShutdown();
   });
 

@@ -47,12 +47,12 @@ export class SharedStateGauges implements OnModuleInit, OnApplicationShutdown {
         return;
       }
       if (now - this.readAt < REFRESH_MS) return;
-      const [records, depth] = await Promise.all([this.instances.listAll(), this.webhooks.queueDepth()]);
+      // Index counts: no record is read, whatever the size of the fleet.
+      const [counts, depth] = await Promise.all([this.instances.countByStatus(), this.webhooks.queueDepth()]);
       this.metrics.instances.reset();
-      for (const r of records) {
-        // Records written before the managed flag existed were all created through this service.
-        const managed = (r as { managed?: boolean }).managed ?? true;
-        this.metrics.instances.inc({ status: r.status, managed: String(managed) });
+      for (const c of counts) {
+        if (c.count > 0)
+          this.metrics.instances.set({ status: c.status, managed: String(c.managed) }, c.count);
       }
       this.metrics.webhookQueueDepth.set(depth);
       this.readAt = now;

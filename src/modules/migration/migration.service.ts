@@ -95,7 +95,7 @@ export class MigrationService {
   async checkReclaims(
     now: number = Date.now(),
   ): Promise<{ tracked: number; reclaimed: number; started: number; errors: number }> {
-    const records = (await this.instances.listAll()).filter(isTrackedSpot);
+    const records = (await this.instances.listSpotCandidates()).filter(isTrackedSpot);
     const candidates: InstanceRecord[] = [];
     for (const r of records) {
       if (await this.hasOpenMigration(r)) continue;

@@ -1,4 +1,4 @@
-import { WriteOp } from '../../infra/store/state-store';
+import { SortedSetMember, WriteOp } from '../../infra/store/state-store';
 import { INSTANCE_STATUSES, InstanceRecord, InstanceStatus, isManaged } from './instance.types';
 
 /**
@@ -9,13 +9,18 @@ import { INSTANCE_STATUSES, InstanceRecord, InstanceStatus, isManaged } from './
  * One set per filter combination the list accepts, so any status/managed filter reads one set.
  * index:instances:names holds "<lower-case name>\0<id>" for every record: a name filter reads these
  * strings, never the records. A record's name never changes after it is created.
+ * index:instances:spot holds the managed spot records that are not deleted, so the reclaim check
+ * reads only those. index:instances:observed is scored by the last Novita observation (ms) instead,
+ * so how many statuses are fresh is one count, not a read of every record.
  * None of these keys starts with "instance", so scans of the record keys never see them.
  */
 const PREFIX = 'index:instances:';
 export const NAMES_INDEX_KEY = `${PREFIX}names`;
 /** Written once the indexes cover every record (see InstanceIndexJob); bump to rebuild them. */
 export const INDEX_VERSION_KEY = `${PREFIX}version`;
-export const INDEX_VERSION = 1;
+export const INDEX_VERSION = 2;
+export const SPOT_INDEX_KEY = `${PREFIX}spot`;
+export const OBSERVED_INDEX_KEY = `${PREFIX}observed`;
 
 export interface IndexFilter {
   /** Without a status: every record but deleted ones. */
@@ -38,8 +43,22 @@ export function indexKey(filter: IndexFilter): string {
 const ALL_FILTERS: IndexFilter[] = [undefined, ...INSTANCE_STATUSES].flatMap((status) =>
   [undefined, true, false].map((managed) => ({ status, managed })),
 );
-/** Every filter set, in ALL_FILTERS order: the family a record is placed in. */
-const FILTER_KEYS = ALL_FILTERS.map(indexKey);
+/** Every filter set, in ALL_FILTERS order, then the spot set: the family a record is placed in. */
+const FILTER_KEYS = [...ALL_FILTERS.map(indexKey), SPOT_INDEX_KEY];
+const SPOT_POSITION = FILTER_KEYS.length - 1;
+
+/** A managed spot instance still around: what spot recovery watches (it applies its own finer rules). */
+export function isSpotCandidate(record: InstanceRecord): boolean {
+  if (record.status === 'deleted' || !isManaged(record)) return false;
+  return record.billingMode === 'spot' || record.spec?.billingMode === 'spot';
+}
+
+/** When Novita's status was last seen (ms), for records GET by id could serve without asking; else null. */
+export function observedAt(record: InstanceRecord): number | null {
+  if (!record.novitaInstanceId || record.status === 'deleted' || !record.lastSyncedAt) return null;
+  const at = Date.parse(record.lastSyncedAt);
+  return Number.isFinite(at) ? at : null;
+}
 
 export function matchesFilter(record: InstanceRecord, filter: IndexFilter): boolean {
   if (filter.status ? record.status !== filter.status : record.status === 'deleted') return false;
@@ -71,9 +90,19 @@ export function indexWrites(records: InstanceRecord[]): WriteOp[] {
   const members = records.map((r) => ({
     member: r.id,
     score: indexScore(r),
-    in: ALL_FILTERS.flatMap((filter, i) => (matchesFilter(r, filter) ? [i] : [])),
+    in: [
+      ...ALL_FILTERS.flatMap((filter, i) => (matchesFilter(r, filter) ? [i] : [])),
+      ...(isSpotCandidate(r) ? [SPOT_POSITION] : []),
+    ],
   }));
-  return [
+  const observed: SortedSetMember[] = [];
+  const unobserved: string[] = [];
+  for (const r of records) {
+    const at = observedAt(r);
+    if (at === null) unobserved.push(r.id);
+    else observed.push({ member: r.id, score: at });
+  }
+  const ops: WriteOp[] = [
     { op: 'sortedSetPlace', keys: FILTER_KEYS, members },
     {
       op: 'sortedSetAdd',
@@ -81,6 +110,10 @@ export function indexWrites(records: InstanceRecord[]): WriteOp[] {
       members: records.map((r) => ({ member: nameMember(r), score: indexScore(r) })),
     },
   ];
+  if (observed.length > 0) ops.push({ op: 'sortedSetAdd', key: OBSERVED_INDEX_KEY, members: observed });
+  if (unobserved.length > 0)
+    ops.push({ op: 'sortedSetRemove', key: OBSERVED_INDEX_KEY, members: unobserved });
+  return ops;
 }
 
 /** Takes records out of every index; nameMembers where known (see nameMember). */
@@ -92,6 +125,7 @@ export function indexRemovals(ids: string[], nameMembers: string[] = []): WriteO
       keys: FILTER_KEYS,
       members: ids.map((id) => ({ member: id, score: 0, in: [] })),
     });
+  if (ids.length > 0) ops.push({ op: 'sortedSetRemove', key: OBSERVED_INDEX_KEY, members: ids });
   if (nameMembers.length > 0) ops.push({ op: 'sortedSetRemove', key: NAMES_INDEX_KEY, members: nameMembers });
   return ops;
 }

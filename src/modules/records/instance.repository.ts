@@ -11,11 +11,15 @@ import {
   indexRemovals,
   indexWrites,
   matchesFilter,
+  isSpotCandidate,
   NAMES_INDEX_KEY,
   nameMember,
+  OBSERVED_INDEX_KEY,
+  observedAt,
   parseNameMember,
+  SPOT_INDEX_KEY,
 } from './instance-index';
-import { InstanceRecord } from './instance.types';
+import { INSTANCE_STATUSES, InstanceRecord, InstanceStatus, isManaged } from './instance.types';
 
 export const INSTANCE_KEY_PREFIX = 'instance:';
 const NAME_KEY_PREFIX = 'instance-name:';
@@ -391,6 +395,42 @@ export class InstanceRepository {
     if (keys.length === 0) return [];
     const records = await this.store.getMany<InstanceRecord>(keys);
     return records.filter((r): r is InstanceRecord => r !== null);
+  }
+
+  /**
+   * The managed spot records still around (see isSpotCandidate): one index read and one batched
+   * read of those records, whatever the size of the fleet. Before the indexes are built, every record.
+   */
+  async listSpotCandidates(): Promise<InstanceRecord[]> {
+    if (!(await this.indexesReady())) return (await this.listAll()).filter(isSpotCandidate);
+    const ids = (await this.store.sortedSetRange(SPOT_INDEX_KEY, 0, -1)).map((m) => m.member);
+    return (await this.getMany(ids)).filter((r): r is InstanceRecord => r !== null && isSpotCandidate(r));
+  }
+
+  /**
+   * Records per status and managed flag, from the index counts (no record is read once the indexes
+   * are built). Deleted records count until they expire.
+   */
+  async countByStatus(): Promise<{ status: InstanceStatus; managed: boolean; count: number }[]> {
+    const combos = INSTANCE_STATUSES.flatMap((status) =>
+      [true, false].map((managed) => ({ status, managed })),
+    );
+    if (!(await this.indexesReady())) {
+      const records = await this.listAll();
+      return combos.map((c) => ({
+        ...c,
+        count: records.filter((r) => r.status === c.status && isManaged(r) === c.managed).length,
+      }));
+    }
+    const counts = await Promise.all(combos.map((c) => this.store.sortedSetCount(indexKey(c))));
+    return combos.map((c, i) => ({ ...c, count: counts[i] }));
+  }
+
+  /** Records whose Novita status was observed at or after the instant (ms): one count. */
+  async countObservedSince(sinceMs: number): Promise<number> {
+    if (!(await this.indexesReady()))
+      return (await this.listAll()).filter((r) => (observedAt(r) ?? -Infinity) >= sinceMs).length;
+    return this.store.sortedSetCount(OBSERVED_INDEX_KEY, sinceMs, Infinity);
   }
 
   async setIdleDeadline(id: string, deadlineMs: number): Promise<void> {

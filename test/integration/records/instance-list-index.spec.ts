@@ -72,6 +72,53 @@ describe.each(ADAPTER_KINDS)('instance list indexes: %s store', (kind) => {
     expect(ids(await page({ filter: { status: 'stopped', managed: false } }))).toEqual([]);
   });
 
+  it('keeps the managed spot records in their own set, so the reclaim check reads only those', async () => {
+    const spot = { billingMode: 'spot' } as Partial<InstanceRecord>;
+    await repo.saveMany([
+      record(1, spot),
+      record(2),
+      record(3, { ...spot, managed: false }),
+      record(4, { spec: { billingMode: 'spot' } } as Partial<InstanceRecord>),
+    ]);
+    const c = counting(store);
+    const found = await new InstanceRepository(c.store).listSpotCandidates();
+    expect(found.map((r) => r.id).sort()).toEqual(['inst_0001', 'inst_0004']);
+    expect(c.recordsRead()).toBe(2);
+    // Deleted: out of the set; a removed record leaves it too.
+    await repo.save(record(1, { ...spot, status: 'deleted' }));
+    await repo.remove(record(4, { spec: { billingMode: 'spot' } } as Partial<InstanceRecord>));
+    expect(await repo.listSpotCandidates()).toEqual([]);
+  });
+
+  it('counts fresh observations from the observed set without reading records', async () => {
+    const seen = (n: number, at: number, over: Partial<InstanceRecord> = {}) =>
+      record(n, { novitaInstanceId: `nv_${n}`, lastSyncedAt: new Date(at).toISOString(), ...over });
+    await repo.saveMany([seen(1, T0 + 10_000), seen(2, T0 + 20_000), seen(3, T0 + 30_000), record(4)]);
+    const c = counting(store);
+    const counted = new InstanceRepository(c.store);
+    expect(await counted.countObservedSince(T0 + 20_000)).toBe(2);
+    expect(await counted.countObservedSince(T0)).toBe(3);
+    expect(c.recordsRead()).toBe(0);
+    // A newer observation moves the record's score; deletion takes it out.
+    await repo.save(seen(1, T0 + 40_000));
+    await repo.save(seen(3, T0 + 30_000, { status: 'deleted' }));
+    expect(await repo.countObservedSince(T0 + 20_000)).toBe(2);
+    expect(await repo.countObservedSince(T0 + 35_000)).toBe(1);
+  });
+
+  it('counts records per status and managed flag from the index sizes', async () => {
+    await repo.saveMany([record(1), record(2, { managed: false }), record(3, { status: 'stopped' })]);
+    const c = counting(store);
+    const counts = await new InstanceRepository(c.store).countByStatus();
+    const of = (status: InstanceStatus, managed: boolean) =>
+      counts.find((x) => x.status === status && x.managed === managed)?.count;
+    expect(of('running', true)).toBe(1);
+    expect(of('running', false)).toBe(1);
+    expect(of('stopped', true)).toBe(1);
+    expect(of('ready', true)).toBe(0);
+    expect(c.recordsRead()).toBe(0);
+  });
+
   it('lists deleted records only under status=deleted, and forgets removed ones everywhere', async () => {
     await repo.saveMany([record(1), record(2), record(3)]);
     await repo.save(record(2, { status: 'deleted' }));

@@ -408,6 +408,11 @@ describe.each(ADAPTER_KINDS)('StateStore contract (data): %s adapter', (kind) =>
     it('should count members and look up many scores at once', async () => {
       expect(await store.sortedSetCount('deadlines')).toBe(5);
       expect(await store.sortedSetCount('missing')).toBe(0);
+      // A score range counts only the members inside it, bounds included.
+      expect(await store.sortedSetCount('deadlines', 10, 20.5)).toBe(3);
+      expect(await store.sortedSetCount('deadlines', 20.6, Infinity)).toBe(2);
+      expect(await store.sortedSetCount('deadlines', -Infinity, 9)).toBe(0);
+      expect(await store.sortedSetCount('missing', 0, 10)).toBe(0);
       expect(await store.sortedSetScores('deadlines', ['b', 'nope', 'tie'])).toEqual([20.5, null, 10]);
       expect(await store.sortedSetScores('missing', ['a'])).toEqual([null]);
       expect(await store.sortedSetScores('deadlines', [])).toEqual([]);
