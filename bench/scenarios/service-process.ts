@@ -15,18 +15,33 @@ import { freePort } from '../../test/support/service-process';
 export async function memory(ctx: BenchContext): Promise<ScenarioRow[]> {
   const stack = await ctx.main();
   // VmRSS is in KiB; the target is in MB (10^6 bytes).
-  const mb = (rssMiB(stack.service.pid) * 2 ** 20) / 1e6;
+  const rssMb = (): number => (rssMiB(stack.service.pid) * 2 ** 20) / 1e6;
+  const scenario = `service process, ${stack.instances.toLocaleString('en-US')} tracked instances`;
+  const after = ctx.loadRan
+    ? 'after the load scenarios of this run'
+    : 'no load scenario ran before it in this run';
+  const peak = rssMb();
+  // V8 keeps the heap it grew under load until the process has been idle a while (its memory
+  // reducer then collects and gives pages back): the settled figure is what the instances cost.
+  const settleMs = ctx.quick ? 5_000 : 30_000;
+  await new Promise((r) => setTimeout(r, settleMs));
+  const settled = rssMb();
   return [
     {
-      scenario: `service process, ${stack.instances.toLocaleString('en-US')} tracked instances`,
-      metric: 'resident memory (VmRSS)',
-      value: mb,
+      scenario,
+      metric: 'resident memory (VmRSS) right after the load',
+      value: peak,
+      unit: 'MB',
+      note: after,
+    },
+    {
+      scenario,
+      metric: `resident memory (VmRSS) after ${settleMs / 1000} s without requests`,
+      value: settled,
       unit: 'MB',
       target: '≤ 200 MB',
-      ok: mb <= 200,
-      note: ctx.loadRan
-        ? 'after the load scenarios of this run'
-        : 'no load scenario ran before it in this run',
+      ok: settled <= 200,
+      note: 'background jobs keep running meanwhile (reclaim check every 10 s, auto-stop sweep every 5 s)',
     },
   ];
 }
