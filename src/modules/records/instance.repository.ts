@@ -60,6 +60,8 @@ type IndexEntry = IndexPosition & { nameMember?: string };
  * page so the ones at or before the position can be skipped without a second read.
  */
 const TIE_SLACK = 16;
+/** Records per read when every record is read (see listAll). */
+const LIST_ALL_BATCH = 1000;
 
 /** Store access for instance records and their name and Novita-id indexes. No business rules here. */
 @Injectable()
@@ -389,12 +391,18 @@ export class InstanceRepository {
     }
   }
 
-  /** Every record (one scan, one batched read). */
+  /**
+   * Every record (one scan, then batched reads of LIST_ALL_BATCH). The batches keep each JSON decode
+   * short, so requests are served between them instead of waiting for one decode of the whole fleet.
+   */
   async listAll(): Promise<InstanceRecord[]> {
     const keys = await this.store.scanKeys(INSTANCE_KEY_PREFIX);
-    if (keys.length === 0) return [];
-    const records = await this.store.getMany<InstanceRecord>(keys);
-    return records.filter((r): r is InstanceRecord => r !== null);
+    const records: InstanceRecord[] = [];
+    for (let i = 0; i < keys.length; i += LIST_ALL_BATCH) {
+      const batch = await this.store.getMany<InstanceRecord>(keys.slice(i, i + LIST_ALL_BATCH));
+      for (const r of batch) if (r !== null) records.push(r);
+    }
+    return records;
   }
 
   /**
