@@ -177,10 +177,10 @@ describe(`${StoreThrottlerStorage.name} reservations`, () => {
   it('starts a new budget when the window ends', async () => {
     const { store, calls } = countingStore();
     const storage = new StoreThrottlerStorage(store);
-    const short = () => storage.increment('k', 100, 40, 0, 'default');
+    const short = () => storage.increment('k', 500, 40, 0, 'default');
     expect(await short()).toMatchObject({ totalHits: 1, isBlocked: false });
     expect(await short()).toMatchObject({ totalHits: 2, isBlocked: false });
-    await new Promise((r) => setTimeout(r, 150));
+    await new Promise((r) => setTimeout(r, 600));
     expect(await short()).toMatchObject({ totalHits: 1, isBlocked: false });
     expect(calls).toHaveLength(2);
   });
