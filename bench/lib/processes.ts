@@ -130,7 +130,7 @@ export function serviceEnv(
     REDIS_URL: redis.url,
     NOVITA_API_KEY: sim.apiKey,
     NOVITA_API_BASE_URL: sim.baseUrl,
-    // The limiter stays on (its store round trip is part of every request) with a budget the load never reaches.
+    // The limiter stays on (its reservations from the store are part of the run) with a budget the load never reaches.
     RATE_LIMIT_MAX_REQUESTS: '100000',
     RATE_LIMIT_WINDOW_MS: '1000',
     // Cached reads stay cached for the whole run unless a scenario asks otherwise.

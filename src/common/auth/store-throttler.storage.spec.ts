@@ -7,7 +7,7 @@ import { MemoryStateStore } from '../../infra/store/memory-state-store';
 import { StateStore } from '../../infra/store/state-store';
 import { AllExceptionsFilter } from '../http/all-exceptions.filter';
 import { AppThrottlerGuard } from './app-throttler.guard';
-import { StoreThrottlerStorage } from './store-throttler.storage';
+import { reservationSize, StoreThrottlerStorage } from './store-throttler.storage';
 
 @Controller()
 class ProbeController {
@@ -79,9 +79,9 @@ describe(StoreThrottlerStorage.name, () => {
   const get = (url: string, headers: Record<string, string> = {}) =>
     app.inject({ method: 'GET', url, headers });
 
-  it('makes exactly one store call per rate-limited request, allowed or refused', async () => {
+  it('with a small limit, makes one store call per allowed request and for the first refusal only', async () => {
     for (let i = 0; i < LIMIT + 2; i++) await get('/api/things', { 'x-api-key': 'client-a' });
-    expect(calls).toEqual(Array(LIMIT + 2).fill('hitRateLimit'));
+    expect(calls).toEqual(Array(LIMIT + 1).fill('hitRateLimit'));
   });
 
   it('sets the rate-limit headers while allowed, then answers 429 in the error envelope with Retry-After', async () => {
@@ -118,5 +118,70 @@ describe(StoreThrottlerStorage.name, () => {
   it('does not touch the store for requests outside /api', async () => {
     for (let i = 0; i < LIMIT + 2; i++) expect((await get('/health/live')).statusCode).toBe(200);
     expect(calls).toEqual([]);
+  });
+});
+
+describe(`${StoreThrottlerStorage.name} reservations`, () => {
+  const LIMIT = 100;
+  const CHUNK = reservationSize(LIMIT);
+  const hit = (storage: StoreThrottlerStorage, limit = LIMIT) => storage.increment('k', 60_000, limit, 0, 'default');
+
+  it('reserves a share of the limit per store call, small limits one hit at a time', () => {
+    expect(CHUNK).toBe(5);
+    expect(reservationSize(19)).toBe(1);
+    expect(reservationSize(1)).toBe(1);
+    expect(reservationSize(100_000)).toBe(5_000);
+  });
+
+  it('makes one store call per reserved chunk and reports exact counts with one replica', async () => {
+    const { store, calls } = countingStore();
+    const storage = new StoreThrottlerStorage(store);
+    for (let i = 1; i <= LIMIT; i++) {
+      const record = await hit(storage);
+      expect(record).toMatchObject({ totalHits: i, isBlocked: false });
+      expect(record.timeToExpire).toBeGreaterThan(58);
+      expect(record.timeToExpire).toBeLessThanOrEqual(60);
+    }
+    expect(calls).toEqual(Array(LIMIT / CHUNK).fill('hitRateLimit'));
+    const refused = await hit(storage);
+    expect(refused).toMatchObject({ totalHits: LIMIT + 1, isBlocked: true });
+    expect(refused.timeToBlockExpire).toBeGreaterThan(58);
+    // Refused while blocked without asking the store again.
+    expect(await hit(storage)).toMatchObject({ isBlocked: true });
+    expect(calls).toHaveLength(LIMIT / CHUNK + 1);
+  });
+
+  it('shares concurrent requests of one replica into one reservation', async () => {
+    const { store, calls } = countingStore();
+    const storage = new StoreThrottlerStorage(store);
+    const records = await Promise.all(Array.from({ length: CHUNK }, () => hit(storage)));
+    expect(records.map((r) => r.totalHits).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5]);
+    expect(calls).toHaveLength(1);
+  });
+
+  it('never allows more than the limit across two replicas on one store', async () => {
+    const { store } = countingStore();
+    const replicas = [new StoreThrottlerStorage(store), new StoreThrottlerStorage(store)];
+    const sequential: boolean[] = [];
+    for (let i = 0; i < 80; i++) sequential.push(!(await hit(replicas[i % 2])).isBlocked);
+    const concurrent = await Promise.all(
+      Array.from({ length: 80 }, (_, i) => hit(replicas[i % 2]).then((r) => !r.isBlocked)),
+    );
+    const allowed = [...sequential, ...concurrent].filter(Boolean).length;
+    expect(allowed).toBeLessThanOrEqual(LIMIT);
+    // Unused reservations make it stricter, by less than a chunk per replica.
+    expect(allowed).toBeGreaterThan(LIMIT - 2 * CHUNK);
+    expect(await store.get('ratelimit:default:k')).toBe(LIMIT + 1);
+  });
+
+  it('starts a new budget when the window ends', async () => {
+    const { store, calls } = countingStore();
+    const storage = new StoreThrottlerStorage(store);
+    const short = () => storage.increment('k', 500, 40, 0, 'default');
+    expect(await short()).toMatchObject({ totalHits: 1, isBlocked: false });
+    expect(await short()).toMatchObject({ totalHits: 2, isBlocked: false });
+    await new Promise((r) => setTimeout(r, 600));
+    expect(await short()).toMatchObject({ totalHits: 1, isBlocked: false });
+    expect(calls).toHaveLength(2);
   });
 });

@@ -126,23 +126,31 @@ export class MemoryStateStore extends StateStore implements MutexBackend {
   }
 
   /** Same steps as RATE_LIMIT_HIT_SCRIPT, with no await in between, so it is atomic here too. */
-  async hitRateLimit(key: string, windowMs: number, limit: number, blockMs: number): Promise<RateLimitHit> {
+  async hitRateLimit(
+    key: string,
+    windowMs: number,
+    limit: number,
+    blockMs: number,
+    by = 1,
+  ): Promise<RateLimitHit> {
     const now = Date.now();
     const blockKey = `${key}:blocked`;
     const block = this.live(blockKey);
     if (block?.expiresAt !== undefined) {
       const blocked = block.expiresAt - now;
-      return { hits: limit + 1, resetInMs: blocked, blockedForMs: blocked };
+      return { hits: limit + 1, resetInMs: blocked, blockedForMs: blocked, granted: 0 };
     }
     const counter = this.live(key);
-    const hits = (counter ? Number(decodeValue<unknown>(this.jsonOf(counter, key))) : 0) + 1;
+    const current = counter ? Number(decodeValue<unknown>(this.jsonOf(counter, key))) : 0;
+    const granted = Math.max(1, Math.min(Math.floor(by), limit - current));
+    const hits = current + granted;
     const expiresAt = counter?.expiresAt ?? now + Math.max(1, windowMs);
     this.write(key, { kind: 'value', json: String(hits), expiresAt });
     const resetInMs = expiresAt - now;
-    if (hits <= limit) return { hits, resetInMs, blockedForMs: 0 };
+    if (hits <= limit) return { hits, resetInMs, blockedForMs: 0, granted };
     const blockedForMs = blockMs > 0 ? blockMs : resetInMs;
     this.write(blockKey, { kind: 'value', json: '1', expiresAt: now + blockedForMs });
-    return { hits, resetInMs, blockedForMs };
+    return { hits, resetInMs, blockedForMs, granted: 0 };
   }
 
   async sortedSetAdd(key: string, members: SortedSetMember[]): Promise<void> {

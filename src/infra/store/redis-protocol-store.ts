@@ -147,9 +147,9 @@ export abstract class RedisProtocolStore extends StateStore implements MutexBack
     );
   }
 
-  hitRateLimit(key: string, windowMs: number, limit: number, blockMs: number): Promise<RateLimitHit> {
+  hitRateLimit(key: string, windowMs: number, limit: number, blockMs: number, by = 1): Promise<RateLimitHit> {
     return storeCall('hitRateLimit', async () => {
-      const [hits, resetInMs, blockedForMs] = await this.command<[number, number, number]>([
+      const [hits, resetInMs, blockedForMs, granted] = await this.command<[number, number, number, number]>([
         'EVAL',
         RATE_LIMIT_HIT_SCRIPT,
         2,
@@ -158,8 +158,14 @@ export abstract class RedisProtocolStore extends StateStore implements MutexBack
         Math.max(1, Math.ceil(windowMs)),
         limit,
         Math.max(0, Math.ceil(blockMs)),
+        Math.max(1, Math.floor(by)),
       ]);
-      return { hits: Number(hits), resetInMs: Number(resetInMs), blockedForMs: Number(blockedForMs) };
+      return {
+        hits: Number(hits),
+        resetInMs: Number(resetInMs),
+        blockedForMs: Number(blockedForMs),
+        granted: Number(granted),
+      };
     });
   }
 

@@ -78,19 +78,24 @@ return n
 `;
 
 /**
- * One fixed-window rate-limit hit, check and count in one atomic step (one round trip per request).
- * KEYS: counter key, block key. ARGV: window ms, limit, block ms (0: block until the window ends).
- * While the block key lives, nothing is counted. Otherwise the counter is incremented (a new one gets
- * the window as its TTL); past the limit, the block key is written.
- * Returns { hits, ms until the window (while blocked: the block) ends, blocked-for ms (0 when allowed) }.
+ * One fixed-window rate-limit reservation, check and count in one atomic step (one round trip).
+ * KEYS: counter key, block key. ARGV: window ms, limit, block ms (0: block until the window ends),
+ * hits wanted (by). While the block key lives, nothing is counted. Otherwise the counter grows by
+ * min(by, what is left under the limit), at least 1 (a new counter gets the window as its TTL); a
+ * counter past the limit writes the block key.
+ * Returns { hits, ms until the window (while blocked: the block) ends, blocked-for ms (0 when
+ * allowed), hits granted (0 when refused) }.
  */
 export const RATE_LIMIT_HIT_SCRIPT = `
 local limit = tonumber(ARGV[2])
 local blocked = redis.call('PTTL', KEYS[2])
 if blocked > 0 then
-  return {limit + 1, blocked, blocked}
+  return {limit + 1, blocked, blocked, 0}
 end
-local hits = redis.call('INCR', KEYS[1])
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local grant = math.min(tonumber(ARGV[4]), limit - current)
+if grant < 1 then grant = 1 end
+local hits = redis.call('INCRBY', KEYS[1], grant)
 local left = redis.call('PTTL', KEYS[1])
 if left < 0 then
   left = tonumber(ARGV[1])
@@ -100,7 +105,7 @@ if hits > limit then
   local block = tonumber(ARGV[3])
   if block <= 0 then block = left end
   redis.call('SET', KEYS[2], '1', 'PX', block)
-  return {hits, left, block}
+  return {hits, left, block, 0}
 end
-return {hits, left, 0}
+return {hits, left, 0, grant}
 `;

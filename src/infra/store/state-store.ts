@@ -61,6 +61,8 @@ export interface RateLimitHit {
   resetInMs: number;
   /** 0 when the request is allowed; otherwise how long this client stays refused, in ms. */
   blockedForMs: number;
+  /** Hits reserved by this call (1..by) when allowed; 0 when refused. */
+  granted: number;
 }
 
 export abstract class StateStore {
@@ -95,8 +97,17 @@ export abstract class StateStore {
    * replica on the store shares exactly one counter per key. The first hit opens the window (its
    * TTL). The hit that exceeds the limit blocks the key for blockMs (0: until the window ends);
    * while blocked, requests are refused without being counted. Uses the keys key and `${key}:blocked`.
+   * `by` reserves up to that many hits at once (a replica then spends them without asking again):
+   * fewer are granted when fewer are left, never taking the counter past the limit; when none are
+   * left the call counts one hit over the limit and blocks, as a single hit would.
    */
-  abstract hitRateLimit(key: string, windowMs: number, limit: number, blockMs: number): Promise<RateLimitHit>;
+  abstract hitRateLimit(
+    key: string,
+    windowMs: number,
+    limit: number,
+    blockMs: number,
+    by?: number,
+  ): Promise<RateLimitHit>;
 
   abstract sortedSetAdd(key: string, members: SortedSetMember[]): Promise<void>;
   /**

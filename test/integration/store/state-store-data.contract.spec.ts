@@ -208,7 +208,7 @@ describe.each(ADAPTER_KINDS)('StateStore contract (data): %s adapter', (kind) =>
   describe('rate limits', () => {
     it('should open the window with the first hit and count the hits in it', async () => {
       const first = await store.hitRateLimit('rl', 60_000, 3, 0);
-      expect(first).toEqual({ hits: 1, resetInMs: expect.any(Number), blockedForMs: 0 });
+      expect(first).toEqual({ hits: 1, resetInMs: expect.any(Number), blockedForMs: 0, granted: 1 });
       expect(first.resetInMs).toBeGreaterThan(59_000);
       expect(first.resetInMs).toBeLessThanOrEqual(60_000);
       expect(await store.ttl('rl')).toBeGreaterThan(59_000);
@@ -265,6 +265,28 @@ describe.each(ADAPTER_KINDS)('StateStore contract (data): %s adapter', (kind) =>
         Array.from({ length: 10 }, (_, i) => i + 1),
       );
       expect((await replicas[1].hitRateLimit('shared', 60_000, 10, 0)).blockedForMs).toBeGreaterThan(0);
+    });
+
+    it('should reserve several hits at once, granting only what is left under the limit', async () => {
+      expect(await store.hitRateLimit('rl', 60_000, 10, 0, 4)).toMatchObject({ hits: 4, granted: 4, blockedForMs: 0 });
+      expect(await store.hitRateLimit('rl', 60_000, 10, 0, 4)).toMatchObject({ hits: 8, granted: 4, blockedForMs: 0 });
+      expect(await store.hitRateLimit('rl', 60_000, 10, 0, 4)).toMatchObject({ hits: 10, granted: 2, blockedForMs: 0 });
+      expect(await store.get('rl')).toBe(10);
+      // Nothing left: one hit over the limit is counted and blocks, as a single hit would.
+      const over = await store.hitRateLimit('rl', 60_000, 10, 0, 4);
+      expect(over).toMatchObject({ hits: 11, granted: 0 });
+      expect(over.blockedForMs).toBeGreaterThan(59_000);
+      expect(await store.hitRateLimit('rl', 60_000, 10, 0, 4)).toMatchObject({ hits: 11, granted: 0 });
+      expect(await store.get('rl')).toBe(11);
+    });
+
+    it('should never grant more than the limit to replicas reserving concurrently', async () => {
+      const replicas = [store, harness.open(kind, prefix)];
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => replicas[i % 2].hitRateLimit('shared', 60_000, 25, 0, 3)),
+      );
+      expect(results.reduce((sum, r) => sum + r.granted, 0)).toBe(25);
+      expect(results.filter((r) => r.granted === 0).every((r) => r.blockedForMs > 0)).toBe(true);
     });
 
     if (kind === 'upstash') {
