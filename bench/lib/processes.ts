@@ -165,12 +165,20 @@ export interface ReferenceBodies {
 }
 
 /** The bare Fastify server answering the same routes with the same bodies (bench/reference-server.ts). */
-export async function startReference(bodies: ReferenceBodies): Promise<ServiceProcess> {
+export async function startReference(
+  bodies: ReferenceBodies,
+  headers: Record<string, string> = {},
+): Promise<ServiceProcess> {
   const port = await freePort();
   const proc = spawnChild(
     process.execPath,
     ['-r', 'ts-node/register/transpile-only', join(ROOT, 'bench', 'reference-server.ts')],
-    { ...process.env, REF_PORT: String(port), REF_BODIES: JSON.stringify(bodies) },
+    {
+      ...process.env,
+      REF_PORT: String(port),
+      REF_BODIES: JSON.stringify(bodies),
+      REF_HEADERS: JSON.stringify(headers),
+    },
   );
   const url = `http://127.0.0.1:${port}`;
   await waitForOk(`${url}/health/live`, proc);
