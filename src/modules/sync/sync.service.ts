@@ -29,8 +29,8 @@ interface PendingEvent {
 
 /**
  * Whether an observation changed anything worth a write: the fields applyNovitaObservation sets,
- * lastSyncedAt/updatedAt excepted. Compared field by field (a sync of 10,000 instances does this
- * 10,000 times).
+ * lastSyncedAt/updatedAt excepted. Compared field by field, statusError too (a sync of 10,000
+ * instances does this 10,000 times).
  */
 function changedByObservation(a: InstanceRecord, b: InstanceRecord): boolean {
   return (
@@ -42,7 +42,8 @@ function changedByObservation(a: InstanceRecord, b: InstanceRecord): boolean {
     a.spotStatus !== b.spotStatus ||
     a.startedAt !== b.startedAt ||
     a.stoppedAt !== b.stoppedAt ||
-    JSON.stringify(a.statusError) !== JSON.stringify(b.statusError)
+    a.statusError?.state !== b.statusError?.state ||
+    a.statusError?.message !== b.statusError?.message
   );
 }
 
@@ -78,6 +79,7 @@ export class SyncService {
   ): Promise<SyncReport> {
     const started = Date.now();
     const now = new Date(started);
+    const nowIso = now.toISOString();
     // Page 1 is asked while the open operations are read.
     const firstPage = this.novita.listInstances(1, SYNC_PAGE_SIZE);
     firstPage.catch(() => undefined); // awaited below; a rejection before then is not unhandled
@@ -103,7 +105,7 @@ export class SyncService {
       pages: 0,
       errors: [],
       duration: 0,
-      timestamp: now.toISOString(),
+      timestamp: nowIso,
       options,
     };
     const seen = new Set<string>();
@@ -128,7 +130,7 @@ export class SyncService {
         for (const inst of fresh) seen.add(inst.id);
         const byNovitaId = await this.repo.findManyByNovitaIds(fresh.map((i) => i.id));
         for (const r of byNovitaId.values()) seenRecordIds.add(r.id);
-        await this.applyPage(fresh, { byNovitaId, busy, reservedNames, report, options, now });
+        await this.applyPage(fresh, { byNovitaId, busy, reservedNames, report, options, now, nowIso });
       },
     );
     report.novitaInstances = seen.size;
@@ -200,6 +202,7 @@ export class SyncService {
       report: SyncReport;
       options: SyncOptions;
       now: Date;
+      nowIso: string;
     },
   ): Promise<void> {
     const { report, now } = ctx;
@@ -217,7 +220,7 @@ export class SyncService {
         }
         report.mergedInstances++;
         if (ctx.busy(record)) continue;
-        const next = applyNovitaObservation(record, inst, now);
+        const next = applyNovitaObservation(record, inst, now, ctx.nowIso);
         if (!changedByObservation(record, next) && !portsDiffer(record, next)) {
           report.unchanged++;
           continue;
