@@ -155,6 +155,17 @@ export class InstanceRepository {
     return { ids, novitaIds };
   }
 
+  /**
+   * The id of every record, deleted ones included until they expire. Once the indexes are built,
+   * from the names index in one round trip (it files every record); before that, from a scan of
+   * keys, whose round trips grow with the number of keys.
+   */
+  async allIds(): Promise<string[]> {
+    if (!(await this.indexesReady())) return (await this.scanIds()).ids;
+    const members = await this.store.sortedSetRange(NAMES_INDEX_KEY, 0, -1);
+    return members.map(({ member }) => parseNameMember(member).id);
+  }
+
   /** The current version of each record, in order (null where gone): one round trip. */
   getMany(ids: string[]): Promise<(InstanceRecord | null)[]> {
     return ids.length === 0 ? Promise.resolve([]) : this.store.getMany<InstanceRecord>(ids.map(instanceKey));
@@ -383,6 +394,12 @@ export class InstanceRepository {
       }
       entries = await entriesAfter(last!, q.limit - records.length + 1);
     }
+  }
+
+  /** Every record like listAll, in two round trips once the indexes are built (see allIds). */
+  async listAllByIndex(): Promise<InstanceRecord[]> {
+    const records = await this.getMany(await this.allIds());
+    return records.filter((r): r is InstanceRecord => r !== null);
   }
 
   /** Every record (one scan, one batched read). */

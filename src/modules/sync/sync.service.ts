@@ -137,20 +137,14 @@ export class SyncService {
     // The whole walk, for the comprehensive listing to reuse.
     this.listing.remember(listed, started);
 
-    // Records Novita did not list: tracked ones (by the Novita-id index) and those without a Novita id.
-    const keys = await this.repo.scanIds();
-    const unseen = keys.novitaIds.filter((n) => !seen.has(n));
-    const absent = [...(await this.repo.findManyByNovitaIds(unseen)).values()];
-    const known = new Set([...seenRecordIds, ...absent.map((r) => r.id)]);
-    const rest = (await this.repo.getMany(keys.ids.filter((id) => !known.has(id)))).filter(
+    // Records Novita did not list: every record but those found by their Novita id on a page (one
+    // round trip for the ids, whatever their number, and usually none to read).
+    const unseen = (await this.repo.allIds()).filter((id) => !seenRecordIds.has(id));
+    const candidates = (await this.repo.getMany(unseen)).filter(
       // Records this pass just adopted are listed, not absent.
       (r): r is InstanceRecord =>
-        r !== null &&
-        r.status !== 'deleted' &&
-        !seenRecordIds.has(r.id) &&
-        !(r.novitaInstanceId && seen.has(r.novitaInstanceId)),
+        r !== null && r.status !== 'deleted' && !(r.novitaInstanceId && seen.has(r.novitaInstanceId)),
     );
-    const candidates = [...absent.filter((r) => r.status !== 'deleted'), ...rest];
     report.localInstances = report.mergedInstances + candidates.length;
     report.beforeSync = report.localInstances;
 
