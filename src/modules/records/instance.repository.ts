@@ -56,6 +56,8 @@ type IndexEntry = IndexPosition & { nameMember?: string };
  * page so the ones at or before the position can be skipped without a second read.
  */
 const TIE_SLACK = 16;
+/** Records per read when every record is read (listAllByIndex). */
+const READ_SLICE = 1_000;
 
 /** Store access for instance records and their name and Novita-id indexes. No business rules here. */
 @Injectable()
@@ -396,10 +398,16 @@ export class InstanceRepository {
     }
   }
 
-  /** Every record like listAll, in two round trips once the indexes are built (see allIds). */
+  /**
+   * Every record like listAll, without a scan once the indexes are built (see allIds). The records
+   * are asked in slices sent together, so the store prepares the next slice while this process
+   * decodes the last one (one read of 10,000 records leaves each side waiting for the other).
+   */
   async listAllByIndex(): Promise<InstanceRecord[]> {
-    const records = await this.getMany(await this.allIds());
-    return records.filter((r): r is InstanceRecord => r !== null);
+    const ids = await this.allIds();
+    const slices: Promise<(InstanceRecord | null)[]>[] = [];
+    for (let i = 0; i < ids.length; i += READ_SLICE) slices.push(this.getMany(ids.slice(i, i + READ_SLICE)));
+    return (await Promise.all(slices)).flat().filter((r): r is InstanceRecord => r !== null);
   }
 
   /** Every record (one scan, one batched read). */
