@@ -113,8 +113,9 @@ export class SyncService {
 
     // Pages are walked like the comprehensive listing walks them (NOVITA_MAX_CONCURRENT_REQUESTS at a
     // time once page 1 told the total) and each is folded in as it arrives, reading only its own
-    // records: a pass costs little more than the walk. A listing failure ends the pass once the pages
-    // in flight have settled, and marks nothing obsolete: the caller records it as failed.
+    // records, so no page waits for another. A record read may change before its page is written:
+    // the write checks for that. A listing failure ends the pass once the pages in flight have
+    // settled, and marks nothing obsolete: the caller records it as failed.
     const listed = await walkPages(
       async (pageNum) => {
         await keepAlive();
