@@ -2,7 +2,6 @@ import { HttpService } from '@nestjs/axios';
 import { Logger } from '@nestjs/common';
 import { AxiosRequestConfig } from 'axios';
 import { CircuitState } from 'cockatiel';
-import { firstValueFrom } from 'rxjs';
 import { AppError, ErrorCode } from '../../common/errors';
 import { NovitaConfig } from '../../config/config.types';
 import { NovitaClient } from './novita-client';
@@ -308,8 +307,11 @@ export class HttpNovitaClient extends NovitaClient {
     const started = performance.now();
     const seconds = () => (performance.now() - started) / 1000;
     try {
+      // Axios itself rather than HttpService's Observable: once the answer is in, unsubscribing from
+      // that Observable cancels the finished request, building a CanceledError per Novita call. The
+      // attempt's signal cancels a request that timed out.
       const res = await policy.execute(({ signal }) =>
-        firstValueFrom(this.http.request<T>(this.requestConfig(call, signal))),
+        this.http.axiosRef.request<T>(this.requestConfig(call, signal)),
       );
       this.lastSuccessAt = Date.now();
       this.observer?.recordNovitaCall(call.operation, 'ok', seconds());

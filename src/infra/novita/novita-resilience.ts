@@ -102,7 +102,13 @@ export function buildNovitaPolicies(config: NovitaConfig, options: ResilienceOpt
     maxAttempts: config.maxRetries,
     backoff,
   });
-  const perAttemptTimeout = timeout(config.timeoutMs, TimeoutStrategy.Aggressive);
+  // The attempt's signal is aborted when the timeout fires, not after an attempt that returned: by
+  // then the request is over, and an abort only costs an AbortError and a CanceledError (stack
+  // traces included) per Novita call, 100 of them per walk of 10,000 instances.
+  const perAttemptTimeout = timeout(config.timeoutMs, {
+    strategy: TimeoutStrategy.Aggressive,
+    abortOnReturn: false,
+  });
 
   const compose = (retryPolicy: RetryPolicy): AttemptPolicy =>
     wrap(limiter, breaker, retryPolicy, perAttemptTimeout);

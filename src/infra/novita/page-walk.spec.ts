@@ -83,7 +83,55 @@ describe('walkPages', () => {
   });
 });
 
+describe('walkPages with a page handler', () => {
+  it('hands every page over once as it arrives, within the concurrency bound, and still returns page order', async () => {
+    const l = listing(95, { pageSize: 10 });
+    const handled: number[] = [];
+    let busy = 0;
+    let peak = 0;
+    const result = await walkPages(l.fetchPage, 10, 3, async (page, pageNum) => {
+      busy++;
+      peak = Math.max(peak, busy);
+      await new Promise((r) => setTimeout(r, 1));
+      handled.push(pageNum);
+      expect(page.instances[0].id).toBe(`i${(pageNum - 1) * 10 + 1}`);
+      busy--;
+    });
+    expect(ids(result)).toEqual(ids(l.all));
+    expect([...handled].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(peak).toBeLessThanOrEqual(3);
+  });
+
+  it('fails the walk when a handler fails, once every page in flight has been handled', async () => {
+    const l = listing(200, { pageSize: 10 });
+    let inFlight = 0;
+    const walk = walkPages(l.fetchPage, 10, 4, async (_page, pageNum) => {
+      inFlight++;
+      await new Promise((r) => setTimeout(r, pageNum === 3 ? 0 : 5));
+      inFlight--;
+      if (pageNum === 3) throw new Error('store down');
+    });
+    await expect(walk).rejects.toThrow('store down');
+    // Pages fetched alongside page 3 were still being handled when it failed: the walk waited for them.
+    expect(inFlight).toBe(0);
+    expect(l.asked.length).toBeLessThan(20);
+  });
+});
+
 describe('mapBounded', () => {
+  it('rejects with the first failure only once the calls in flight have settled', async () => {
+    const finished: number[] = [];
+    const run = mapBounded([1, 2, 3, 4, 5], 3, async (n) => {
+      await new Promise((r) => setTimeout(r, n === 1 ? 0 : 10));
+      finished.push(n);
+      if (n === 1) throw new Error('first failed');
+      return n;
+    });
+    await expect(run).rejects.toThrow('first failed');
+    // 2 and 3 were in flight when 1 failed; 4 and 5 were never started.
+    expect([...finished].sort()).toEqual([1, 2, 3]);
+  });
+
   it('keeps the order of the items whatever order the calls finish in', async () => {
     const out = await mapBounded([30, 10, 20, 0], 2, async (ms) => {
       await new Promise((r) => setTimeout(r, ms));

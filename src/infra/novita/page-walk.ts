@@ -13,12 +13,25 @@ export interface WalkedPage {
  * Novita gave none) pages are read one by one with the sequential walk's stop rules: a short
  * page, `total` reached, or a page of ids already seen (Novita ignoring pageNum). The first page
  * that fails fails the walk: a partial listing would look like missing instances.
+ *
+ * onPage, when given, is handed each page as it arrives, in no particular order (pages after the
+ * first are fetched concurrently), within the same `concurrency` bound: a caller that folds pages
+ * into a store does so while the walk goes on. A rejection of onPage fails the walk like a failed
+ * page. The walk settles only once every page it started has been fetched and handled.
  */
 export async function walkPages(
   fetchPage: (pageNum: number) => Promise<WalkedPage>,
   pageSize: number,
   concurrency: number,
+  onPage?: (page: WalkedPage, pageNum: number) => Promise<void>,
 ): Promise<NovitaInstance[]> {
+  const fetchAndHandle = onPage
+    ? async (pageNum: number): Promise<WalkedPage> => {
+        const page = await fetchPage(pageNum);
+        await onPage(page, pageNum);
+        return page;
+      }
+    : fetchPage;
   // Ids already taken: an instance created mid-walk shifts later pages and would repeat an item.
   const seen = new Map<string, NovitaInstance>();
   let received = 0;
@@ -34,42 +47,44 @@ export async function walkPages(
     return page.instances.length < pageSize || fresh === 0 || (page.total !== null && received >= page.total);
   };
 
-  const first = await fetchPage(1);
+  const first = await fetchAndHandle(1);
   let done = take(first);
   let next = 2;
   if (!done && first.total !== null) {
     const lastPage = Math.ceil(first.total / pageSize);
     const pageNums = Array.from({ length: Math.max(0, lastPage - 1) }, (_, i) => i + 2);
-    const pages = await mapBounded(pageNums, concurrency, fetchPage);
+    const pages = await mapBounded(pageNums, concurrency, fetchAndHandle);
     for (const page of pages) {
       next++;
       if ((done = take(page))) break;
     }
   }
-  while (!done) done = take(await fetchPage(next++));
+  while (!done) done = take(await fetchAndHandle(next++));
   return [...seen.values()];
 }
 
 /**
- * fn over items with at most `limit` calls in flight; results in the order of items. The first
- * rejection rejects the whole and no further call is started (calls already in flight finish unseen).
+ * fn over items with at most `limit` calls in flight; results in the order of items. After the first
+ * rejection no further call is started, and the whole rejects with it once the calls already in
+ * flight have settled: a caller's calls may write, and nothing of them should outlive the outcome
+ * (a sync pass releases its lock when it settles).
  */
 export async function mapBounded<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
   let nextIndex = 0;
-  let failed = false;
+  const failures: unknown[] = [];
   const worker = async (): Promise<void> => {
-    while (!failed && nextIndex < items.length) {
+    while (failures.length === 0 && nextIndex < items.length) {
       const i = nextIndex++;
       try {
         results[i] = await fn(items[i]);
       } catch (err) {
-        failed = true;
-        throw err;
+        failures.push(err);
       }
     }
   };
   const workers = Math.max(1, Math.min(limit, items.length));
   await Promise.all(Array.from({ length: workers }, worker));
+  if (failures.length > 0) throw failures[0];
   return results;
 }

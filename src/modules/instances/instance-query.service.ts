@@ -151,7 +151,7 @@ export class InstanceQueryService {
     const asked = Date.now();
     const walking = this.listing.walk();
     walking.catch(() => undefined); // awaited below; a rejection before then is not unhandled
-    const records = await this.repo.listAll();
+    const records = await this.repo.listAllByIndex();
     const locals = records.filter((r) => r.status !== 'deleted');
 
     let remote: NovitaInstance[];
@@ -179,13 +179,17 @@ export class InstanceQueryService {
     const byNovitaId = new Map(locals.filter((r) => r.novitaInstanceId).map((r) => [r.novitaInstanceId!, r]));
     const merged = new Map<string, InstanceResponseDto>();
     const novitaOnly: InstanceResponseDto[] = [];
+    const nowIso = now.toISOString();
     for (const n of remote) {
       const local = byNovitaId.get(n.id);
       if (!local) {
-        if (includeNovitaOnly) novitaOnly.push(toNovitaOnlyResponse(n, now));
+        if (includeNovitaOnly) novitaOnly.push(toNovitaOnlyResponse(n, now, nowIso));
         continue;
       }
-      merged.set(local.id, toInstanceResponse(applyNovitaObservation(local, n, now), { source: 'merged' }));
+      merged.set(
+        local.id,
+        toInstanceResponse(applyNovitaObservation(local, n, now, nowIso), { source: 'merged' }),
+      );
     }
     const instances = [...locals.map((r) => merged.get(r.id) ?? toInstanceResponse(r)), ...novitaOnly].sort(
       byCreatedDesc,

@@ -47,7 +47,11 @@ export function toInstanceResponse(
 const iso = (ms: number | undefined | null): string | null => (ms ? new Date(ms).toISOString() : null);
 
 /** An instance Novita knows and this service does not manage. */
-export function toNovitaOnlyResponse(n: NovitaInstance, now: Date): InstanceResponseDto {
+export function toNovitaOnlyResponse(
+  n: NovitaInstance,
+  now: Date,
+  nowIso: string = now.toISOString(),
+): InstanceResponseDto {
   return {
     id: n.id,
     instanceId: n.id,
@@ -73,7 +77,7 @@ export function toNovitaOnlyResponse(n: NovitaInstance, now: Date): InstanceResp
     spotStatus: n.spotStatus,
     createdAt: iso(n.createdAt),
     updatedAt: null,
-    lastSyncedAt: now.toISOString(),
+    lastSyncedAt: nowIso,
     startedAt: iso(n.startedAt),
     readyAt: null,
     stoppedAt: iso(n.stoppedAt),

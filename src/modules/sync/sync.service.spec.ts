@@ -96,6 +96,33 @@ describe('SyncService obsolete policy', () => {
     expect(again).toMatchObject({ adopted: 0, beforeSync: 2, afterSync: 2, mergedInstances: 2, updated: 0 });
   });
 
+  it('walks several pages, adopting an instance a shifted page repeats only once', async () => {
+    for (let i = 1; i <= 250; i++) h.novita.seed({ id: `nv-${i}`, name: `n-${i}`, status: 'running' });
+    const list = h.novita.listInstances.bind(h.novita);
+    // An instance created mid-walk shifts page 2 by one: its first item is page 1's last.
+    jest.spyOn(h.novita, 'listInstances').mockImplementation(async (pageNum, pageSize, filter) => {
+      const page = await list(pageNum, pageSize, filter);
+      if (pageNum !== 2) return page;
+      const repeated = h.novita.instances.get('nv-100')!;
+      return { ...page, instances: [repeated, ...page.instances.slice(0, -1)] };
+    });
+    const report = await h.sync.run('run_9', options);
+    expect(report).toMatchObject({ pages: 3, adopted: 249, novitaInstances: 249 });
+    const records = await h.repo.listAll();
+    expect(new Set(records.map((r) => r.novitaInstanceId)).size).toBe(records.length);
+  });
+
+  it('reads each page’s records with at most two batched reads and writes nothing on a steady pass', async () => {
+    for (let i = 1; i <= 250; i++) h.novita.seed({ id: `nv-${i}`, name: `n-${i}`, status: 'running' });
+    await h.sync.run('run_10', options);
+    const reads = jest.spyOn(h.store, 'getMany');
+    const batches = jest.spyOn(h.store, 'writeBatch');
+    const report = await h.sync.run('run_11', options);
+    expect(report).toMatchObject({ pages: 3, mergedInstances: 250, unchanged: 250, updated: 0 });
+    expect(reads.mock.calls.length).toBeLessThanOrEqual(2 * report.pages);
+    expect(batches).not.toHaveBeenCalled();
+  });
+
   it('writes nothing on a pass that changes nothing', async () => {
     await tracked('steady');
     await h.sync.run('run_5', options);

@@ -4,7 +4,8 @@ import { ErrorCode, isAppError } from '../../common/errors';
 import { AllConfig, SyncConfig } from '../../config/config.types';
 import { NovitaClient } from '../../infra/novita/novita-client';
 import { NovitaListing } from '../../infra/novita/novita-listing';
-import { InstancePage, NovitaInstance } from '../../infra/novita/novita.types';
+import { NovitaInstance } from '../../infra/novita/novita.types';
+import { walkPages } from '../../infra/novita/page-walk';
 import { WebhookEventType } from '../webhooks/webhook-emitter';
 import { InstanceEvents } from '../records/instance-events';
 import { applyNovitaObservation, markTerminated, recordFromNovita } from '../records/instance-observation';
@@ -16,8 +17,6 @@ import { SyncError, SyncOptions, SyncReport } from './sync.types';
 
 /** Novita list page size for a sync pass. */
 export const SYNC_PAGE_SIZE = 100;
-/** Pages requested ahead of the one being applied (Novita calls in flight for one pass, at most this + 1). */
-export const SYNC_PREFETCH_PAGES = 2;
 /** Novita statuses after which an instance is gone: never adopted. */
 const GONE_ON_NOVITA = new Set(['removed', 'removing', 'toRemove']);
 
@@ -30,8 +29,8 @@ interface PendingEvent {
 
 /**
  * Whether an observation changed anything worth a write: the fields applyNovitaObservation sets,
- * lastSyncedAt/updatedAt excepted. Compared field by field (a sync of 10,000 instances does this
- * 10,000 times).
+ * lastSyncedAt/updatedAt excepted. Compared field by field, statusError too (a sync of 10,000
+ * instances does this 10,000 times).
  */
 function changedByObservation(a: InstanceRecord, b: InstanceRecord): boolean {
   return (
@@ -43,7 +42,8 @@ function changedByObservation(a: InstanceRecord, b: InstanceRecord): boolean {
     a.spotStatus !== b.spotStatus ||
     a.startedAt !== b.startedAt ||
     a.stoppedAt !== b.stoppedAt ||
-    JSON.stringify(a.statusError) !== JSON.stringify(b.statusError)
+    a.statusError?.state !== b.statusError?.state ||
+    a.statusError?.message !== b.statusError?.message
   );
 }
 
@@ -57,6 +57,8 @@ function changedByObservation(a: InstanceRecord, b: InstanceRecord): boolean {
 export class SyncService {
   private readonly logger = new Logger(SyncService.name);
   private readonly config: SyncConfig;
+  /** Novita list pages in flight for one pass: the client's own limit (NOVITA_MAX_CONCURRENT_REQUESTS). */
+  private readonly pageConcurrency: number;
 
   constructor(
     private readonly repo: InstanceRepository,
@@ -67,6 +69,7 @@ export class SyncService {
     private readonly listing: NovitaListing,
   ) {
     this.config = configService.get('sync', { infer: true });
+    this.pageConcurrency = configService.get('novita', { infer: true }).maxConcurrent;
   }
 
   async run(
@@ -76,8 +79,8 @@ export class SyncService {
   ): Promise<SyncReport> {
     const started = Date.now();
     const now = new Date(started);
-    // Pages are fetched one ahead of the one being applied, and each page reads only its own records,
-    // so a pass costs little more than walking Novita's pages.
+    const nowIso = now.toISOString();
+    // Page 1 is asked while the open operations are read.
     const firstPage = this.novita.listInstances(1, SYNC_PAGE_SIZE);
     firstPage.catch(() => undefined); // awaited below; a rejection before then is not unhandled
     const openOps = new Set(await this.operations.openIds());
@@ -102,63 +105,47 @@ export class SyncService {
       pages: 0,
       errors: [],
       duration: 0,
-      timestamp: now.toISOString(),
+      timestamp: nowIso,
       options,
     };
     const seen = new Set<string>();
     const seenRecordIds = new Set<string>();
-    // The whole walk, each id once, for the comprehensive listing to reuse (NovitaListing).
-    const listed = new Map<string, NovitaInstance>();
 
-    // Up to SYNC_PREFETCH_PAGES pages, with their records, are read ahead of the one being applied.
-    // A record read ahead may change before its page is applied: the write checks for that.
-    const withRecords = (page: Promise<InstancePage>) =>
-      page.then(async (p) => ({
-        page: p,
-        byNovitaId: await this.repo.findManyByNovitaIds(p.instances.map((i) => i.id)),
-      }));
-    const pending = new Map<number, Promise<{ page: InstancePage; byNovitaId: Map<string, InstanceRecord> }>>(
-      [[1, withRecords(firstPage)]],
+    // Pages are walked like the comprehensive listing walks them (NOVITA_MAX_CONCURRENT_REQUESTS at a
+    // time once page 1 told the total) and each is folded in as it arrives, reading only its own
+    // records, so no page waits for another. A record read may change before its page is written:
+    // the write checks for that. A listing failure ends the pass once the pages in flight have
+    // settled, and marks nothing obsolete: the caller records it as failed.
+    const listed = await walkPages(
+      async (pageNum) => {
+        await keepAlive();
+        return pageNum === 1 ? firstPage : this.novita.listInstances(pageNum, SYNC_PAGE_SIZE);
+      },
+      SYNC_PAGE_SIZE,
+      this.pageConcurrency,
+      async (page) => {
+        report.pages++;
+        // Each id once per pass: an instance created mid-walk shifts later pages and repeats an item,
+        // which two pages folded at the same time would otherwise both adopt.
+        const fresh = page.instances.filter((inst) => !seen.has(inst.id));
+        for (const inst of fresh) seen.add(inst.id);
+        const byNovitaId = await this.repo.findManyByNovitaIds(fresh.map((i) => i.id));
+        for (const r of byNovitaId.values()) seenRecordIds.add(r.id);
+        await this.applyPage(fresh, { byNovitaId, busy, reservedNames, report, options, now, nowIso });
+      },
     );
-    let lastPage = 1;
-    for (let pageNum = 1; pageNum <= lastPage; pageNum++) {
-      await keepAlive();
-      // A listing failure ends the pass (and marks nothing obsolete): the caller records it as failed.
-      const { page, byNovitaId } = await pending.get(pageNum)!;
-      pending.delete(pageNum);
-      report.pages++;
-      // Novita's latest total decides how far to walk; a short page is the last one.
-      lastPage =
-        page.instances.length < SYNC_PAGE_SIZE
-          ? pageNum
-          : Math.max(pageNum, Math.ceil(page.total / SYNC_PAGE_SIZE));
-      for (let n = pageNum + 1; n <= Math.min(lastPage, pageNum + SYNC_PREFETCH_PAGES); n++) {
-        if (pending.has(n)) continue;
-        const ahead = withRecords(this.novita.listInstances(n, SYNC_PAGE_SIZE));
-        ahead.catch(() => undefined);
-        pending.set(n, ahead);
-      }
-      for (const r of byNovitaId.values()) seenRecordIds.add(r.id);
-      for (const inst of page.instances) if (!listed.has(inst.id)) listed.set(inst.id, inst);
-      await this.applyPage(page.instances, { byNovitaId, busy, reservedNames, seen, report, options, now });
-    }
     report.novitaInstances = seen.size;
-    this.listing.remember([...listed.values()], started);
+    // The whole walk, for the comprehensive listing to reuse.
+    this.listing.remember(listed, started);
 
-    // Records Novita did not list: tracked ones (by the Novita-id index) and those without a Novita id.
-    const keys = await this.repo.scanIds();
-    const unseen = keys.novitaIds.filter((n) => !seen.has(n));
-    const absent = [...(await this.repo.findManyByNovitaIds(unseen)).values()];
-    const known = new Set([...seenRecordIds, ...absent.map((r) => r.id)]);
-    const rest = (await this.repo.getMany(keys.ids.filter((id) => !known.has(id)))).filter(
+    // Records Novita did not list: every record but those found by their Novita id on a page (one
+    // round trip for the ids, whatever their number, and usually none to read).
+    const unseen = (await this.repo.allIds()).filter((id) => !seenRecordIds.has(id));
+    const candidates = (await this.repo.getMany(unseen)).filter(
       // Records this pass just adopted are listed, not absent.
       (r): r is InstanceRecord =>
-        r !== null &&
-        r.status !== 'deleted' &&
-        !seenRecordIds.has(r.id) &&
-        !(r.novitaInstanceId && seen.has(r.novitaInstanceId)),
+        r !== null && r.status !== 'deleted' && !(r.novitaInstanceId && seen.has(r.novitaInstanceId)),
     );
-    const candidates = [...absent.filter((r) => r.status !== 'deleted'), ...rest];
     report.localInstances = report.mergedInstances + candidates.length;
     report.beforeSync = report.localInstances;
 
@@ -207,10 +194,10 @@ export class SyncService {
       byNovitaId: Map<string, InstanceRecord>;
       busy: (r: InstanceRecord) => boolean;
       reservedNames: Set<string>;
-      seen: Set<string>;
       report: SyncReport;
       options: SyncOptions;
       now: Date;
+      nowIso: string;
     },
   ): Promise<void> {
     const { report, now } = ctx;
@@ -219,7 +206,6 @@ export class SyncService {
     const adopted: InstanceRecord[] = [];
     const pending: PendingEvent[] = [];
     for (const inst of instances) {
-      ctx.seen.add(inst.id);
       try {
         const record = ctx.byNovitaId.get(inst.id);
         if (!record) {
@@ -229,7 +215,7 @@ export class SyncService {
         }
         report.mergedInstances++;
         if (ctx.busy(record)) continue;
-        const next = applyNovitaObservation(record, inst, now);
+        const next = applyNovitaObservation(record, inst, now, ctx.nowIso);
         if (!changedByObservation(record, next) && !portsDiffer(record, next)) {
           report.unchanged++;
           continue;

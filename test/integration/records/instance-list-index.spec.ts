@@ -287,6 +287,20 @@ describe.each(ADAPTER_KINDS)('instance list indexes: %s store', (kind) => {
     expect(probe.calls.length).toBeLessThanOrEqual(1 + 3 * 3);
   });
 
+  it('knows every record, deleted ones included, from the names index without a key scan', async () => {
+    const all = Array.from({ length: 2500 }, (_, i) => record(i + 1));
+    for (let i = 0; i < all.length; i += 500) await repo.saveMany(all.slice(i, i + 500));
+    await repo.save(record(7, { status: 'deleted' }));
+    const probe = counting(store);
+    const counted = new InstanceRepository(probe.store);
+
+    expect((await counted.allIds()).sort()).toEqual(all.map((r) => r.id));
+    const listed = await counted.listAllByIndex();
+    expect(listed.map((r) => r.id).sort()).toEqual(all.map((r) => r.id));
+    expect(listed.find((r) => r.id === 'inst_0007')?.status).toBe('deleted');
+    expect(probe.calls).not.toContain('scanKeys');
+  });
+
   it('writes a record and all of its index entries in one round trip', async () => {
     const probe = counting(store);
     const counted = new InstanceRepository(probe.store);
