@@ -11,6 +11,7 @@ import {
   InstanceResponseDto,
 } from './dto/instance-response.dto';
 import { ComprehensiveQuery, ListInstancesQuery } from './dto/list-instances.query';
+import { observedAt } from '../records/instance-index';
 import { applyNovitaObservation } from '../records/instance-observation';
 import { toInstanceResponse, toNovitaOnlyResponse } from '../records/instance.mapper';
 import { InstanceRepository, PageQuery } from '../records/instance.repository';
@@ -61,9 +62,8 @@ export class InstanceQueryService {
   }
 
   private isFresh(record: InstanceRecord, now: number): boolean {
-    if (!record.novitaInstanceId || record.status === 'deleted' || !record.lastSyncedAt) return false;
-    const at = Date.parse(record.lastSyncedAt);
-    return at >= this.staleBefore && now - at < this.config.staleAfterMs;
+    const at = observedAt(record);
+    return at !== null && at >= this.staleBefore && now - at < this.config.staleAfterMs;
   }
 
   /**
@@ -151,7 +151,7 @@ export class InstanceQueryService {
     const asked = Date.now();
     const walking = this.listing.walk();
     walking.catch(() => undefined); // awaited below; a rejection before then is not unhandled
-    const records = await this.repo.listAllByIndex();
+    const records = await this.repo.listAll();
     const locals = records.filter((r) => r.status !== 'deleted');
 
     let remote: NovitaInstance[];

@@ -1,5 +1,6 @@
 import { NovitaInstance } from '../../infra/novita/novita.types';
 import { InstanceRecord, isManaged } from '../records/instance.types';
+import { isSpotCandidate } from '../records/instance-index';
 
 /**
  * Pure rules: which Novita instance is a spot reclaim, and which reclaim this service migrates.
@@ -77,9 +78,8 @@ function skip(reason: SkipReason, detail: string): Eligibility {
  * something else, such as a GET, recorded it as stopped).
  */
 export function isTrackedSpot(record: InstanceRecord): boolean {
-  if (!isManaged(record) || !record.novitaInstanceId) return false;
-  if (record.billingMode !== 'spot' && record.spec?.billingMode !== 'spot') return false;
-  return !['deleted', 'deleting', 'terminated', 'creating'].includes(record.status);
+  if (!isSpotCandidate(record) || !record.novitaInstanceId) return false;
+  return !['deleting', 'terminated', 'creating'].includes(record.status);
 }
 
 /** Error codes after which Novita did not start a migration (recreation may follow). */

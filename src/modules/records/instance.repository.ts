@@ -60,7 +60,7 @@ type IndexEntry = IndexPosition & { nameMember?: string };
  * page so the ones at or before the position can be skipped without a second read.
  */
 const TIE_SLACK = 16;
-/** Records per read when every record is read (listAll, listAllByIndex). */
+/** Records per read when every record is read (listAll). */
 const READ_SLICE = 1_000;
 
 /** Store access for instance records and their name and Novita-id indexes. No business rules here. */
@@ -403,30 +403,15 @@ export class InstanceRepository {
   }
 
   /**
-   * Every record like listAll, without a scan once the indexes are built (see allIds). The records
-   * are asked in slices sent together, so the store prepares the next slice while this process
-   * decodes the last one (one read of 10,000 records leaves each side waiting for the other).
+   * Every record, deleted ones included until they expire: the ids from allIds, then the records in
+   * slices of READ_SLICE sent together. The store prepares one slice while this process decodes the
+   * last, and no single decode of the whole fleet holds up the requests served in between.
    */
-  async listAllByIndex(): Promise<InstanceRecord[]> {
+  async listAll(): Promise<InstanceRecord[]> {
     const ids = await this.allIds();
     const slices: Promise<(InstanceRecord | null)[]>[] = [];
     for (let i = 0; i < ids.length; i += READ_SLICE) slices.push(this.getMany(ids.slice(i, i + READ_SLICE)));
     return (await Promise.all(slices)).flat().filter((r): r is InstanceRecord => r !== null);
-  }
-
-  /**
-   * Every record (one scan, then reads of READ_SLICE records one after another). The slices keep each
-   * JSON decode short, so requests are served between them instead of waiting for one decode of the
-   * whole fleet.
-   */
-  async listAll(): Promise<InstanceRecord[]> {
-    const keys = await this.store.scanKeys(INSTANCE_KEY_PREFIX);
-    const records: InstanceRecord[] = [];
-    for (let i = 0; i < keys.length; i += READ_SLICE) {
-      const batch = await this.store.getMany<InstanceRecord>(keys.slice(i, i + READ_SLICE));
-      for (const r of batch) if (r !== null) records.push(r);
-    }
-    return records;
   }
 
   /**

@@ -295,7 +295,7 @@ describe.each(ADAPTER_KINDS)('instance list indexes: %s store', (kind) => {
     const counted = new InstanceRepository(probe.store);
 
     expect((await counted.allIds()).sort()).toEqual(all.map((r) => r.id));
-    const listed = await counted.listAllByIndex();
+    const listed = await counted.listAll();
     expect(listed.map((r) => r.id).sort()).toEqual(all.map((r) => r.id));
     expect(listed.find((r) => r.id === 'inst_0007')?.status).toBe('deleted');
     expect(probe.calls).not.toContain('scanKeys');
