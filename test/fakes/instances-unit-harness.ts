@@ -16,6 +16,7 @@ import { InstanceCreateService } from '../../src/modules/instances/instance-crea
 import { InstanceEvents } from '../../src/modules/records/instance-events';
 import { InstanceLifecycleService } from '../../src/modules/instances/instance-lifecycle.service';
 import { InstanceQueryService } from '../../src/modules/instances/instance-query.service';
+import { InstancePages } from '../../src/modules/records/instance-pages';
 import { InstanceRepository } from '../../src/modules/records/instance.repository';
 import { NovitaCatalogService } from '../../src/modules/instances/novita-catalog.service';
 import { OperationRepository } from '../../src/modules/records/operation.repository';
@@ -105,10 +106,20 @@ export function buildInstancesHarness(env: Record<string, string> = {}) {
   const syncJob = new SyncJob(loop, sync, repo, configService);
   syncJob.onModuleInit();
   const refresher = new InstanceRefresher(repo, novita, store, configService);
-  const query = new InstanceQueryService(repo, refresher, listing, syncJob, configService, caches);
-  const intents = new IntentSettler(operations, repo, novita, events, createLookup, idempotency, configService);
+  const pages = new InstancePages(store, repo);
+  const query = new InstanceQueryService(repo, pages, refresher, listing, syncJob, configService, caches);
+  const intents = new IntentSettler(
+    operations,
+    repo,
+    novita,
+    events,
+    createLookup,
+    idempotency,
+    configService,
+  );
   const reconciler = new ReconcilerService(operations, repo, novita, events, prober, intents, configService);
   return {
+    pages,
     config,
     configService,
     store,

@@ -77,7 +77,14 @@ describe('InstanceQueryService.get (stale-while-revalidate)', () => {
   it('makes one Novita call for readers on two replicas sharing the store', async () => {
     const r = await observed(WINDOW_MS + 5_000);
     const otherRefresher = new InstanceRefresher(h.repo, h.novita, h.store, h.configService);
-    const other = new InstanceQueryService(h.repo, otherRefresher, h.listing, h.syncJob, h.configService);
+    const other = new InstanceQueryService(
+      h.repo,
+      h.pages,
+      otherRefresher,
+      h.listing,
+      h.syncJob,
+      h.configService,
+    );
     await Promise.all([
       ...Array.from({ length: 5 }, () => h.query.get(r.id)),
       ...Array.from({ length: 5 }, () => other.get(r.id)),

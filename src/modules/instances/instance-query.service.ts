@@ -14,7 +14,8 @@ import { ComprehensiveQuery, ListInstancesQuery } from './dto/list-instances.que
 import { observedAt } from '../records/instance-index';
 import { applyNovitaObservation } from '../records/instance-observation';
 import { toInstanceResponse, toNovitaOnlyResponse } from '../records/instance.mapper';
-import { InstanceRepository, PageQuery } from '../records/instance.repository';
+import { InstancePages, PageQuery } from '../records/instance-pages';
+import { InstanceRepository } from '../records/instance.repository';
 import { InstanceRecord } from '../records/instance.types';
 import { decodeCursor, encodeCursor, invalidCursor, ListOrder } from './list-cursor';
 import { SyncJob } from '../sync/sync.job';
@@ -38,6 +39,7 @@ export class InstanceQueryService {
 
   constructor(
     private readonly repo: InstanceRepository,
+    private readonly pages: InstancePages,
     private readonly refresher: InstanceRefresher,
     private readonly listing: NovitaListing,
     private readonly sync: SyncJob,
@@ -88,7 +90,7 @@ export class InstanceQueryService {
       offset = usePages ? ((query.page ?? 1) - 1) * limit : (query.offset ?? 0);
       start = { offset };
     }
-    const page = await this.repo.listPage({
+    const page = await this.pages.listPage({
       filter: { status: query.status, managed: query.managed },
       name: query.name?.toLowerCase(),
       order,

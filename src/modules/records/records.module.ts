@@ -6,17 +6,25 @@ import { WebhooksModule } from '../webhooks/webhooks.module';
 import { IdleDeadlines } from './idle-deadlines';
 import { InstanceEvents } from './instance-events';
 import { InstanceIndexJob } from './instance-index.job';
+import { InstancePages } from './instance-pages';
 import { InstanceRepository } from './instance.repository';
 import { OperationRepository } from './operation.repository';
 
 /**
  * The instance-records core shared by instances, sync, auto-stop and migration: the instance
- * repository and its indexes (kept whole by InstanceIndexJob), operation (intent) records, observation of Novita state, status
+ * repository and its indexes (kept whole by InstanceIndexJob, read page by page through InstancePages), operation (intent) records, observation of Novita state, status
  * mapping and instance events. Feature modules import this instead of reaching into each other.
  */
 @Module({
   imports: [StoreModule, WebhooksModule, MetricsModule, SchedulingModule],
-  providers: [InstanceRepository, OperationRepository, InstanceEvents, IdleDeadlines, InstanceIndexJob],
-  exports: [InstanceRepository, OperationRepository, InstanceEvents, IdleDeadlines],
+  providers: [
+    InstanceRepository,
+    InstancePages,
+    OperationRepository,
+    InstanceEvents,
+    IdleDeadlines,
+    InstanceIndexJob,
+  ],
+  exports: [InstanceRepository, InstancePages, OperationRepository, InstanceEvents, IdleDeadlines],
 })
 export class RecordsModule {}

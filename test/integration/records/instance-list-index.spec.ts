@@ -1,11 +1,7 @@
 import { StateStore } from '../../../src/infra/store/state-store';
 import { indexKey, INDEX_VERSION_KEY, NAMES_INDEX_KEY } from '../../../src/modules/records/instance-index';
-import {
-  instanceKey,
-  InstanceRepository,
-  PageQuery,
-  RecordPage,
-} from '../../../src/modules/records/instance.repository';
+import { instanceKey, InstanceRepository } from '../../../src/modules/records/instance.repository';
+import { InstancePages, PageQuery, RecordPage } from '../../../src/modules/records/instance-pages';
 import { InstanceRecord, InstanceStatus } from '../../../src/modules/records/instance.types';
 import { countingStore } from '../../support/counting-store';
 import { ADAPTER_KINDS, StoreHarness } from '../store/store-harness';
@@ -43,7 +39,13 @@ describe.each(ADAPTER_KINDS)('instance list indexes: %s store', (kind) => {
   let repo: InstanceRepository;
 
   const page = (q: Partial<PageQuery> = {}): Promise<RecordPage> =>
-    repo.listPage({ filter: {}, order: 'desc', limit: 100, start: { offset: 0 }, ...q });
+    new InstancePages(store, repo).listPage({
+      filter: {},
+      order: 'desc',
+      limit: 100,
+      start: { offset: 0 },
+      ...q,
+    });
   const ids = (p: RecordPage): string[] => p.records.map((r) => r.id);
   const members = async (key: string): Promise<string[]> =>
     (await store.sortedSetRange(key, 0, -1)).map((m) => m.member);
@@ -263,17 +265,22 @@ describe.each(ADAPTER_KINDS)('instance list indexes: %s store', (kind) => {
     const probe = counting(store);
     const counted = new InstanceRepository(probe.store);
 
-    const first = await counted.listPage({ filter: {}, order: 'desc', limit: 10, start: { offset: 0 } });
+    const first = await new InstancePages(probe.store, counted).listPage({
+      filter: {},
+      order: 'desc',
+      limit: 10,
+      start: { offset: 0 },
+    });
     expect(first.records).toHaveLength(10);
     expect(first.total).toBe(1000);
-    const deep = await counted.listPage({
+    const deep = await new InstancePages(probe.store, counted).listPage({
       filter: { managed: false },
       order: 'desc',
       limit: 10,
       start: { offset: 300 },
     });
     expect(deep.records[0].id).toBe('inst_0400');
-    const byCursor = await counted.listPage({
+    const byCursor = await new InstancePages(probe.store, counted).listPage({
       filter: {},
       order: 'desc',
       limit: 10,
@@ -321,7 +328,12 @@ describe.each(ADAPTER_KINDS)('instance list indexes: %s store', (kind) => {
       })),
     );
     const before = new InstanceRepository(old);
-    const unindexed = await before.listPage({ filter: {}, order: 'desc', limit: 1, start: { offset: 1 } });
+    const unindexed = await new InstancePages(old, before).listPage({
+      filter: {},
+      order: 'desc',
+      limit: 1,
+      start: { offset: 1 },
+    });
     expect(ids(unindexed)).toEqual(['inst_0002']);
     expect(unindexed.total).toBe(3);
 
@@ -332,7 +344,7 @@ describe.each(ADAPTER_KINDS)('instance list indexes: %s store', (kind) => {
 
     const probe = counting(old);
     const after = new InstanceRepository(probe.store);
-    const listed = await after.listPage({
+    const listed = await new InstancePages(probe.store, after).listPage({
       filter: { status: 'stopped' },
       order: 'desc',
       limit: 10,
