@@ -12,6 +12,7 @@ import { MigrationSteps } from './migration-steps';
 import { MigrationJob } from './migration.job';
 import { MigrationRepository } from './migration.repository';
 import { MigrationService } from './migration.service';
+import { MigrationViews } from './migration-views';
 
 /** The shared fake plus Novita's jobs list, which the migration follows. */
 class JobsNovita extends FakeNovitaClient {
@@ -42,7 +43,8 @@ function setup(env: Record<string, string> = {}) {
   );
   const loop = new BackgroundLoop(h.store);
   const service = new MigrationService(repo, h.repo, h.operations, novita, h.events, loop, h.configService);
-  return { ...h, novita, migrations: repo, runner, service, loop };
+  const views = new MigrationViews(repo, loop, h.configService);
+  return { ...h, novita, migrations: repo, runner, service, views, loop };
 }
 type Setup = ReturnType<typeof setup>;
 
@@ -444,8 +446,8 @@ describe('migration runner (fakes, memory store)', () => {
 
   it('status, history and the /health block follow the full pass registered on the loop', async () => {
     const s = setup();
-    new MigrationJob(s.loop, s.service, s.runner, s.configService).onModuleInit();
-    expect(await s.service.healthBlock()).toEqual({
+    new MigrationJob(s.loop, s.service, s.runner, s.views, s.configService).onModuleInit();
+    expect(await s.views.healthBlock()).toEqual({
       enabled: true,
       lastExecution: null,
       nextExecution: expect.any(String),
@@ -461,7 +463,7 @@ describe('migration runner (fakes, memory store)', () => {
       summary: { totalInstances: 1, eligibleInstances: 1, migratedInstances: 0, errorCount: 0 },
       instances: [{ instanceId: 'inst_a', outcome: 'would_migrate' }],
     });
-    const status = await s.service.status();
+    const status = await s.views.status();
     expect(status).toMatchObject({
       enabled: true,
       lastExecution: { id: execution.id, status: 'completed' },
@@ -474,8 +476,8 @@ describe('migration runner (fakes, memory store)', () => {
       migrations: { inFlight: 0, queued: 0, open: [] },
     });
     expect(status.statistics.averageExecutionTime).toBeGreaterThan(0);
-    expect((await s.service.history(20, 0)).executions.map((e) => e.id)).toEqual([execution.id]);
-    expect((await s.service.healthBlock()).lastExecution).toBe(execution.finishedAt);
+    expect((await s.views.history(20, 0)).executions.map((e) => e.id)).toEqual([execution.id]);
+    expect((await s.views.healthBlock()).lastExecution).toBe(execution.finishedAt);
   });
 
   it('MIGRATION_DRY_RUN: reclaims are reported, never migrated', async () => {

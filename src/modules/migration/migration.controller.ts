@@ -8,12 +8,16 @@ import {
   MigrationStatusDto,
   TriggerMigrationDto,
 } from './dto/migration.dto';
-import { ExecutionView, MigrationService, MigrationStatusView } from './migration.service';
+import { MigrationService } from './migration.service';
+import { ExecutionView, MigrationStatusView, MigrationViews } from './migration-views';
 
 @ApiTags('migration')
 @Controller('api/migration')
 export class MigrationController {
-  constructor(private readonly migration: MigrationService) {}
+  constructor(
+    private readonly migration: MigrationService,
+    private readonly views: MigrationViews,
+  ) {}
 
   @Get('status')
   @ApiOperation({
@@ -25,7 +29,7 @@ export class MigrationController {
   @ApiOkResponse({ type: MigrationStatusDto })
   @ApiErrorResponses(400, 401, 429, 503)
   getMigrationStatus(): Promise<MigrationStatusView> {
-    return this.migration.status();
+    return this.views.status();
   }
 
   @Post('trigger')
@@ -55,6 +59,6 @@ export class MigrationController {
   @ApiOkResponse({ type: MigrationHistoryDto })
   @ApiErrorResponses(400, 401, 429, 503)
   getMigrationHistory(@Query() query: MigrationHistoryQuery): Promise<MigrationHistoryDto> {
-    return this.migration.history(query.limit ?? 20, query.offset ?? 0);
+    return this.views.history(query.limit ?? 20, query.offset ?? 0);
   }
 }

@@ -4,6 +4,7 @@ import { ConfigService } from '@nestjs/config';
 import { AllConfig } from '../../config/config.types';
 import { BackgroundLoop } from '../../infra/scheduling/background-loop.service';
 import { MigrationRunner } from './migration-runner.service';
+import { MigrationViews } from './migration-views';
 import {
   MIGRATION_PASS_JOB,
   MIGRATION_RUNNER_JOB,
@@ -27,13 +28,14 @@ export class MigrationJob implements OnModuleInit {
     private readonly loop: BackgroundLoop,
     private readonly migration: MigrationService,
     private readonly runner: MigrationRunner,
+    private readonly views: MigrationViews,
     private readonly config: ConfigService<AllConfig, true>,
     @Optional() private readonly healthBlocks?: HealthBlockRegistry,
   ) {}
 
   onModuleInit(): void {
     this.healthBlocks?.register('migrationService', async () => ({
-      ...(await this.migration.healthBlock()),
+      ...(await this.views.healthBlock()),
     }));
     const cfg = this.config.get('migration', { infer: true });
     const instances = this.config.get('instances', { infer: true });

@@ -14,6 +14,7 @@ import { MigrationRecreation } from './migration-recreation.service';
 import { MigrationRunner } from './migration-runner.service';
 import { MigrationSteps } from './migration-steps';
 import { MigrationService } from './migration.service';
+import { MigrationViews } from './migration-views';
 
 /**
  * Spot recovery: reclaim detection, migration operations (their own schedule, advanced by their
@@ -34,6 +35,7 @@ import { MigrationService } from './migration.service';
   providers: [
     MigrationRepository,
     MigrationService,
+    MigrationViews,
     MigrationSteps,
     MigrationRecreation,
     MigrationReadiness,
