@@ -16,6 +16,9 @@ export interface ShutdownHooks {
   signals: NodeJS.Signals[];
 }
 
+/** How long answers sent at the drain deadline get to go out before every connection is closed. */
+const STRAGGLER_GRACE_MS = 250;
+
 /**
  * Time kept at the end of the budget for what follows the HTTP drain (background passes ending,
  * leases released, store closed): requests still running when it starts get a 503.
@@ -83,7 +86,14 @@ export function installGracefulShutdown(
       inFlight: inFlight.size,
       drainDeadlineMs: reserveAt,
     });
-    const cutOff = setTimeout(() => answerStragglers(), Math.max(0, reserveAt - (Date.now() - t0)));
+    const cutOff = setTimeout(() => {
+      answerStragglers();
+      // Give those answers a moment to go out, then end every connection still open: a client that
+      // stalled mid-request or stopped reading an answer would otherwise hold the listener (and the
+      // background work and lease release after it) until the hard stop.
+      dropConnections = setTimeout(() => closeAllConnections(), STRAGGLER_GRACE_MS);
+    }, Math.max(0, reserveAt - (Date.now() - t0)));
+    let dropConnections: NodeJS.Timeout | undefined;
     try {
       await app.close();
       logger.log({
@@ -91,14 +101,23 @@ export function installGracefulShutdown(
         tookMs: Date.now() - t0,
       });
       clearTimeout(cutOff);
+      clearTimeout(dropConnections);
       clearTimeout(hardStop);
       hooks.exit(0);
     } catch (err) {
       logger.error({ msg: 'Shutdown failed', err });
       clearTimeout(cutOff);
+      clearTimeout(dropConnections);
       clearTimeout(hardStop);
       hooks.exit(1);
     }
+  }
+
+  function closeAllConnections(): void {
+    const open = inFlight.size;
+    fastify.server.closeAllConnections();
+    if (open > 0)
+      logger.warn({ msg: 'Closed the connections still open after the drain deadline', requestsInFlight: open });
   }
 
   function answerStragglers(): void {

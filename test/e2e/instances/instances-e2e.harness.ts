@@ -47,6 +47,8 @@ export function serviceEnv(
     REGION_FALLBACK_ORDER: 'AS-SGP-02,CN-HK-01,US-CA-06',
     DEFAULT_REGION: 'AS-SGP-02',
     LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'silent',
+    // No load balancer to take the process out of rotation: close() need not wait for one.
+    SHUTDOWN_DELAY_MS: '100',
     ...extra,
   };
 }

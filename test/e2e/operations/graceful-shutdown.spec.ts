@@ -1,5 +1,5 @@
 import { Server, createServer } from 'node:http';
-import { AddressInfo } from 'node:net';
+import { AddressInfo, Socket, connect } from 'node:net';
 import Redis from 'ioredis';
 import { RedisServerHandle, startRedisServer } from '../../support/redis-server';
 import { ServiceProcess, startService, waitFor } from '../../support/service-process';
@@ -135,5 +135,43 @@ describe('graceful shutdown (service process)', () => {
       expect.stringContaining('Drain deadline reached'),
       expect.stringContaining('step 3/3'),
     ]);
+  }, 30_000);
+
+  it('does not let a client that stalls mid-request or stops reading hold the process past the drain deadline', async () => {
+    svc = await startService({
+      REDIS_URL: redis.url,
+      NOVITA_API_KEY: 'sk_unused',
+      NOVITA_API_BASE_URL: novita.baseUrl,
+      NOVITA_MAX_RETRIES: '0',
+      SHUTDOWN_DELAY_MS: String(DELAY_MS),
+      SHUTDOWN_TIMEOUT_MS: String(TIMEOUT_MS),
+      LOG_LEVEL: 'info',
+    });
+    await waitFor(async () => (await leases()).some((k) => k.endsWith('job:webhooks')));
+    const open = (): Promise<Socket> =>
+      new Promise((resolve, reject) => {
+        const socket = connect(svc.port, '127.0.0.1', () => resolve(socket));
+        socket.once('error', reject);
+      });
+    // Headers that never end: the server holds a request in progress on this connection.
+    const midRequest = await open();
+    midRequest.on('error', () => undefined);
+    midRequest.write('GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ');
+    // Asks for the Swagger UI bundle over and over on one connection and never reads an answer:
+    // the answers fill the socket buffers and the server's writes stall.
+    const notReading = await open();
+    notReading.on('error', () => undefined);
+    notReading.pause();
+    notReading.write('GET /docs/swagger-ui-bundle.js HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'.repeat(40));
+    await new Promise((r) => setTimeout(r, 500));
+
+    const sentAt = Date.now();
+    svc.child.kill('SIGTERM');
+    const code = await svc.exited;
+    // A clean exit (0, after the leases were released), not the hard stop at the end of the budget.
+    expect({ code, tookMs: Date.now() - sentAt < TIMEOUT_MS }).toEqual({ code: 0, tookMs: true });
+    expect(await leases()).toEqual([]);
+    midRequest.destroy();
+    notReading.destroy();
   }, 30_000);
 });

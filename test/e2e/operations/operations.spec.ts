@@ -31,7 +31,7 @@ describe('operations surface (e2e)', () => {
       expect((await t.request('GET', `/api/instances/${instanceId}`)).status).toBe(200);
     // Not one of ours: asked of Novita, which answers not found.
     await t.request('GET', '/api/instances/novita-id-that-does-not-exist');
-    await fetch(`${t.svc.url}/no/such/route`);
+    await (await fetch(`${t.svc.url}/no/such/route`)).arrayBuffer();
   }, 60_000);
 
   afterAll(async () => {
@@ -311,6 +311,8 @@ describe('operations surface (e2e)', () => {
       expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
       expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     }
+    // Read every body: an unread answer keeps its connection busy.
+    await Promise.all(responses.map((r) => r.arrayBuffer()));
   });
 
   it('answers a CORS preflight from an allowed origin and not from another', async () => {
@@ -335,5 +337,6 @@ describe('operations surface (e2e)', () => {
     const simple = await get('/api/instances', { Origin: ALLOWED_ORIGIN, 'X-API-Key': API_KEY });
     expect(simple.headers.get('access-control-allow-origin')).toBe(ALLOWED_ORIGIN);
     expect(simple.headers.get('access-control-expose-headers')).toContain('X-Request-ID');
+    await Promise.all([allowed, denied, simple].map((r) => r.arrayBuffer()));
   });
 });
