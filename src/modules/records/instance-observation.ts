@@ -44,6 +44,28 @@ export function applyNovitaObservation(
   return next;
 }
 
+/**
+ * Every field of a Novita observation that applyNovitaObservation reads, as one string: the same
+ * record folded with two observations of equal fingerprint comes out the same (timestamps of the
+ * fold aside). A sync pass keeps it per instance to skip records neither side has changed. Keep
+ * it in step with applyNovitaObservation.
+ */
+export function observationFingerprint(observed: NovitaInstance): string {
+  let ports = '';
+  for (const m of observed.portMappings) ports += `${m.port},${m.type},${m.endpoint};`;
+  return [
+    observed.status,
+    observed.clusterId,
+    observed.productId,
+    observed.spotStatus ?? '',
+    observed.statusError?.state ?? '',
+    observed.statusError?.message ?? '',
+    observed.startedAt ?? '',
+    observed.stoppedAt ?? '',
+    ports,
+  ].join('\u0001');
+}
+
 /** Novita no longer knows the instance: keep the record (never silently drop state), mark it terminated. */
 export function markTerminated(record: InstanceRecord, now: Date): InstanceRecord {
   return {

@@ -112,27 +112,81 @@ describe('SyncService obsolete policy', () => {
     expect(new Set(records.map((r) => r.novitaInstanceId)).size).toBe(records.length);
   });
 
-  it('reads each page’s records with at most two batched reads and writes nothing on a steady pass', async () => {
+  /** The record keys asked of the store by getMany calls (not the indexes, versions or marks). */
+  const recordReads = (spy: jest.SpyInstance): string[] =>
+    spy.mock.calls.flatMap(([keys]: [string[]]) => keys.filter((k) => k.startsWith('instance:')));
+
+  it('reads no record and writes nothing on a steady pass once the records are marked', async () => {
     for (let i = 1; i <= 250; i++) h.novita.seed({ id: `nv-${i}`, name: `n-${i}`, status: 'running' });
-    await h.sync.run('run_10', options);
+    await h.sync.run('run_10', options); // adopts
+    const marking = jest.spyOn(h.store, 'writeBatch');
+    expect(await h.sync.run('run_11', options)).toMatchObject({ unchanged: 250, updated: 0 });
+    // One batch of marks per page: nothing else is written.
+    expect(marking).toHaveBeenCalledTimes(3);
+    marking.mockClear();
     const reads = jest.spyOn(h.store, 'getMany');
-    const batches = jest.spyOn(h.store, 'writeBatch');
-    const report = await h.sync.run('run_11', options);
+    const report = await h.sync.run('run_12', options);
     expect(report).toMatchObject({ pages: 3, mergedInstances: 250, unchanged: 250, updated: 0 });
     expect(reads.mock.calls.length).toBeLessThanOrEqual(2 * report.pages);
-    expect(batches).not.toHaveBeenCalled();
+    expect(recordReads(reads)).toEqual([]);
+    expect(marking).not.toHaveBeenCalled();
+  });
+
+  it('reads a marked record again once something else wrote it, and folds the observation into it', async () => {
+    const record = await tracked('rewritten');
+    await h.sync.run('run_20', options);
+    await h.sync.run('run_21', options); // marks it
+    // Written by another hand while Novita still says running: the mark no longer holds.
+    await h.repo.save({ ...(await h.repo.get(record.id))!, status: 'stopped', novitaStatus: 'exited' });
+    const reads = jest.spyOn(h.store, 'getMany');
+    const report = await h.sync.run('run_22', options);
+    expect(recordReads(reads)).toContain(`instance:${record.id}`);
+    expect(report.updated).toBe(1);
+    expect((await h.repo.get(record.id))!.status).toBe('running');
+  });
+
+  it('reads a marked record again when Novita shows it differently', async () => {
+    const record = await tracked('changed-on-novita');
+    await h.sync.run('run_30', options);
+    await h.sync.run('run_31', options); // marks it
+    h.novita.setStatus(record.novitaInstanceId!, 'exited');
+    const report = await h.sync.run('run_32', options);
+    expect(report.updated).toBe(1);
+    expect((await h.repo.get(record.id))!.status).toBe('stopped');
+  });
+
+  it('gives a record written before versions existed one version (not counted as updated), then marks it', async () => {
+    const record = await tracked('legacy');
+    await h.sync.run('run_39', options);
+    await h.store.delete(`record-version:${record.id}`);
+    const first = await h.sync.run('run_40', options);
+    expect(first).toMatchObject({ updated: 0, unchanged: 1 });
+    expect(await h.store.get(`record-version:${record.id}`)).toEqual(expect.any(String));
+    await h.sync.run('run_41', options); // marks it
+    const reads = jest.spyOn(h.store, 'getMany');
+    expect(await h.sync.run('run_42', options)).toMatchObject({ updated: 0, unchanged: 1 });
+    expect(recordReads(reads)).toEqual([]);
   });
 
   it('writes nothing on a pass that changes nothing', async () => {
     await tracked('steady');
     await h.sync.run('run_5', options);
+    await h.sync.run('run_6', options); // marks it
     const writes = jest.spyOn(h.store, 'setMany');
     const batches = jest.spyOn(h.store, 'writeBatch');
     const set = jest.spyOn(h.store, 'set');
-    const report = await h.sync.run('run_6', options);
+    const report = await h.sync.run('run_7', options);
     expect(report.updated).toBe(0);
     expect(writes).not.toHaveBeenCalled();
     expect(batches).not.toHaveBeenCalled();
     expect(set).not.toHaveBeenCalled();
+  });
+
+  it('marks nothing on a dry run', async () => {
+    await tracked('dry');
+    await h.sync.run('run_50', options);
+    const batches = jest.spyOn(h.store, 'writeBatch');
+    await h.sync.run('run_51', { ...options, dryRun: true });
+    expect(batches).not.toHaveBeenCalled();
   });
 });

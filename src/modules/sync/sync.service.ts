@@ -8,8 +8,13 @@ import { NovitaInstance } from '../../infra/novita/novita.types';
 import { walkPages } from '../../infra/novita/page-walk';
 import { WebhookEventType } from '../webhooks/webhook-emitter';
 import { InstanceEvents } from '../records/instance-events';
-import { applyNovitaObservation, markTerminated, recordFromNovita } from '../records/instance-observation';
-import { InstanceRepository } from '../records/instance.repository';
+import {
+  applyNovitaObservation,
+  markTerminated,
+  observationFingerprint,
+  recordFromNovita,
+} from '../records/instance-observation';
+import { InstanceRepository, SyncFound, SyncMark } from '../records/instance.repository';
 import { InstanceRecord, newInstanceId } from '../records/instance.types';
 import { OperationRepository } from '../records/operation.repository';
 import { decideAbsent } from './obsolete.policy';
@@ -49,9 +54,11 @@ function changedByObservation(a: InstanceRecord, b: InstanceRecord): boolean {
 
 /**
  * One sync pass: pages through Novita's list, folds what it shows into the store in one batched
- * write per page (a page that changes nothing writes nothing), records instances it has never seen
- * as unmanaged, announces transitions made outside the service, then applies the obsolete policy to
- * records Novita no longer lists (each confirmed with a GET; a failed listing marks nothing).
+ * write per page, records instances it has never seen as unmanaged, announces transitions made
+ * outside the service, then applies the obsolete policy to records Novita no longer lists (each
+ * confirmed with a GET; a failed listing marks nothing).
+ * A record found unchanged is marked with its version and the observation's fingerprint; while
+ * neither changes, later passes do not read it, so a steady pass reads and writes almost nothing.
  */
 @Injectable()
 export class SyncService {
@@ -129,9 +136,22 @@ export class SyncService {
         // which two pages folded at the same time would otherwise both adopt.
         const fresh = page.instances.filter((inst) => !seen.has(inst.id));
         for (const inst of fresh) seen.add(inst.id);
-        const byNovitaId = await this.repo.findManyByNovitaIds(fresh.map((i) => i.id));
-        for (const r of byNovitaId.values()) seenRecordIds.add(r.id);
-        await this.applyPage(fresh, { byNovitaId, busy, reservedNames, report, options, now, nowIso });
+        // Records not written since a pass found them matching the same observation are not read.
+        const fingerprints = fresh.map(observationFingerprint);
+        const found = await this.repo.findForSync(
+          fresh.map((i) => i.id),
+          fingerprints,
+        );
+        for (const f of found.values()) seenRecordIds.add(f.id);
+        await this.applyPage(fresh, fingerprints, {
+          found,
+          busy,
+          reservedNames,
+          report,
+          options,
+          now,
+          nowIso,
+        });
       },
     );
     report.novitaInstances = seen.size;
@@ -190,8 +210,9 @@ export class SyncService {
 
   private async applyPage(
     instances: NovitaInstance[],
+    fingerprints: string[],
     ctx: {
-      byNovitaId: Map<string, InstanceRecord>;
+      found: Map<string, SyncFound>;
       busy: (r: InstanceRecord) => boolean;
       reservedNames: Set<string>;
       report: SyncReport;
@@ -205,20 +226,36 @@ export class SyncService {
     const before = new Map<string, InstanceRecord>();
     const adopted: InstanceRecord[] = [];
     const pending: PendingEvent[] = [];
-    for (const inst of instances) {
+    const marks: SyncMark[] = [];
+    /** Unchanged records written before versions existed: written once (not counted) to get one. */
+    const versioning = new Set<string>();
+    instances.forEach((inst, i) => {
       try {
-        const record = ctx.byNovitaId.get(inst.id);
-        if (!record) {
-          if (GONE_ON_NOVITA.has(inst.status) || ctx.reservedNames.has(inst.name)) continue;
+        const found = ctx.found.get(inst.id);
+        if (!found) {
+          if (GONE_ON_NOVITA.has(inst.status) || ctx.reservedNames.has(inst.name)) return;
           adopted.push(recordFromNovita(newInstanceId(), inst, now));
-          continue;
+          return;
         }
         report.mergedInstances++;
-        if (ctx.busy(record)) continue;
+        // Marked as matching this very observation and not written since: neither side changed.
+        // (It was not busy when marked, and an operation opened since would have written it.)
+        const { record, version } = found;
+        if (record === null) {
+          report.unchanged++;
+          return;
+        }
+        if (ctx.busy(record)) return;
         const next = applyNovitaObservation(record, inst, now, ctx.nowIso);
         if (!changedByObservation(record, next) && !portsDiffer(record, next)) {
           report.unchanged++;
-          continue;
+          if (version === null) {
+            versioning.add(record.id);
+            changed.push(next);
+            before.set(next.id, record);
+          } else
+            marks.push({ novitaInstanceId: inst.id, id: record.id, version, fingerprint: fingerprints[i] });
+          return;
         }
         const event = this.transitionEvent(record, next, inst);
         if (event) pending.push(event);
@@ -227,10 +264,10 @@ export class SyncService {
       } catch (err) {
         report.errors.push({ novitaInstanceId: inst.id, message: errorText(err) });
       }
-    }
+    });
     report.adopted += adopted.length;
     if (ctx.options.dryRun) {
-      report.updated += changed.length;
+      report.updated += changed.length - versioning.size;
       return;
     }
     // Another writer (an API request) may have changed a record since the listing was read: keep
@@ -238,10 +275,11 @@ export class SyncService {
     const current = await this.repo.getMany(changed.map((r) => r.id));
     const writable = changed.filter((r, i) => current[i]?.updatedAt === before.get(r.id)!.updatedAt);
     const writableIds = new Set(writable.map((r) => r.id));
-    report.updated += writable.length;
+    report.updated += writable.filter((r) => !versioning.has(r.id)).length;
     // Events first, each with a stable dedupe key: a pass cut off here re-emits the same events once.
     for (const e of pending.filter((p) => writableIds.has(p.record.id))) await this.emit(e, report);
     await this.repo.saveMany(writable);
+    await this.repo.markSynced(marks);
     if (adopted.length > 0) {
       await this.repo.saveMany(adopted, { claimNames: true });
       for (const r of adopted)
