@@ -4,7 +4,7 @@ import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { registerBodyParsers, renderClientError, renderFrameworkError } from './common/http/body-parsers';
-import { buildOpenApiDocument } from './common/http/openapi';
+import { buildOpenApiDocument, prepareOpenApiMetadata } from './common/http/openapi';
 import { createValidationPipe } from './common/http/validation';
 import { genRequestId } from './common/http/request-id';
 import { HTTP_LOGGER, registerRequestLogging } from './common/logging/request-logging';
@@ -49,9 +49,10 @@ export async function createApp(
   });
   registerRequestLogging(fastify, app.get(HTTP_LOGGER));
 
-  const document = await buildOpenApiDocument(app);
+  await prepareOpenApiMetadata();
   // Without the UI no static assets are served (jest cannot load @fastify/static's ESM dependencies).
-  SwaggerModule.setup('docs', app, document, {
+  // The document is built on the first request for it (SwaggerModule keeps it), which keeps it off boot.
+  SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), {
     jsonDocumentUrl: 'docs-json',
     swaggerUiEnabled: options.swaggerUi ?? true,
   });

@@ -137,10 +137,17 @@ export function finalizeDocument(doc: OpenAPIObject): OpenAPIObject {
   return doc;
 }
 
-/** The document served at /docs-json: plugin metadata loaded, integers typed, shared parts added. */
-export async function buildOpenApiDocument(app: INestApplication): Promise<OpenAPIObject> {
+/** Loads the plugin metadata and types the integer fields: run once before the document is built. */
+export async function prepareOpenApiMetadata(): Promise<void> {
   await SwaggerModule.loadPluginMetadata(openApiMetadata);
   documentIntegerFields();
+}
+
+/**
+ * The document served at /docs-json (after prepareOpenApiMetadata): shared parts added. Scanning
+ * every route takes about 100 ms, so the service builds it on the first request for it, not at boot.
+ */
+export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle('Novita GPU control plane')
     .setDescription(
