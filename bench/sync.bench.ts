@@ -3,9 +3,7 @@
  * same Novita pages, alternating rounds in one process; and the store round trips a pass makes.
  * Usage: npx ts-node --transpile-only bench/sync.bench.ts [instances=10000] [rounds=3]
  */
-import { HttpService } from '@nestjs/axios';
 import { ConfigService } from '@nestjs/config';
-import axios from 'axios';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/config.loader';
@@ -75,7 +73,7 @@ async function main(): Promise<void> {
   const redis = await startRedisServer();
   const config = loadConfig({ NOVITA_API_KEY: sim.apiKey, NOVITA_API_BASE_URL: sim.baseUrl });
   const configService = new ConfigService(config as never);
-  const novita = new HttpNovitaClient(new HttpService(axios.create()), config.novita);
+  const novita = new HttpNovitaClient(config.novita);
   const results: string[] = [];
   for (const [name, raw] of [
     ['memory', new MemoryStateStore()],

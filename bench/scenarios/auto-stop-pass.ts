@@ -4,10 +4,8 @@
  * adapter call counted; a batch is one command) and the pass time.
  * Alone: npx ts-node --transpile-only bench/scenarios/auto-stop-pass.ts [--quick]
  */
-import { HttpService } from '@nestjs/axios';
 import { Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import axios from 'axios';
 import { RunningSimulator, startSimulator } from '../../simulator';
 import { loadConfig } from '../../src/config/config.loader';
 import { AllConfig } from '../../src/config/config.types';
@@ -85,7 +83,7 @@ export async function startSweeperRig(
       commandTimeoutMs: 10_000,
     });
     const counted = countingStore(raw);
-    const novita = wrapNovita(new HttpNovitaClient(new HttpService(axios.create()), config.novita));
+    const novita = wrapNovita(new HttpNovitaClient(config.novita));
     const repo = new InstanceRepository(raw);
     const operations = new OperationRepository(raw);
     const events = new InstanceEvents(new NullEmitter());

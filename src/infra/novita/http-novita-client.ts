@@ -1,11 +1,10 @@
-import { HttpService } from '@nestjs/axios';
 import { Logger } from '@nestjs/common';
-import { AxiosRequestConfig } from 'axios';
 import { CircuitState } from 'cockatiel';
 import { AppError, ErrorCode } from '../../common/errors';
 import { NovitaConfig } from '../../config/config.types';
 import { NovitaClient } from './novita-client';
 import { classifyNovitaError } from './novita-error.classifier';
+import { NodeNovitaTransport, NovitaHttpRequest, NovitaTransport } from './novita-http';
 import {
   toCluster,
   toGpuProduct,
@@ -81,9 +80,9 @@ interface Call {
 }
 
 /**
- * NovitaClient over HTTP (@nestjs/axios), with every call through cockatiel policies (see
+ * NovitaClient over HTTP (novita-http.ts), with every call through cockatiel policies (see
  * novita-resilience.ts for the order and why). Buildable without Nest:
- * `new HttpNovitaClient(new HttpService(axios.create()), novitaConfig)`.
+ * `new HttpNovitaClient(novitaConfig)`; tests may hand in their own transport.
  */
 export class HttpNovitaClient extends NovitaClient {
   private readonly logger = new Logger(HttpNovitaClient.name);
@@ -93,12 +92,19 @@ export class HttpNovitaClient extends NovitaClient {
   private lastError: string | null = null;
   private readonly observer?: NovitaCallObserver;
 
+  private readonly headers: Record<string, string>;
+
   constructor(
-    private readonly http: HttpService,
     private readonly config: NovitaConfig,
     options: ResilienceOptions = {},
+    private readonly http: NovitaTransport = new NodeNovitaTransport(),
   ) {
     super();
+    this.headers = {
+      Authorization: `Bearer ${config.apiKey}`,
+      'Content-Type': 'application/json',
+      Accept: 'application/json',
+    };
     this.observer = options.observer;
     this.baseUrl = config.baseUrl.replace(/\/+$/, '');
     this.policies = buildNovitaPolicies(config, options);
@@ -307,15 +313,11 @@ export class HttpNovitaClient extends NovitaClient {
     const started = performance.now();
     const seconds = () => (performance.now() - started) / 1000;
     try {
-      // Axios itself rather than HttpService's Observable: once the answer is in, unsubscribing from
-      // that Observable cancels the finished request, building a CanceledError per Novita call. The
-      // attempt's signal cancels a request that timed out.
-      const res = await policy.execute(({ signal }) =>
-        this.http.axiosRef.request<T>(this.requestConfig(call, signal)),
-      );
+      // The attempt's signal cancels a request that timed out.
+      const res = await policy.execute(({ signal }) => this.http.request(this.requestOf(call, signal)));
       this.lastSuccessAt = Date.now();
       this.observer?.recordNovitaCall(call.operation, 'ok', seconds());
-      return res.data;
+      return res.data as T;
     } catch (err) {
       const appError = classifyNovitaError(err, {
         operation: call.operation,
@@ -330,23 +332,23 @@ export class HttpNovitaClient extends NovitaClient {
     }
   }
 
-  private requestConfig(call: Call, signal: AbortSignal): AxiosRequestConfig {
+  private requestOf(call: Call, signal: AbortSignal): NovitaHttpRequest {
     return {
       method: call.method,
-      url: `${this.baseUrl}${call.path}`,
-      params: call.params,
-      data: call.data,
-      headers: {
-        Authorization: `Bearer ${this.config.apiKey}`,
-        'Content-Type': 'application/json',
-        Accept: 'application/json',
-      },
-      // The timeout policy aborts this signal, which cancels the socket, not just our wait.
+      url: `${this.baseUrl}${call.path}${queryOf(call.params)}`,
+      headers: this.headers,
+      body: call.data === undefined ? undefined : JSON.stringify(call.data),
       signal,
-      // Calls go to the configured base URL only, never through an environment proxy.
-      proxy: false,
-      // Non-2xx rejects, so every failure takes the same classified path.
-      validateStatus: (status) => status >= 200 && status < 300,
     };
   }
+}
+
+/** `?a=1&b=x` from the defined values of `params` ('' when there are none). */
+function queryOf(params: object | undefined): string {
+  if (!params) return '';
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(params))
+    if (value !== undefined && value !== null) query.append(key, String(value));
+  const text = query.toString();
+  return text === '' ? '' : `?${text}`;
 }

@@ -1,6 +1,6 @@
-import { AxiosError, AxiosHeaders, CanceledError, InternalAxiosRequestConfig } from 'axios';
 import { BrokenCircuitError, BulkheadRejectedError, TaskCancelledError } from 'cockatiel';
 import { AppError, ErrorCode } from '../../common/errors';
+import { ABORTED, NovitaHttpError } from './novita-http';
 import {
   DEFAULT_UPSTREAM_RETRY_AFTER_SECONDS,
   classifyNovitaError,
@@ -12,29 +12,16 @@ import {
 } from './novita-error.classifier';
 
 const SECRET = 'sk_live_very_secret_key';
-const config = {
-  headers: new AxiosHeaders({ Authorization: `Bearer ${SECRET}` }),
-  url: 'http://127.0.0.1/gpu/instance',
-} as InternalAxiosRequestConfig;
-
-function httpError(status: number, data: unknown, headers: Record<string, string> = {}): AxiosError {
-  return new AxiosError(
-    `Request failed with status code ${status}`,
-    'ERR_BAD_RESPONSE',
-    config,
-    {},
-    {
-      status,
-      statusText: '',
-      data,
-      headers,
-      config,
-    },
-  );
+function httpError(status: number, data: unknown, headers: Record<string, string> = {}): NovitaHttpError {
+  return new NovitaHttpError(`Request failed with status code ${status}`, 'ERR_BAD_RESPONSE', {
+    status,
+    headers,
+    data,
+  });
 }
 
-function networkError(code: string): AxiosError {
-  return new AxiosError(`connect ${code} 127.0.0.1:1`, code, config, {});
+function networkError(code: string): NovitaHttpError {
+  return new NovitaHttpError(`connect ${code} 127.0.0.1:1`, code);
 }
 
 const classify = (err: unknown) => classifyNovitaError(err, { operation: 'getInstance' });
@@ -123,8 +110,8 @@ describe('novita-error.classifier', () => {
         ErrorCode.UPSTREAM_TIMEOUT,
       ],
       [
-        'axios abort by the timeout signal',
-        new CanceledError(undefined, undefined, config),
+        'a request aborted by the timeout signal',
+        new NovitaHttpError('canceled', ABORTED),
         ErrorCode.UPSTREAM_TIMEOUT,
       ],
       [
@@ -156,10 +143,12 @@ describe('novita-error.classifier', () => {
     });
 
     it('should never carry the API key, in details, message or cause', () => {
+      // Headers of the answer never reach the AppError (only Novita's body fields do).
+      const echoed = { 'www-authenticate': `Bearer ${SECRET}`, 'x-echo': SECRET };
       for (const err of [
-        httpError(401, { message: 'bad key' }),
+        httpError(401, { message: 'bad key' }, echoed),
         networkError('ECONNREFUSED'),
-        httpError(500, {}),
+        httpError(500, {}, echoed),
       ]) {
         const appError = classify(err);
         const cause = appError.cause as Error;
@@ -170,7 +159,7 @@ describe('novita-error.classifier', () => {
           s: cause?.stack,
         });
         expect(dump).not.toContain(SECRET);
-        expect(cause).not.toBeInstanceOf(AxiosError);
+        expect(cause).not.toBeInstanceOf(NovitaHttpError);
       }
     });
 
@@ -275,12 +264,11 @@ describe('novita-error.classifier', () => {
     });
 
     it('should classify by the response even when the socket code says timeout', () => {
-      const err = httpError(500, {});
-      err.code = 'ETIMEDOUT';
+      const err = new NovitaHttpError('timed out', 'ETIMEDOUT', { status: 500, headers: {}, data: {} });
       expect(classify(err).code).toBe(ErrorCode.UPSTREAM_UNAVAILABLE);
     });
 
-    it('should keep a cause on every classified error, without the axios config', () => {
+    it('should keep a cause on every classified error, as a plain Error without the exchange', () => {
       expect((classify(httpError(500, {})).cause as Error).message).toBe(
         'ERR_BAD_RESPONSE: Request failed with status code 500',
       );
@@ -291,13 +279,16 @@ describe('novita-error.classifier', () => {
       expect(classify(bug).cause).toBe(bug);
       const timeout = new TaskCancelledError('Operation timed out after 300ms');
       expect(classify(timeout).cause).toBe(timeout);
-      const codeless = httpError(500, {});
-      codeless.code = undefined;
+      const codeless = new NovitaHttpError('Request failed with status code 500', undefined, {
+        status: 500,
+        headers: {},
+        data: {},
+      });
       expect((classify(codeless).cause as Error).message).toBe('HTTP: Request failed with status code 500');
     });
 
     it('should describe a network error without a code', () => {
-      const err = new AxiosError('socket hang up', undefined, config, {});
+      const err = new NovitaHttpError('socket hang up', undefined);
       expect(classify(err).message).toBe('Novita unreachable (network error)');
       expect(isNotConnectedError(err)).toBe(false);
     });
@@ -393,7 +384,7 @@ describe('novita-error.classifier', () => {
       expect(isNotConnectedError(httpError(429, {}))).toBe(false);
       expect(isNotConnectedError(networkError('EAI_AGAIN'))).toBe(true);
       expect(isNotConnectedError(networkError('ETIMEDOUT'))).toBe(false);
-      expect(isNotConnectedError(new CanceledError(undefined, undefined, config))).toBe(false);
+      expect(isNotConnectedError(new NovitaHttpError('canceled', ABORTED))).toBe(false);
     });
   });
 });

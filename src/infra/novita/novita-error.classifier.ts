@@ -1,10 +1,10 @@
-import { AxiosError, isAxiosError, isCancel } from 'axios';
 import { TaskCancelledError, isBrokenCircuitError, isBulkheadRejectedError } from 'cockatiel';
 import { AppError, ErrorCode } from '../../common/errors';
+import { ABORTED, NovitaHttpError } from './novita-http';
 import { WireErrorBody } from './novita-wire.types';
 
 /**
- * Turns whatever a Novita call threw (AxiosError, cockatiel's policy errors, anything else) into an
+ * Turns whatever a Novita call threw (NovitaHttpError, cockatiel's policy errors, anything else) into an
  * AppError with a classified code, and answers the questions the resilience policies ask about a raw
  * error (retry it? count it against the breaker?). Kept free of I/O so every rule is unit-tested.
  */
@@ -22,7 +22,9 @@ export interface ClassifyContext {
 /** Retry-After for a Novita 429 that named none: long enough not to hammer a rate-limited upstream. */
 export const DEFAULT_UPSTREAM_RETRY_AFTER_SECONDS = 5;
 
-function bodyOf(err: AxiosError): WireErrorBody {
+const isHttpError = (err: unknown): err is NovitaHttpError => err instanceof NovitaHttpError;
+
+function bodyOf(err: NovitaHttpError): WireErrorBody {
   const data = err.response?.data;
   if (data && typeof data === 'object') return data as WireErrorBody;
   // A plain-text body (a proxy page, say) is kept as the message.
@@ -44,19 +46,18 @@ export function parseRetryAfterMs(header: unknown, now = Date.now()): number | u
 }
 
 export function retryAfterMsOf(err: unknown): number | undefined {
-  if (!isAxiosError(err) || err.response?.status !== 429) return undefined;
-  const headers = err.response.headers as Record<string, unknown> | undefined;
-  return parseRetryAfterMs(headers?.['retry-after']);
+  if (!isHttpError(err) || err.response?.status !== 429) return undefined;
+  return parseRetryAfterMs(err.response.headers?.['retry-after']);
 }
 
 /** A failure before any HTTP response: refused, reset, DNS, socket timeout. Our own aborts are timeouts, not this. */
 function isNetworkError(err: unknown): boolean {
-  return isAxiosError(err) && !err.response && !isCancel(err);
+  return isHttpError(err) && !err.response && err.code !== ABORTED;
 }
 
 /** True when the request cannot have reached Novita, so even a create may be sent again. */
 export function isNotConnectedError(err: unknown): boolean {
-  return isNetworkError(err) && NOT_CONNECTED_CODES.has((err as AxiosError).code ?? '');
+  return isNetworkError(err) && NOT_CONNECTED_CODES.has((err as NovitaHttpError).code ?? '');
 }
 
 /**
@@ -69,13 +70,13 @@ function isTaskCancelled(err: unknown): boolean {
 
 function isTimeout(err: unknown): boolean {
   if (isTaskCancelled(err)) return true;
-  if (!isAxiosError(err) || err.response) return false;
-  // ERR_CANCELED: the axios request aborted by the timeout's AbortSignal; ECONNABORTED/ETIMEDOUT: socket timeouts.
-  return isCancel(err) || err.code === 'ECONNABORTED' || err.code === 'ETIMEDOUT';
+  if (!isHttpError(err) || err.response) return false;
+  // ABORTED: the request aborted by the timeout's AbortSignal; ECONNABORTED/ETIMEDOUT: socket timeouts.
+  return err.code === ABORTED || err.code === 'ECONNABORTED' || err.code === 'ETIMEDOUT';
 }
 
 function statusOf(err: unknown): number | undefined {
-  return isAxiosError(err) ? err.response?.status : undefined;
+  return isHttpError(err) ? err.response?.status : undefined;
 }
 
 /**
@@ -105,7 +106,7 @@ function textOf(body: WireErrorBody): string {
 }
 
 /** Details for the AppError: Novita's own words plus our context. Never headers or config (the API key lives there). */
-function detailsOf(err: AxiosError, ctx: ClassifyContext): Record<string, unknown> {
+function detailsOf(err: NovitaHttpError, ctx: ClassifyContext): Record<string, unknown> {
   const body = bodyOf(err);
   const details: Record<string, unknown> = { operation: ctx.operation, upstreamStatus: err.response?.status };
   if (body.reason !== undefined) details.reason = body.reason;
@@ -116,13 +117,13 @@ function detailsOf(err: AxiosError, ctx: ClassifyContext): Record<string, unknow
   return details;
 }
 
-/** A cause that keeps the diagnosis but drops the AxiosError, whose config carries the Authorization header. */
+/** A cause that keeps the diagnosis in a plain Error: nothing of the exchange (its body included) rides along. */
 function safeCause(err: unknown): Error | undefined {
-  if (isAxiosError(err)) return new Error(`${err.code ?? 'HTTP'}: ${err.message}`);
+  if (isHttpError(err)) return new Error(`${err.code ?? 'HTTP'}: ${err.message}`);
   return err instanceof Error ? err : undefined;
 }
 
-export function classifyResponse(err: AxiosError, ctx: ClassifyContext = {}): AppError {
+export function classifyResponse(err: NovitaHttpError, ctx: ClassifyContext = {}): AppError {
   const status = err.response?.status ?? 0;
   const body = bodyOf(err);
   const text = textOf(body);
@@ -182,7 +183,7 @@ export function classifyNovitaError(err: unknown, ctx: ClassifyContext = {}): Ap
       cause: safeCause(err),
     });
   }
-  if (isAxiosError(err)) {
+  if (isHttpError(err)) {
     if (err.response) return classifyResponse(err, ctx);
     return new AppError(
       ErrorCode.UPSTREAM_UNAVAILABLE,

@@ -1,4 +1,3 @@
-import { HttpModule, HttpService } from '@nestjs/axios';
 import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { AllConfig } from '../../config/config.types';
@@ -8,19 +7,15 @@ import { HttpNovitaClient } from './http-novita-client';
 import { NovitaClient } from './novita-client';
 import { NovitaListing } from './novita-listing';
 
-/**
- * Binds the NovitaClient port to HttpNovitaClient. Relies on the global ConfigModule (app.module.ts).
- * HttpModule.register gives this module its own axios instance, so interceptors added elsewhere to
- * the shared default instance never touch Novita traffic.
- */
+/** Binds the NovitaClient port to HttpNovitaClient. Relies on the global ConfigModule (app.module.ts). */
 @Module({
-  imports: [HttpModule.register({}), MetricsModule],
+  imports: [MetricsModule],
   providers: [
     {
       provide: NovitaClient,
-      inject: [HttpService, ConfigService, MetricsService],
-      useFactory: (http: HttpService, config: ConfigService<AllConfig, true>, metrics: MetricsService) => {
-        const client = new HttpNovitaClient(http, config.get('novita', { infer: true }), {
+      inject: [ConfigService, MetricsService],
+      useFactory: (config: ConfigService<AllConfig, true>, metrics: MetricsService) => {
+        const client = new HttpNovitaClient(config.get('novita', { infer: true }), {
           observer: metrics,
         });
         metrics.watchBreaker(() => client.health().circuit);

@@ -1,5 +1,4 @@
 import { Logger } from '@nestjs/common';
-import { AxiosError } from 'axios';
 import http from 'node:http';
 import net from 'node:net';
 import { startSimulator, RunningSimulator } from '../../../simulator';
@@ -31,13 +30,12 @@ describe('HttpNovitaClient (resilience)', () => {
 
   describe('retries', () => {
     it('should retry a 503 burst and succeed on the third attempt', async () => {
-      const { client, axios } = buildTestClient(server, { maxRetries: 3 });
+      const { client, onFailure } = buildTestClient(server, { maxRetries: 3 });
       server.sim.injectFaults({ errorRate: 1, errorStatus: 503, paths: ['/gpu/instance'] });
       // The simulator has no counted 5xx burst, so the test ends the storm after the second 503.
       let failures = 0;
-      axios.interceptors.response.use(undefined, (err: AxiosError) => {
+      onFailure((err) => {
         if (err.response?.status === 503 && ++failures === 2) server.sim.clearFaults();
-        return Promise.reject(err);
       });
 
       const instance = await client.getInstance(instanceId);
@@ -110,12 +108,9 @@ describe('HttpNovitaClient (resilience)', () => {
     });
 
     it('should retry stop, an idempotent action, after a 502', async () => {
-      const { client, axios } = buildTestClient(server, { maxRetries: 2 });
+      const { client, onFailure } = buildTestClient(server, { maxRetries: 2 });
       server.sim.injectFaults({ errorRate: 1, errorStatus: 502, paths: ['/gpu/instance/stop'] });
-      axios.interceptors.response.use(undefined, (err: AxiosError) => {
-        server.sim.clearFaults();
-        return Promise.reject(err);
-      });
+      onFailure(() => server.sim.clearFaults());
 
       await client.stopInstance(instanceId);
 

@@ -1,11 +1,10 @@
-import { HttpService } from '@nestjs/axios';
-import axios, { AxiosInstance } from 'axios';
 import { NovitaConfig } from '../../../src/config/config.types';
 import { HttpNovitaClient } from '../../../src/infra/novita/http-novita-client';
+import { NodeNovitaTransport, NovitaHttpError, NovitaTransport } from '../../../src/infra/novita/novita-http';
 import { ResilienceOptions } from '../../../src/infra/novita/novita-resilience';
 import type { RunningSimulator } from '../../../simulator';
 
-/** One HTTP attempt as the client's axios instance saw it (real time, unlike the simulator's clock). */
+/** One HTTP attempt as the client's transport saw it (real time, unlike the simulator's clock). */
 export interface Attempt {
   method: string;
   url: string;
@@ -15,7 +14,8 @@ export interface Attempt {
 export interface TestClient {
   client: HttpNovitaClient;
   config: NovitaConfig;
-  axios: AxiosInstance;
+  /** Calls `listen` with every failed attempt (a non-2xx answer or a socket failure). */
+  onFailure(listen: (err: NovitaHttpError) => void): void;
   attempts: Attempt[];
   /** Most requests the client had on the wire at once. */
   peakInFlight(): number;
@@ -40,35 +40,41 @@ export function testConfig(
   };
 }
 
-/** Builds the client the way a non-Nest caller would: `new HttpNovitaClient(new HttpService(axios.create()), config)`. */
+/** Builds the client the way a non-Nest caller would (`new HttpNovitaClient(config)`), over a transport that records each attempt. */
 export function buildTestClient(
   sim: Pick<RunningSimulator, 'apiKey' | 'baseUrl'>,
   overrides: Partial<NovitaConfig> = {},
   options?: ResilienceOptions,
 ): TestClient {
-  const instance = axios.create();
+  const transport = new NodeNovitaTransport();
   const attempts: Attempt[] = [];
+  const failureListeners: ((err: NovitaHttpError) => void)[] = [];
   let inFlight = 0;
   let peak = 0;
-  instance.interceptors.request.use((req) => {
-    attempts.push({ method: (req.method ?? 'get').toUpperCase(), url: req.url ?? '', at: Date.now() });
-    inFlight++;
-    peak = Math.max(peak, inFlight);
-    return req;
-  });
-  instance.interceptors.response.use(
-    (res) => {
-      inFlight--;
-      return res;
+  const recording: NovitaTransport = {
+    async request(req) {
+      attempts.push({ method: req.method, url: req.url, at: Date.now() });
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      try {
+        return await transport.request(req);
+      } catch (err) {
+        if (err instanceof NovitaHttpError) failureListeners.forEach((listen) => listen(err));
+        throw err;
+      } finally {
+        inFlight--;
+      }
     },
-    (err) => {
-      inFlight--;
-      return Promise.reject(err);
-    },
-  );
+  };
   const config = testConfig(sim, overrides);
-  const client = new HttpNovitaClient(new HttpService(instance), config, options);
-  return { client, config, axios: instance, attempts, peakInFlight: () => peak };
+  const client = new HttpNovitaClient(config, options, recording);
+  return {
+    client,
+    config,
+    attempts,
+    onFailure: (listen) => failureListeners.push(listen),
+    peakInFlight: () => peak,
+  };
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
