@@ -74,7 +74,8 @@ export class NodeNovitaTransport implements NovitaTransport {
       const onResponse = (res: IncomingMessage): void => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.once('error', (err: NodeJS.ErrnoException) => fail(err));
+        // `on`, not `once`: a second 'error' without a listener would be thrown and end the process.
+        res.on('error', (err: NodeJS.ErrnoException) => fail(err));
         res.once('aborted', () => fail(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })));
         res.once('end', () => {
           req.signal.removeEventListener('abort', onAbort);
@@ -122,7 +123,7 @@ export class NodeNovitaTransport implements NovitaTransport {
         outgoing.destroy();
       };
       req.signal.addEventListener('abort', onAbort, { once: true });
-      outgoing.once('error', fail);
+      outgoing.on('error', fail);
       outgoing.end(req.body);
     });
   }
