@@ -102,27 +102,6 @@ describe('walkPages with a page handler', () => {
     expect(peak).toBeLessThanOrEqual(3);
   });
 
-  it('goes on fetching while pages are being handled', async () => {
-    const l = listing(100, { pageSize: 10 });
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    let waiting = 0;
-    // Every handler waits until the last page was asked: a walk whose fetches waited for the
-    // handlers would never get there.
-    const walk = walkPages(l.fetchPage, 10, 2, async () => {
-      waiting++;
-      await gate;
-    });
-    const until = Date.now() + 2000;
-    while (l.asked.length < 10 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
-    expect(l.asked.length).toBe(10);
-    // Handlers keep to the bound even while pages pile up.
-    expect(waiting).toBe(2);
-    release();
-    expect(ids(await walk)).toEqual(ids(l.all));
-    expect(waiting).toBe(10);
-  });
-
   it('fails the walk when a handler fails, once every page in flight has been handled', async () => {
     const l = listing(200, { pageSize: 10 });
     let inFlight = 0;

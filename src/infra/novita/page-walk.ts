@@ -15,10 +15,9 @@ export interface WalkedPage {
  * that fails fails the walk: a partial listing would look like missing instances.
  *
  * onPage, when given, is handed each page as it arrives, in no particular order (pages after the
- * first are fetched concurrently), at most `concurrency` pages at a time. A page being handled does
- * not hold up the fetches: a caller that folds pages into a store does so while the walk goes on
- * at the full rate. A rejection of onPage fails the walk like a failed page: no page is fetched or
- * handled after it. The walk settles only once every page it started has been fetched and handled.
+ * first are fetched concurrently), within the same `concurrency` bound: a caller that folds pages
+ * into a store does so while the walk goes on. A rejection of onPage fails the walk like a failed
+ * page. The walk settles only once every page it started has been fetched and handled.
  */
 export async function walkPages(
   fetchPage: (pageNum: number) => Promise<WalkedPage>,
@@ -26,28 +25,13 @@ export async function walkPages(
   concurrency: number,
   onPage?: (page: WalkedPage, pageNum: number) => Promise<void>,
 ): Promise<NovitaInstance[]> {
-  const handler = onPage ? new PageHandler(onPage, concurrency) : null;
-  const fetchAndHandle = handler
+  const fetchAndHandle = onPage
     ? async (pageNum: number): Promise<WalkedPage> => {
-        handler.throwIfFailed();
         const page = await fetchPage(pageNum);
-        handler.hand(page, pageNum);
+        await onPage(page, pageNum);
         return page;
       }
     : fetchPage;
-  try {
-    return await walk(fetchAndHandle, pageSize, concurrency);
-  } finally {
-    // Also when a fetch failed: nothing a handler started may outlive the walk.
-    await handler?.settled();
-  }
-}
-
-async function walk(
-  fetchAndHandle: (pageNum: number) => Promise<WalkedPage>,
-  pageSize: number,
-  concurrency: number,
-): Promise<NovitaInstance[]> {
   // Ids already taken: an instance created mid-walk shifts later pages and would repeat an item.
   const seen = new Map<string, NovitaInstance>();
   let received = 0;
@@ -77,47 +61,6 @@ async function walk(
   }
   while (!done) done = take(await fetchAndHandle(next++));
   return [...seen.values()];
-}
-
-/** Runs a walk's page handler at most `limit` pages at a time, remembering its first failure. */
-class PageHandler {
-  private running = 0;
-  private readonly queue: Array<() => void> = [];
-  private readonly all: Promise<void>[] = [];
-  private failure: { err: unknown } | null = null;
-
-  constructor(
-    private readonly onPage: (page: WalkedPage, pageNum: number) => Promise<void>,
-    private readonly limit: number,
-  ) {}
-
-  throwIfFailed(): void {
-    if (this.failure) throw this.failure.err;
-  }
-
-  hand(page: WalkedPage, pageNum: number): void {
-    this.throwIfFailed();
-    this.all.push(this.run(page, pageNum));
-  }
-
-  /** Every page handed over so far handled (or skipped after a failure); rejects with the first failure. */
-  async settled(): Promise<void> {
-    await Promise.all(this.all);
-    this.throwIfFailed();
-  }
-
-  private async run(page: WalkedPage, pageNum: number): Promise<void> {
-    if (this.running >= this.limit) await new Promise<void>((resolve) => this.queue.push(resolve));
-    this.running++;
-    try {
-      if (!this.failure) await this.onPage(page, pageNum);
-    } catch (err) {
-      this.failure ??= { err };
-    } finally {
-      this.running--;
-      this.queue.shift()?.();
-    }
-  }
 }
 
 /**
