@@ -14,6 +14,7 @@ import { MemoryStateStore } from '../src/infra/store/memory-state-store';
 import { RedisStateStore } from '../src/infra/store/redis-state-store';
 import { StateStore } from '../src/infra/store/state-store';
 import { InstanceEvents } from '../src/modules/records/instance-events';
+import { SyncMarks } from '../src/modules/records/sync-marks';
 import { InstanceRepository } from '../src/modules/records/instance.repository';
 import { OperationRepository } from '../src/modules/records/operation.repository';
 import { SYNC_PAGE_SIZE, SyncService } from '../src/modules/sync/sync.service';
@@ -88,6 +89,7 @@ async function main(): Promise<void> {
       new InstanceEvents(new NullEmitter()),
       configService as never,
       new NovitaListing(novita, new CacheRegistry()),
+      new SyncMarks(store),
     );
     const walk: number[] = [];
     const pass: number[] = [];
@@ -116,6 +118,7 @@ async function main(): Promise<void> {
         new InstanceEvents(new NullEmitter()),
         configService as never,
         new NovitaListing(novita, new CacheRegistry()),
+        new SyncMarks(fresh.store),
       );
       await s2.run('adopt', options);
     }

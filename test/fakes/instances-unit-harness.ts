@@ -18,6 +18,7 @@ import { InstanceLifecycleService } from '../../src/modules/instances/instance-l
 import { InstanceQueryService } from '../../src/modules/instances/instance-query.service';
 import { InstancePages } from '../../src/modules/records/instance-pages';
 import { InstanceRepository } from '../../src/modules/records/instance.repository';
+import { SyncMarks } from '../../src/modules/records/sync-marks';
 import { NovitaCatalogService } from '../../src/modules/instances/novita-catalog.service';
 import { OperationRepository } from '../../src/modules/records/operation.repository';
 import { ProbeResult, ReadinessProber } from '../../src/modules/instances/operations/readiness-check';
@@ -102,7 +103,15 @@ export function buildInstancesHarness(env: Record<string, string> = {}) {
   const loop = new BackgroundLoop(store);
   const caches = new CacheRegistry();
   const listing = new NovitaListing(novita, caches);
-  const sync = new SyncService(repo, operations, novita, events, configService, listing);
+  const sync = new SyncService(
+    repo,
+    operations,
+    novita,
+    events,
+    configService,
+    listing,
+    new SyncMarks(store),
+  );
   const syncJob = new SyncJob(loop, sync, repo, configService);
   syncJob.onModuleInit();
   const refresher = new InstanceRefresher(repo, novita, store, configService);

@@ -20,18 +20,18 @@ import { INSTANCE_STATUSES, InstanceRecord, InstanceStatus, isManaged } from './
 export const INSTANCE_KEY_PREFIX = 'instance:';
 const NAME_KEY_PREFIX = 'instance-name:';
 const NOVITA_KEY_PREFIX = 'instance-novita:';
-/** A token that changes with every write of the record (written in the same batch, after it). */
-const VERSION_KEY_PREFIX = 'record-version:';
-/** What a sync pass last found for a Novita id: `<record id>|<record version>|<observation fingerprint>`. */
-const SYNC_MARK_PREFIX = 'sync-mark:';
-/** Marks expire so that ones left by instances long gone do not pile up; a live one is renewed daily. */
-const SYNC_MARK_TTL_MS = 24 * 3600_000;
 /** Sorted set of idle deadlines (last used + threshold), read by the auto-stop sweeper. */
 export const AUTOSTOP_DEADLINES_KEY = 'autostop:deadlines';
 /** Deleted records stay readable for a while (GET by id says "deleted"), then expire. */
 const DELETED_RECORD_TTL_MS = 7 * 24 * 3600_000;
 
 export const instanceKey = (id: string): string => `${INSTANCE_KEY_PREFIX}${id}`;
+/** The record tracking a Novita id. */
+export const novitaKey = (novitaInstanceId: string): string => NOVITA_KEY_PREFIX + novitaInstanceId;
+/** A token that changes with every write of the record (written in the same batch, after it). */
+export const versionKey = (id: string): string => `record-version:${id}`;
+/** What a sync pass last found for a Novita id (sync-marks.ts); dropped with the record's indexes. */
+export const syncMarkKey = (novitaInstanceId: string): string => `sync-mark:${novitaInstanceId}`;
 export const instanceMutexKey = (id: string): string => `instance-op:${id}`;
 export const nameMutexKey = (name: string): string => `instance-name:${name}`;
 
@@ -42,20 +42,6 @@ const READ_SLICE = 1_000;
 const VERSION_TAG = randomBytes(6).toString('base64url');
 let versionSeq = 0;
 const newVersion = (): string => `${VERSION_TAG}.${(++versionSeq).toString(36)}`;
-
-/** One instance on a page of Novita's listing, as a sync pass finds it in the store. */
-export type SyncFound =
-  /** The record and its version (null for a record written before versions existed). */
-  | { id: string; record: InstanceRecord; version: string | null }
-  /** Not written since a pass found it matching an observation with the same fingerprint: not read. */
-  | { id: string; record: null; version: string };
-
-export interface SyncMark {
-  novitaInstanceId: string;
-  id: string;
-  version: string;
-  fingerprint: string;
-}
 
 /** Store access for instance records and their name and Novita-id indexes. No business rules here. */
 @Injectable()
@@ -77,7 +63,7 @@ export class InstanceRepository {
   }
 
   async findByNovitaId(novitaInstanceId: string): Promise<InstanceRecord | null> {
-    const id = await this.store.get<string>(NOVITA_KEY_PREFIX + novitaInstanceId);
+    const id = await this.store.get<string>(novitaKey(novitaInstanceId));
     if (!id) return null;
     const record = await this.get(id);
     return record && record.novitaInstanceId === novitaInstanceId ? record : null;
@@ -93,10 +79,10 @@ export class InstanceRepository {
     const ttlMs = record.status === 'deleted' ? DELETED_RECORD_TTL_MS : undefined;
     const ops: WriteOp[] = [
       { op: 'set', key: instanceKey(record.id), value: record, ttlMs },
-      { op: 'set', key: VERSION_KEY_PREFIX + record.id, value: newVersion(), ttlMs },
+      { op: 'set', key: versionKey(record.id), value: newVersion(), ttlMs },
     ];
     if (record.novitaInstanceId && record.status !== 'deleted') {
-      ops.push({ op: 'set', key: NOVITA_KEY_PREFIX + record.novitaInstanceId, value: record.id });
+      ops.push({ op: 'set', key: novitaKey(record.novitaInstanceId), value: record.id });
     }
     await this.store.writeBatch([...ops, ...indexWrites([record])]);
     return record;
@@ -121,74 +107,10 @@ export class InstanceRepository {
     }
     for (const r of records) {
       entries.push({ op: 'set', key: instanceKey(r.id), value: r });
-      entries.push({ op: 'set', key: VERSION_KEY_PREFIX + r.id, value: newVersion() });
-      if (r.novitaInstanceId)
-        entries.push({ op: 'set', key: NOVITA_KEY_PREFIX + r.novitaInstanceId, value: r.id });
+      entries.push({ op: 'set', key: versionKey(r.id), value: newVersion() });
+      if (r.novitaInstanceId) entries.push({ op: 'set', key: novitaKey(r.novitaInstanceId), value: r.id });
     }
     await this.store.writeBatch([...entries, ...indexWrites(records)]);
-  }
-
-  /**
-   * For a page of Novita ids with the fingerprints of what Novita now shows for them: the record
-   * tracking each, except where a sync mark shows the record was not written since a pass found it
-   * against an observation with the same fingerprint (then only its id and version: nothing
-   * changed on either side). Two round trips (index and marks, then versions and records), a third
-   * only for marks gone stale. Ids no live record tracks are absent from the map.
-   */
-  async findForSync(novitaIds: string[], fingerprints: string[]): Promise<Map<string, SyncFound>> {
-    const found = new Map<string, SyncFound>();
-    if (novitaIds.length === 0) return found;
-    const n = novitaIds.length;
-    const first = await this.store.getMany<string>([
-      ...novitaIds.map((nid) => NOVITA_KEY_PREFIX + nid),
-      ...novitaIds.map((nid) => SYNC_MARK_PREFIX + nid),
-    ]);
-    const marked: { nid: string; id: string; version: string }[] = [];
-    const unmarked: { nid: string; id: string }[] = [];
-    for (let i = 0; i < n; i++) {
-      const id = first[i];
-      if (!id) continue;
-      const mark = parseMark(first[n + i]);
-      if (mark && mark.id === id && mark.fingerprint === fingerprints[i])
-        marked.push({ nid: novitaIds[i], id, version: mark.version });
-      else unmarked.push({ nid: novitaIds[i], id });
-    }
-    const second = await this.store.getMany<unknown>([
-      ...marked.map((m) => VERSION_KEY_PREFIX + m.id),
-      ...unmarked.flatMap((u) => [instanceKey(u.id), VERSION_KEY_PREFIX + u.id]),
-    ]);
-    const stale: { nid: string; id: string }[] = [];
-    marked.forEach((m, i) => {
-      if (second[i] === m.version) found.set(m.nid, { id: m.id, record: null, version: m.version });
-      else stale.push(m);
-    });
-    const put = (list: { nid: string; id: string }[], values: unknown[], at: number): void =>
-      list.forEach((u, i) => {
-        const record = values[at + 2 * i] as InstanceRecord | null;
-        const version = values[at + 2 * i + 1] as string | null;
-        if (record && record.novitaInstanceId === u.nid) found.set(u.nid, { id: u.id, record, version });
-      });
-    put(unmarked, second, marked.length);
-    if (stale.length > 0)
-      put(
-        stale,
-        await this.store.getMany(stale.flatMap((u) => [instanceKey(u.id), VERSION_KEY_PREFIX + u.id])),
-        0,
-      );
-    return found;
-  }
-
-  /** Remembers what a sync pass found (see findForSync); one round trip. */
-  async markSynced(marks: SyncMark[]): Promise<void> {
-    if (marks.length === 0) return;
-    await this.store.writeBatch(
-      marks.map((m) => ({
-        op: 'set',
-        key: SYNC_MARK_PREFIX + m.novitaInstanceId,
-        value: `${m.id}|${m.version}|${m.fingerprint}`,
-        ttlMs: SYNC_MARK_TTL_MS,
-      })),
-    );
   }
 
   /**
@@ -241,7 +163,7 @@ export class InstanceRepository {
     if ((await this.store.get<string>(NAME_KEY_PREFIX + record.name)) === record.id)
       keys.push(NAME_KEY_PREFIX + record.name);
     if (record.novitaInstanceId)
-      keys.push(NOVITA_KEY_PREFIX + record.novitaInstanceId, SYNC_MARK_PREFIX + record.novitaInstanceId);
+      keys.push(novitaKey(record.novitaInstanceId), syncMarkKey(record.novitaInstanceId));
     if (keys.length > 0) await this.store.delete(...keys);
     await this.store.sortedSetRemove(AUTOSTOP_DEADLINES_KEY, record.id);
   }
@@ -250,7 +172,7 @@ export class InstanceRepository {
     await this.releaseIndexes(record);
     await this.store.writeBatch([
       { op: 'delete', key: instanceKey(record.id) },
-      { op: 'delete', key: VERSION_KEY_PREFIX + record.id },
+      { op: 'delete', key: versionKey(record.id) },
       ...indexRemovals([record.id], [nameMember(record)]),
     ]);
   }
@@ -368,14 +290,4 @@ export class InstanceRepository {
   withNameLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
     return this.store.withMutex(nameMutexKey(name), fn, { ttlMs: 15_000, waitMs: 10_000 });
   }
-}
-
-function parseMark(
-  raw: string | null | undefined,
-): { id: string; version: string; fingerprint: string } | null {
-  if (typeof raw !== 'string') return null;
-  const a = raw.indexOf('|');
-  const b = raw.indexOf('|', a + 1);
-  if (a < 0 || b < 0) return null;
-  return { id: raw.slice(0, a), version: raw.slice(a + 1, b), fingerprint: raw.slice(b + 1) };
 }

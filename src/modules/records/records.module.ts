@@ -8,6 +8,7 @@ import { InstanceEvents } from './instance-events';
 import { InstanceIndexJob } from './instance-index.job';
 import { InstancePages } from './instance-pages';
 import { InstanceRepository } from './instance.repository';
+import { SyncMarks } from './sync-marks';
 import { OperationRepository } from './operation.repository';
 
 /**
@@ -20,11 +21,12 @@ import { OperationRepository } from './operation.repository';
   providers: [
     InstanceRepository,
     InstancePages,
+    SyncMarks,
     OperationRepository,
     InstanceEvents,
     IdleDeadlines,
     InstanceIndexJob,
   ],
-  exports: [InstanceRepository, InstancePages, OperationRepository, InstanceEvents, IdleDeadlines],
+  exports: [InstanceRepository, InstancePages, SyncMarks, OperationRepository, InstanceEvents, IdleDeadlines],
 })
 export class RecordsModule {}

@@ -14,7 +14,8 @@ import {
   observationFingerprint,
   recordFromNovita,
 } from '../records/instance-observation';
-import { InstanceRepository, SyncFound, SyncMark } from '../records/instance.repository';
+import { InstanceRepository } from '../records/instance.repository';
+import { SyncFound, SyncMark, SyncMarks } from '../records/sync-marks';
 import { InstanceRecord, newInstanceId } from '../records/instance.types';
 import { OperationRepository } from '../records/operation.repository';
 import { decideAbsent } from './obsolete.policy';
@@ -74,6 +75,7 @@ export class SyncService {
     private readonly events: InstanceEvents,
     configService: ConfigService<AllConfig, true>,
     private readonly listing: NovitaListing,
+    private readonly marks: SyncMarks,
   ) {
     this.config = configService.get('sync', { infer: true });
     this.pageConcurrency = configService.get('novita', { infer: true }).maxConcurrent;
@@ -138,7 +140,7 @@ export class SyncService {
         for (const inst of fresh) seen.add(inst.id);
         // Records not written since a pass found them matching the same observation are not read.
         const fingerprints = fresh.map(observationFingerprint);
-        const found = await this.repo.findForSync(
+        const found = await this.marks.find(
           fresh.map((i) => i.id),
           fingerprints,
         );
@@ -279,7 +281,7 @@ export class SyncService {
     // Events first, each with a stable dedupe key: a pass cut off here re-emits the same events once.
     for (const e of pending.filter((p) => writableIds.has(p.record.id))) await this.emit(e, report);
     await this.repo.saveMany(writable);
-    await this.repo.markSynced(marks);
+    await this.marks.mark(marks);
     if (adopted.length > 0) {
       await this.repo.saveMany(adopted, { claimNames: true });
       for (const r of adopted)
