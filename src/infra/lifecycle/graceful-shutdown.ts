@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { ErrorCode } from '../../common/errors';
 import { ShutdownState } from './shutdown-state';
 
@@ -18,6 +18,8 @@ export interface ShutdownHooks {
 
 /** How long answers sent at the drain deadline get to go out before every connection is closed. */
 const STRAGGLER_GRACE_MS = 250;
+/** How often replies whose client went away are dropped from the in-flight set. */
+const SWEEP_INTERVAL_MS = 10_000;
 
 /**
  * Time kept at the end of the budget for what follows the HTTP drain (background passes ending,
@@ -46,17 +48,24 @@ export function installGracefulShutdown(
   const logger = new Logger('Shutdown');
   const state = app.get(ShutdownState);
   const fastify = app.getHttpAdapter().getInstance();
-  const inFlight = new Map<FastifyReply, FastifyRequest>();
+  // Replies not yet finished. Removed by onResponse (Fastify already listens for the end of each
+  // response); one whose client went away may never get there, so finished ones are also swept.
+  const inFlight = new Set<FastifyReply>();
+  const sweepFinished = (): void => {
+    for (const reply of inFlight)
+      if (reply.raw.destroyed || reply.raw.writableFinished) inFlight.delete(reply);
+  };
+  const sweeper = setInterval(sweepFinished, SWEEP_INTERVAL_MS).unref();
 
-  fastify.addHook('onRequest', (request, reply, done) => {
-    inFlight.set(reply, request);
-    reply.raw.once('close', () => inFlight.delete(reply));
+  fastify.addHook('onRequest', (_request, reply, done) => {
+    inFlight.add(reply);
+    // While draining, ask keep-alive clients to reconnect: their next connection goes to another replica.
+    if (state.draining) void reply.header('Connection', 'close');
     done();
   });
-  // While draining, ask keep-alive clients to reconnect: their next connection goes to another replica.
-  fastify.addHook('onSend', (_request, reply, payload, done) => {
-    if (state.draining) void reply.header('Connection', 'close');
-    done(null, payload);
+  fastify.addHook('onResponse', (_request, reply, done) => {
+    inFlight.delete(reply);
+    done();
   });
 
   let started: Promise<void> | null = null;
@@ -72,6 +81,10 @@ export function installGracefulShutdown(
       hooks.exit(1);
     }, opts.timeoutMs);
     state.begin();
+    clearInterval(sweeper);
+    sweepFinished();
+    // Answers still to come on connections opened before the signal carry the same request.
+    for (const reply of inFlight) if (!reply.raw.headersSent) void reply.header('Connection', 'close');
     logger.log({
       msg: 'Shutdown step 1/3: readiness now 503; still serving during the delay',
       signal,
@@ -81,18 +94,22 @@ export function installGracefulShutdown(
     await sleep(opts.delayMs);
 
     const reserveAt = opts.timeoutMs - drainReserveMs(opts);
+    sweepFinished();
     logger.log({
       msg: 'Shutdown step 2/3: closing the listener and draining in-flight requests',
       inFlight: inFlight.size,
       drainDeadlineMs: reserveAt,
     });
-    const cutOff = setTimeout(() => {
-      answerStragglers();
-      // Give those answers a moment to go out, then end every connection still open: a client that
-      // stalled mid-request or stopped reading an answer would otherwise hold the listener (and the
-      // background work and lease release after it) until the hard stop.
-      dropConnections = setTimeout(() => closeAllConnections(), STRAGGLER_GRACE_MS);
-    }, Math.max(0, reserveAt - (Date.now() - t0)));
+    const cutOff = setTimeout(
+      () => {
+        answerStragglers();
+        // Give those answers a moment to go out, then end every connection still open: a client that
+        // stalled mid-request or stopped reading an answer would otherwise hold the listener (and the
+        // background work and lease release after it) until the hard stop.
+        dropConnections = setTimeout(() => closeAllConnections(), STRAGGLER_GRACE_MS);
+      },
+      Math.max(0, reserveAt - (Date.now() - t0)),
+    );
     let dropConnections: NodeJS.Timeout | undefined;
     try {
       await app.close();
@@ -114,16 +131,20 @@ export function installGracefulShutdown(
   }
 
   function closeAllConnections(): void {
+    sweepFinished();
     const open = inFlight.size;
     fastify.server.closeAllConnections();
     if (open > 0)
-      logger.warn({ msg: 'Closed the connections still open after the drain deadline', requestsInFlight: open });
+      logger.warn({
+        msg: 'Closed the connections still open after the drain deadline',
+        requestsInFlight: open,
+      });
   }
 
   function answerStragglers(): void {
     let answered = 0;
-    for (const [reply, request] of inFlight) {
-      if (reply.sent || reply.raw.headersSent) continue;
+    for (const reply of inFlight) {
+      if (reply.sent || reply.raw.headersSent || reply.raw.destroyed) continue;
       answered++;
       void reply
         .code(503)
@@ -133,7 +154,7 @@ export function installGracefulShutdown(
           error: {
             code: ErrorCode.SHUTTING_DOWN,
             message: 'The service shut down before this request finished; retry it',
-            requestId: request.id,
+            requestId: reply.request.id,
           },
         });
     }

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 
 /**
- * A cache of something derived from Novita that can be fetched again. Clearing one only costs a
- * few extra Novita calls; nothing the service owns (records, operations, outbox, idempotency keys,
- * rate-limit counters) is ever registered here.
+ * A cache of something that can be fetched again: derived from Novita, or this process's copy of
+ * records the store keeps. Clearing one only costs a few extra Novita calls or store reads; nothing
+ * only the store holds (records, operations, outbox, idempotency keys, rate-limit counters) is ever
+ * registered here.
  */
 export interface CacheSource {
   name: string;
@@ -13,6 +14,8 @@ export interface CacheSource {
   /** Approximate bytes held (JSON length); 0 for a cache that only marks what is fresh. */
   sizeBytes(): number | Promise<number>;
   clear(): void | Promise<void>;
+  /** For a cache that counts its own look-ups; others are counted through hit() and miss(). */
+  lookups?(): { hits: number; misses: number };
 }
 
 export interface CacheStats {
@@ -52,7 +55,7 @@ export class CacheRegistry {
   async stats(): Promise<CacheStats[]> {
     return Promise.all(
       [...this.sources.values()].map(async (s) => {
-        const { hits, misses } = this.count(s.name);
+        const { hits, misses } = s.lookups?.() ?? this.count(s.name);
         return {
           name: s.name,
           description: s.description,

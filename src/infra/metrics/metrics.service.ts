@@ -160,7 +160,7 @@ export class MetricsService {
     });
     new Counter({
       name: 'cache_lookups_total',
-      help: 'Look-ups in each in-process cache of Novita data, by result (hit or miss).',
+      help: 'Look-ups in each in-process cache, by result (hit or miss).',
       labelNames: ['cache', 'result'] as const,
       registers: [this.registry],
       async collect() {

@@ -49,6 +49,22 @@ export abstract class RedisProtocolStore extends StateStore implements MutexBack
   /** Sends every write in one round trip, in order; rejects when any write failed. */
   protected abstract sendBatch(ops: RawWriteOp[]): Promise<void>;
 
+  /**
+   * Told the physical keys a write changes, when it is sent and again when it has answered (or
+   * failed): a subclass caching reads drops them. Scripts and sorted sets are not reported; no
+   * cached read is of such a key.
+   */
+  protected keysWritten(_keys: readonly string[]): void {}
+
+  private async writing<T>(keys: readonly string[], send: () => Promise<T>): Promise<T> {
+    this.keysWritten(keys);
+    try {
+      return await send();
+    } finally {
+      this.keysWritten(keys);
+    }
+  }
+
   get<T>(key: string): Promise<T | null> {
     return storeCall('get', async () =>
       decodeValue<T>(await this.command<string | null>(['GET', this.keys.data(key)])),
@@ -56,15 +72,21 @@ export abstract class RedisProtocolStore extends StateStore implements MutexBack
   }
 
   set<T>(key: string, value: T, options: SetOptions = {}): Promise<boolean> {
-    const args: [string, ...RedisArg[]] = ['SET', this.keys.data(key), encodeValue(value)];
+    const physical = this.keys.data(key);
+    const args: [string, ...RedisArg[]] = ['SET', physical, encodeValue(value)];
     if (options.ttlMs !== undefined && options.ttlMs > 0) args.push('PX', Math.ceil(options.ttlMs));
     if (options.onlyIfAbsent) args.push('NX');
-    return storeCall('set', async () => (await this.command<string | null>(args)) !== null);
+    return storeCall('set', () =>
+      this.writing([physical], async () => (await this.command<string | null>(args)) !== null),
+    );
   }
 
   delete(...keys: string[]): Promise<number> {
     if (keys.length === 0) return Promise.resolve(0);
-    return storeCall('delete', () => this.command<number>(['DEL', ...keys.map((k) => this.keys.data(k))]));
+    const physical = keys.map((k) => this.keys.data(k));
+    return storeCall('delete', () =>
+      this.writing(physical, () => this.command<number>(['DEL', ...physical])),
+    );
   }
 
   getMany<T>(keys: string[]): Promise<(T | null)[]> {
@@ -113,7 +135,8 @@ export abstract class RedisProtocolStore extends StateStore implements MutexBack
       }
     }
     if (raw.length === 0) return Promise.resolve();
-    return storeCall(name, () => this.sendBatch(raw));
+    const written = raw.flatMap((op) => (op.op === 'set' || op.op === 'delete' ? [op.key] : []));
+    return storeCall(name, () => this.writing(written, () => this.sendBatch(raw)));
   }
 
   scanKeys(prefix: string): Promise<string[]> {
@@ -142,8 +165,11 @@ export abstract class RedisProtocolStore extends StateStore implements MutexBack
 
   increment(key: string, by = 1, ttlMs?: number): Promise<number> {
     const ttl = ttlMs !== undefined && ttlMs > 0 ? Math.ceil(ttlMs) : 0;
-    return storeCall('increment', async () =>
-      Number(await this.command<number>(['EVAL', INCREMENT_SCRIPT, 1, this.keys.data(key), by, ttl])),
+    const physical = this.keys.data(key);
+    return storeCall('increment', () =>
+      this.writing([physical], async () =>
+        Number(await this.command<number>(['EVAL', INCREMENT_SCRIPT, 1, physical, by, ttl])),
+      ),
     );
   }
 

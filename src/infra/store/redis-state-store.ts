@@ -1,8 +1,10 @@
 import { Logger } from '@nestjs/common';
-import Redis from 'ioredis';
+import Redis, { RedisOptions } from 'ioredis';
 import { StoreConfig } from '../../config/config.types';
 import { RawWriteOp, RedisArg, RedisProtocolStore } from './redis-protocol-store';
-import { formatScoreBound, StoreKeys } from './store-keys';
+import { RedisReadCache, ReadCacheStats } from './redis-read-cache';
+import { storeCall } from './store-errors';
+import { decodeValue, formatScoreBound, StoreKeys } from './store-keys';
 
 export type RedisStoreConfig = Pick<StoreConfig, 'keyPrefix' | 'connectTimeoutMs' | 'commandTimeoutMs'> & {
   redisUrl: string;
@@ -20,6 +22,7 @@ export class RedisStateStore extends RedisProtocolStore {
 
   private readonly logger = new Logger(RedisStateStore.name);
   private readonly client: Redis;
+  private readonly reads: RedisReadCache;
   private readonly connectTimeoutMs: number;
   private reachable = true;
   private pendingConnect?: Promise<void>;
@@ -27,7 +30,7 @@ export class RedisStateStore extends RedisProtocolStore {
   constructor(cfg: RedisStoreConfig) {
     super(new StoreKeys(cfg.keyPrefix));
     this.connectTimeoutMs = cfg.connectTimeoutMs;
-    this.client = new Redis(cfg.redisUrl, {
+    const options: RedisOptions = {
       lazyConnect: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
@@ -36,7 +39,9 @@ export class RedisStateStore extends RedisProtocolStore {
       connectTimeout: cfg.connectTimeoutMs,
       commandTimeout: cfg.commandTimeoutMs,
       retryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
-    });
+    };
+    this.client = new Redis(cfg.redisUrl, options);
+    this.reads = new RedisReadCache(cfg.redisUrl, options, (key) => this.command(['GET', key]));
     // Log transitions only: a down server emits an error on every reconnect attempt.
     this.client.on('error', (err: Error) => {
       if (!this.reachable) return;
@@ -50,6 +55,24 @@ export class RedisStateStore extends RedisProtocolStore {
     });
     // Start connecting now; the first commands wait for it (see whenConnecting).
     this.client.connect().catch(() => undefined);
+  }
+
+  override getCached<T>(key: string): Promise<T | null> {
+    return storeCall('get', async () => decodeValue<T>(await this.reads.read(this.keys.data(key))));
+  }
+
+  /** Hits and misses of the reads served by getCached. */
+  readCacheStats(): ReadCacheStats {
+    return this.reads.stats();
+  }
+
+  /** The copies getCached serves, as /api/cache/* and /metrics show and clear them. */
+  readCache(): Pick<RedisReadCache, 'clear' | 'sizeBytes' | 'stats'> {
+    return this.reads;
+  }
+
+  protected override keysWritten(keys: readonly string[]): void {
+    this.reads.written(keys);
   }
 
   protected async command<T>(args: [string, ...RedisArg[]]): Promise<T> {
@@ -80,6 +103,7 @@ export class RedisStateStore extends RedisProtocolStore {
   }
 
   async close(): Promise<void> {
+    await this.reads.close();
     if (this.client.status === 'ready') {
       await this.client.quit().catch(() => this.client.disconnect());
     } else {

@@ -70,6 +70,14 @@ export abstract class StateStore {
   abstract readonly kind: 'memory' | 'redis' | 'upstash';
 
   abstract get<T>(key: string): Promise<T | null>;
+  /**
+   * A read that may be answered from this process's copy, for read-only paths (never inside a
+   * read-modify-write). Redis keeps the copy current (client-side caching with invalidation); a
+   * change made on another replica is seen once Redis' invalidation arrives. Other stores read.
+   */
+  getCached<T>(key: string): Promise<T | null> {
+    return this.get<T>(key);
+  }
   /** Returns false only when onlyIfAbsent was set and the key existed. */
   abstract set<T>(key: string, value: T, options?: SetOptions): Promise<boolean>;
   abstract delete(...keys: string[]): Promise<number>;

@@ -117,7 +117,7 @@ export class InstanceQueryService {
    * read waits for Novita. An id only Novita knows is fetched once for all concurrent callers.
    */
   async get(id: string, now = new Date()): Promise<InstanceResponseDto> {
-    const record = await this.repo.findByAnyId(id);
+    const record = await this.repo.findForRead(id);
     if (!record) return this.getNovitaOnly(id, now);
     const ageMs = record.lastSyncedAt ? Math.max(0, now.getTime() - Date.parse(record.lastSyncedAt)) : null;
     if (!record.novitaInstanceId || record.status === 'deleted')

@@ -69,6 +69,19 @@ export class InstanceRepository {
     return record && record.novitaInstanceId === novitaInstanceId ? record : null;
   }
 
+  /**
+   * findByAnyId for answering reads: may be served from this process's copy of the records (see
+   * StateStore.getCached). Never the basis of a write.
+   */
+  async findForRead(id: string): Promise<InstanceRecord | null> {
+    const own = await this.store.getCached<InstanceRecord>(instanceKey(id));
+    if (own) return own;
+    const recordId = await this.store.getCached<string>(novitaKey(id));
+    if (!recordId) return null;
+    const record = await this.store.getCached<InstanceRecord>(instanceKey(recordId));
+    return record && record.novitaInstanceId === id ? record : null;
+  }
+
   /** Our id first, then a Novita id. */
   async findByAnyId(id: string): Promise<InstanceRecord | null> {
     return (await this.get(id)) ?? (await this.findByNovitaId(id));
