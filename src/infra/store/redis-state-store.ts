@@ -41,7 +41,13 @@ export class RedisStateStore extends RedisProtocolStore {
       retryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
     };
     this.client = new Redis(cfg.redisUrl, options);
-    this.reads = new RedisReadCache(cfg.redisUrl, options, (key) => this.command(['GET', key]));
+    this.reads = new RedisReadCache(
+      cfg.redisUrl,
+      options,
+      (raw) => decodeValue(raw),
+      (key) => this.command(['GET', key]),
+      (keys) => this.command(['MGET', ...keys]),
+    );
     // Log transitions only: a down server emits an error on every reconnect attempt.
     this.client.on('error', (err: Error) => {
       if (!this.reachable) return;
@@ -58,7 +64,15 @@ export class RedisStateStore extends RedisProtocolStore {
   }
 
   override getCached<T>(key: string): Promise<T | null> {
-    return storeCall('get', async () => decodeValue<T>(await this.reads.read(this.keys.data(key))));
+    return storeCall('get', async () => (await this.reads.read(this.keys.data(key))) as T | null);
+  }
+
+  override getManyCached<T>(keys: string[]): Promise<(T | null)[]> {
+    if (keys.length === 0) return Promise.resolve([]);
+    return storeCall(
+      'getMany',
+      async () => (await this.reads.readMany(keys.map((k) => this.keys.data(k)))) as (T | null)[],
+    );
   }
 
   /** Hits and misses of the reads served by getCached. */

@@ -74,9 +74,14 @@ export abstract class StateStore {
    * A read that may be answered from this process's copy, for read-only paths (never inside a
    * read-modify-write). Redis keeps the copy current (client-side caching with invalidation); a
    * change made on another replica is seen once Redis' invalidation arrives. Other stores read.
+   * The value may be shared with other readers and frozen: treat it as read-only.
    */
   getCached<T>(key: string): Promise<T | null> {
     return this.get<T>(key);
+  }
+  /** getMany with getCached's rules. */
+  getManyCached<T>(keys: string[]): Promise<(T | null)[]> {
+    return this.getMany<T>(keys);
   }
   /** Returns false only when onlyIfAbsent was set and the key existed. */
   abstract set<T>(key: string, value: T, options?: SetOptions): Promise<boolean>;

@@ -153,7 +153,7 @@ export class InstanceQueryService {
     const asked = Date.now();
     const walking = this.listing.walk();
     walking.catch(() => undefined); // awaited below; a rejection before then is not unhandled
-    const records = await this.repo.listAll();
+    const records = await this.repo.listAllForRead();
     const locals = records.filter((r) => r.status !== 'deleted');
 
     let remote: NovitaInstance[];

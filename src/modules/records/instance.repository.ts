@@ -244,6 +244,15 @@ export class InstanceRepository {
    * slices of READ_SLICE sent together. The store prepares one slice while this process decodes the
    * last, and no single decode of the whole fleet holds up the requests served in between.
    */
+  /** listAll for answering reads (the comprehensive listing): records may come from this process's copies. */
+  async listAllForRead(): Promise<InstanceRecord[]> {
+    const ids = await this.allIds();
+    const slices: Promise<(InstanceRecord | null)[]>[] = [];
+    for (let i = 0; i < ids.length; i += READ_SLICE)
+      slices.push(this.store.getManyCached<InstanceRecord>(ids.slice(i, i + READ_SLICE).map(instanceKey)));
+    return (await Promise.all(slices)).flat().filter((r): r is InstanceRecord => r !== null);
+  }
+
   async listAll(): Promise<InstanceRecord[]> {
     const ids = await this.allIds();
     const slices: Promise<(InstanceRecord | null)[]>[] = [];

@@ -84,11 +84,30 @@ describe('RedisStateStore.getCached (client-side caching)', () => {
     expect(a.readCacheStats().hits).toBeGreaterThanOrEqual(50);
   });
 
-  it('returns copies: a caller changing what it read does not change the next read', async () => {
-    await a.set('instance:i-2', { tags: ['x'] });
-    const first = await a.getCached<{ tags: string[] }>('instance:i-2');
-    first!.tags.push('mutated');
-    expect(await a.getCached('instance:i-2')).toEqual({ tags: ['x'] });
+  it('shares frozen values: a caller changing what it read gets a TypeError, the next read is unchanged', async () => {
+    await a.set('instance:i-2', { tags: ['x'], nested: { n: 1 } });
+    const first = await a.getCached<{ tags: string[]; nested: { n: number } }>('instance:i-2');
+    expect(() => first!.tags.push('mutated')).toThrow(TypeError);
+    expect(() => (first!.nested.n = 2)).toThrow(TypeError);
+    expect(await a.getCached('instance:i-2')).toEqual({ tags: ['x'], nested: { n: 1 } });
+  });
+
+  it('getManyCached answers in key order, from the copies held and one MGET for the rest', async () => {
+    await a.writeBatch(
+      [1, 2, 3, 4].map((n) => ({ op: 'set' as const, key: `instance:m${n}`, value: { n } })),
+    );
+    expect(await a.getCached('instance:m2')).toEqual({ n: 2 });
+    const mgets = async () =>
+      Number(/^cmdstat_mget:calls=(\d+)/m.exec(await admin.info('commandstats'))?.[1] ?? 0);
+    const [getsBefore, mgetsBefore] = [await gets(), await mgets()];
+    const keys = ['instance:m1', 'instance:m2', 'instance:none', 'instance:m4', 'instance:m3'];
+    expect(await a.getManyCached(keys)).toEqual([{ n: 1 }, { n: 2 }, null, { n: 4 }, { n: 3 }]);
+    expect([(await gets()) - getsBefore, (await mgets()) - mgetsBefore]).toEqual([0, 1]);
+    // Now all held: no round trip; and another replica's change still shows.
+    expect(await a.getManyCached(keys)).toEqual([{ n: 1 }, { n: 2 }, null, { n: 4 }, { n: 3 }]);
+    expect((await mgets()) - mgetsBefore).toBe(1);
+    await b.set('instance:m4', { n: 40 });
+    await eventually(async () => (await a.getManyCached<{ n: number }>(keys))[3], { n: 40 });
   });
 
   it("sees another replica's set, delete and batch once Redis' invalidation arrives", async () => {
