@@ -3,10 +3,16 @@ import Redis, { RedisOptions } from 'ioredis';
 
 /** The channel Redis publishes invalidations on when tracking redirects them to a RESP2 connection. */
 const INVALIDATION_CHANNEL = '__redis__:invalidate';
-/** Entries kept; the oldest goes first when full. 20,000 records of about 0.8 KB are about 16 MB. */
-export const READ_CACHE_MAX_ENTRIES = 20_000;
-/** A safety net: an entry older than this is read again even though no invalidation came. */
-export const READ_CACHE_MAX_AGE_MS = 30_000;
+/**
+ * Entries kept; the oldest goes first when full. Enough for 10,000 instances' records, Novita-id
+ * index entries, sync marks and record versions; the records (about 0.8 KB of JSON each) weigh most.
+ */
+export const READ_CACHE_MAX_ENTRIES = 50_000;
+/**
+ * A safety net: an entry older than this is read again even though no invalidation came. Longer
+ * than the shortest automatic sync interval (5 minutes), so consecutive passes reuse their copies.
+ */
+export const READ_CACHE_MAX_AGE_MS = 10 * 60_000;
 
 interface Entry {
   /** The decoded value, frozen: every reader shares it. */

@@ -16,7 +16,7 @@ export function registerReadCache(store: RedisStateStore, caches: CacheRegistry)
   caches.register({
     name: STORE_READS_CACHE,
     description:
-      "Instance records read by GET /api/instances/{id} and the comprehensive listing, held in this process and dropped by Redis' invalidation when any replica changes them",
+      "Store values read for answers (records, Novita-id index entries, sync marks, record versions), held in this process and dropped by Redis' invalidation when any replica changes them",
     entries: () => cache.stats().entries,
     sizeBytes: () => cache.sizeBytes(),
     clear: () => cache.clear(),

@@ -35,13 +35,17 @@ export class SyncMarks {
    * tracking each, except where a mark shows the record was not written since a pass found it
    * against an observation with the same fingerprint (then only its id and version: nothing
    * changed on either side). Two round trips (index and marks, then versions and records), a third
-   * only for marks gone stale. Ids no live record tracks are absent from the map.
+   * only for marks gone stale; on Redis, index entries, marks and versions this process read before
+   * and nobody changed since cost none. Ids no live record tracks are absent from the map.
    */
   async find(novitaIds: string[], fingerprints: string[]): Promise<Map<string, SyncFound>> {
     const found = new Map<string, SyncFound>();
     if (novitaIds.length === 0) return found;
     const n = novitaIds.length;
-    const first = await this.store.getMany<string>([
+    // The index and the marks change rarely: read through this process's copies (see
+    // StateStore.getCached), as are the versions of marked records below. A copy a moment behind
+    // another replica's write only makes this pass act as if it had read a moment earlier.
+    const first = await this.store.getManyCached<string>([
       ...novitaIds.map(novitaKey),
       ...novitaIds.map(syncMarkKey),
     ]);
@@ -57,13 +61,14 @@ export class SyncMarks {
     }
     const recordKeys = (list: { id: string }[]): string[] =>
       list.flatMap((u) => [instanceKey(u.id), versionKey(u.id)]);
-    const second = await this.store.getMany<unknown>([
-      ...marked.map((m) => versionKey(m.id)),
-      ...recordKeys(unmarked),
+    // Records about to be compared (and maybe written) are read from the store itself.
+    const [versions, second] = await Promise.all([
+      this.store.getManyCached<string>(marked.map((m) => versionKey(m.id))),
+      unmarked.length > 0 ? this.store.getMany<unknown>(recordKeys(unmarked)) : Promise.resolve([]),
     ]);
     const stale: { nid: string; id: string }[] = [];
     marked.forEach((m, i) => {
-      if (second[i] === m.version) found.set(m.nid, { id: m.id, record: null, version: m.version });
+      if (versions[i] === m.version) found.set(m.nid, { id: m.id, record: null, version: m.version });
       else stale.push(m);
     });
     const put = (list: { nid: string; id: string }[], values: unknown[], at: number): void =>
@@ -72,7 +77,7 @@ export class SyncMarks {
         const version = values[at + 2 * i + 1] as string | null;
         if (record && record.novitaInstanceId === u.nid) found.set(u.nid, { id: u.id, record, version });
       });
-    put(unmarked, second, marked.length);
+    put(unmarked, second, 0);
     if (stale.length > 0) put(stale, await this.store.getMany(recordKeys(stale)), 0);
     return found;
   }
