@@ -168,6 +168,20 @@ describe('RedisStateStore.getCached (client-side caching)', () => {
     expect(await reader).toBeGreaterThan(100);
   });
 
+  it('keeps working after its invalidation connection alone is killed and comes back', async () => {
+    await a.set('instance:k', { v: 1 });
+    expect(await a.getCached('instance:k')).toEqual({ v: 1 });
+    // The listeners are the connections subscribed to the invalidation channel (every store's here).
+    expect(Number(await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub'))).toBeGreaterThan(0);
+    await eventually(async () => a.readCacheStats().live, false);
+    await cacheLive(a);
+    // Cached again through the new listener, and invalidated through it.
+    expect(await a.getCached('instance:k')).toEqual({ v: 1 });
+    expect(await a.getCached('instance:k')).toEqual({ v: 1 });
+    await b.set('instance:k', { v: 2 });
+    await eventually(() => a.getCached('instance:k'), { v: 2 });
+  });
+
   it('drops everything on FLUSHDB', async () => {
     await a.set('instance:f', 1);
     expect(await a.getCached('instance:f')).toBe(1);
