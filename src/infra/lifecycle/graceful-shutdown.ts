@@ -18,8 +18,8 @@ export interface ShutdownHooks {
 
 /** How long answers sent at the drain deadline get to go out before every connection is closed. */
 const STRAGGLER_GRACE_MS = 250;
-/** How often replies whose client went away are dropped from the in-flight set. */
-const SWEEP_INTERVAL_MS = 10_000;
+/** In-flight replies held before the first sweep for ones whose client went away. */
+const MIN_SWEEP_SIZE = 1024;
 
 /**
  * Time kept at the end of the budget for what follows the HTTP drain (background passes ending,
@@ -49,16 +49,20 @@ export function installGracefulShutdown(
   const state = app.get(ShutdownState);
   const fastify = app.getHttpAdapter().getInstance();
   // Replies not yet finished. Removed by onResponse (Fastify already listens for the end of each
-  // response); one whose client went away may never get there, so finished ones are also swept.
+  // response); one whose client went away may never get there, so finished ones are also swept:
+  // whenever the set has doubled since the last sweep (amortised, no timer), and before shutdown
+  // reads it.
   const inFlight = new Set<FastifyReply>();
+  let sweepAt = MIN_SWEEP_SIZE;
   const sweepFinished = (): void => {
     for (const reply of inFlight)
       if (reply.raw.destroyed || reply.raw.writableFinished) inFlight.delete(reply);
+    sweepAt = Math.max(MIN_SWEEP_SIZE, inFlight.size * 2);
   };
-  const sweeper = setInterval(sweepFinished, SWEEP_INTERVAL_MS).unref();
 
   fastify.addHook('onRequest', (_request, reply, done) => {
     inFlight.add(reply);
+    if (inFlight.size > sweepAt) sweepFinished();
     // While draining, ask keep-alive clients to reconnect: their next connection goes to another replica.
     if (state.draining) void reply.header('Connection', 'close');
     done();
@@ -81,7 +85,6 @@ export function installGracefulShutdown(
       hooks.exit(1);
     }, opts.timeoutMs);
     state.begin();
-    clearInterval(sweeper);
     sweepFinished();
     // Answers still to come on connections opened before the signal carry the same request.
     for (const reply of inFlight) if (!reply.raw.headersSent) void reply.header('Connection', 'close');

@@ -7,12 +7,12 @@ const INVALIDATION_CHANNEL = '__redis__:invalidate';
  * Entries kept; the oldest goes first when full. Enough for 10,000 instances' records, Novita-id
  * index entries, sync marks and record versions; the records (about 0.8 KB of JSON each) weigh most.
  */
-export const READ_CACHE_MAX_ENTRIES = 50_000;
+const READ_CACHE_MAX_ENTRIES = 50_000;
 /**
  * A safety net: an entry older than this is read again even though no invalidation came. Longer
  * than the shortest automatic sync interval (5 minutes), so consecutive passes reuse their copies.
  */
-export const READ_CACHE_MAX_AGE_MS = 10 * 60_000;
+const READ_CACHE_MAX_AGE_MS = 10 * 60_000;
 
 interface Entry {
   /** The decoded value, frozen: every reader shares it. */
@@ -67,7 +67,6 @@ export class RedisReadCache {
     /** Decodes a stored JSON value (null for a missing key). */
     private readonly decode: (raw: string | null) => unknown,
     /** Reads while the cache is not live go through the store's main connection. */
-    private readonly fallback: (key: string) => Promise<string | null>,
     private readonly fallbackMany: (keys: string[]) => Promise<(string | null)[]>,
   ) {
     const own = { ...options, lazyConnect: true, autoResubscribe: false };
@@ -89,23 +88,10 @@ export class RedisReadCache {
     });
   }
 
-  /** The decoded, frozen value of a (prefixed) key: this process's copy when current, else from Redis. */
-  async read(key: string): Promise<unknown> {
-    if (!this.live) return this.frozen(await this.fallback(key));
-    const held = this.entries.get(key);
-    if (held !== undefined && Date.now() - held.at < READ_CACHE_MAX_AGE_MS) {
-      this.hits++;
-      return held.value;
-    }
-    this.misses++;
-    const generation = this.generation;
-    const raw = await this.reader.get(key);
-    const value = this.frozen(raw);
-    if (this.live && generation === this.generation) this.remember(key, value, raw, Date.now());
-    return value;
-  }
-
-  /** read() for many keys: the copies held, and one MGET (through the tracked connection) for the rest. */
+  /**
+   * The decoded, frozen values of (prefixed) keys, in order: this process's current copies, and one
+   * MGET through the tracked connection for the rest.
+   */
   async readMany(keys: string[]): Promise<unknown[]> {
     if (!this.live) return (await this.fallbackMany(keys)).map((raw) => this.frozen(raw));
     const now = Date.now();

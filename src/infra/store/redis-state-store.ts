@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import Redis, { RedisOptions } from 'ioredis';
 import { StoreConfig } from '../../config/config.types';
 import { RawWriteOp, RedisArg, RedisProtocolStore } from './redis-protocol-store';
-import { RedisReadCache, ReadCacheStats } from './redis-read-cache';
+import { RedisReadCache } from './redis-read-cache';
 import { storeCall } from './store-errors';
 import { decodeValue, formatScoreBound, StoreKeys } from './store-keys';
 
@@ -45,7 +45,6 @@ export class RedisStateStore extends RedisProtocolStore {
       cfg.redisUrl,
       options,
       (raw) => decodeValue(raw),
-      (key) => this.command(['GET', key]),
       (keys) => this.command(['MGET', ...keys]),
     );
     // Log transitions only: a down server emits an error on every reconnect attempt.
@@ -64,7 +63,7 @@ export class RedisStateStore extends RedisProtocolStore {
   }
 
   override getCached<T>(key: string): Promise<T | null> {
-    return storeCall('get', async () => (await this.reads.read(this.keys.data(key))) as T | null);
+    return storeCall('get', async () => (await this.reads.readMany([this.keys.data(key)]))[0] as T | null);
   }
 
   override getManyCached<T>(keys: string[]): Promise<(T | null)[]> {
@@ -73,11 +72,6 @@ export class RedisStateStore extends RedisProtocolStore {
       'getMany',
       async () => (await this.reads.readMany(keys.map((k) => this.keys.data(k)))) as (T | null)[],
     );
-  }
-
-  /** Hits and misses of the reads served by getCached. */
-  readCacheStats(): ReadCacheStats {
-    return this.reads.stats();
   }
 
   /** The copies getCached serves, as /api/cache/* and /metrics show and clear them. */

@@ -62,29 +62,43 @@ export class InstanceRepository {
     return record && record.name === name && record.status !== 'deleted' ? record : null;
   }
 
-  async findByNovitaId(novitaInstanceId: string): Promise<InstanceRecord | null> {
-    const id = await this.store.get<string>(novitaKey(novitaInstanceId));
-    if (!id) return null;
-    const record = await this.get(id);
-    return record && record.novitaInstanceId === novitaInstanceId ? record : null;
+  findByNovitaId(novitaInstanceId: string): Promise<InstanceRecord | null> {
+    return this.byNovitaId(novitaInstanceId, this.reader(false));
+  }
+
+  /** Our id first, then a Novita id. */
+  findByAnyId(id: string): Promise<InstanceRecord | null> {
+    return this.byAnyId(id, this.reader(false));
   }
 
   /**
    * findByAnyId for answering reads: may be served from this process's copy of the records (see
    * StateStore.getCached). Never the basis of a write.
    */
-  async findForRead(id: string): Promise<InstanceRecord | null> {
-    const own = await this.store.getCached<InstanceRecord>(instanceKey(id));
-    if (own) return own;
-    const recordId = await this.store.getCached<string>(novitaKey(id));
-    if (!recordId) return null;
-    const record = await this.store.getCached<InstanceRecord>(instanceKey(recordId));
-    return record && record.novitaInstanceId === id ? record : null;
+  findForRead(id: string): Promise<InstanceRecord | null> {
+    return this.byAnyId(id, this.reader(true));
   }
 
-  /** Our id first, then a Novita id. */
-  async findByAnyId(id: string): Promise<InstanceRecord | null> {
-    return (await this.get(id)) ?? (await this.findByNovitaId(id));
+  /** The store read a lookup goes through: this process's copies (reads only) or the store itself. */
+  private reader(cached: boolean): <T>(key: string) => Promise<T | null> {
+    return cached ? (key) => this.store.getCached(key) : (key) => this.store.get(key);
+  }
+
+  private async byAnyId(
+    id: string,
+    read: <T>(key: string) => Promise<T | null>,
+  ): Promise<InstanceRecord | null> {
+    return (await read<InstanceRecord>(instanceKey(id))) ?? (await this.byNovitaId(id, read));
+  }
+
+  private async byNovitaId(
+    novitaInstanceId: string,
+    read: <T>(key: string) => Promise<T | null>,
+  ): Promise<InstanceRecord | null> {
+    const id = await read<string>(novitaKey(novitaInstanceId));
+    if (!id) return null;
+    const record = await read<InstanceRecord>(instanceKey(id));
+    return record && record.novitaInstanceId === novitaInstanceId ? record : null;
   }
 
   /** The record, its Novita-id index and its list indexes, in one round trip. */
@@ -245,18 +259,22 @@ export class InstanceRepository {
    * last, and no single decode of the whole fleet holds up the requests served in between.
    */
   /** listAll for answering reads (the comprehensive listing): records may come from this process's copies. */
-  async listAllForRead(): Promise<InstanceRecord[]> {
+  listAllForRead(): Promise<InstanceRecord[]> {
+    return this.readAll((keys) => this.store.getManyCached<InstanceRecord>(keys));
+  }
+
+  listAll(): Promise<InstanceRecord[]> {
+    return this.readAll((keys) => this.store.getMany<InstanceRecord>(keys));
+  }
+
+  /** Every record, read in slices of READ_SLICE keys at once. */
+  private async readAll(
+    readMany: (keys: string[]) => Promise<(InstanceRecord | null)[]>,
+  ): Promise<InstanceRecord[]> {
     const ids = await this.allIds();
     const slices: Promise<(InstanceRecord | null)[]>[] = [];
     for (let i = 0; i < ids.length; i += READ_SLICE)
-      slices.push(this.store.getManyCached<InstanceRecord>(ids.slice(i, i + READ_SLICE).map(instanceKey)));
-    return (await Promise.all(slices)).flat().filter((r): r is InstanceRecord => r !== null);
-  }
-
-  async listAll(): Promise<InstanceRecord[]> {
-    const ids = await this.allIds();
-    const slices: Promise<(InstanceRecord | null)[]>[] = [];
-    for (let i = 0; i < ids.length; i += READ_SLICE) slices.push(this.getMany(ids.slice(i, i + READ_SLICE)));
+      slices.push(readMany(ids.slice(i, i + READ_SLICE).map(instanceKey)));
     return (await Promise.all(slices)).flat().filter((r): r is InstanceRecord => r !== null);
   }
 
