@@ -92,6 +92,11 @@ export class SyncService {
     // Page 1 is asked while the open operations are read.
     const firstPage = this.novita.listInstances(1, SYNC_PAGE_SIZE);
     firstPage.catch(() => undefined); // awaited below; a rejection before then is not unhandled
+    // The records that exist as the pass starts, read while page 1 is on its way rather than after
+    // the last page. A record created during the pass is not among them, and needs not be: Novita
+    // has just listed its instance or it is being created; the next pass judges it.
+    const recordIdsAtStart = this.repo.allIds();
+    recordIdsAtStart.catch(() => undefined);
     const openOps = new Set(await this.operations.openIds());
     // An instance with an open operation is the reconciler's: sync neither rewrites nor judges it.
     const busy = (r: InstanceRecord): boolean => !!r.activeOperationId && openOps.has(r.activeOperationId);
@@ -128,7 +133,8 @@ export class SyncService {
     const listed = await walkPages(
       async (pageNum) => {
         await keepAlive();
-        return pageNum === 1 ? firstPage : this.novita.listInstances(pageNum, SYNC_PAGE_SIZE);
+        const page = await (pageNum === 1 ? firstPage : this.novita.listInstances(pageNum, SYNC_PAGE_SIZE));
+        return { ...page, instances: this.listing.reuse(page.instances) };
       },
       SYNC_PAGE_SIZE,
       this.pageConcurrency,
@@ -160,9 +166,9 @@ export class SyncService {
     // The whole walk, for the comprehensive listing to reuse.
     this.listing.remember(listed, started);
 
-    // Records Novita did not list: every record but those found by their Novita id on a page (one
-    // round trip for the ids, whatever their number, and usually none to read).
-    const unseen = (await this.repo.allIds()).filter((id) => !seenRecordIds.has(id));
+    // Records Novita did not list: every record present at the start but those found by their Novita
+    // id on a page (one round trip for the ids, whatever their number, and usually none to read).
+    const unseen = (await recordIdsAtStart).filter((id) => !seenRecordIds.has(id));
     const candidates = (await this.repo.getMany(unseen)).filter(
       // Records this pass just adopted are listed, not absent.
       (r): r is InstanceRecord =>
