@@ -1,6 +1,5 @@
 import { buildInstancesHarness, InstancesHarness } from '../../../test/fakes/instances-unit-harness';
-import { NOVITA_LISTING_CACHE, NOVITA_LISTING_TTL_MS, sameValue } from './novita-listing';
-import { NovitaInstance } from './novita.types';
+import { NOVITA_LISTING_CACHE, NOVITA_LISTING_TTL_MS } from './novita-listing';
 
 const options = { forceSync: false, handleObsoleteInstances: true, dryRun: false };
 
@@ -95,54 +94,5 @@ describe('NovitaListing', () => {
     await h.listing.walk();
     await h.sync.run('run_1', options);
     expect(pagesAsked()).toBe(6);
-  });
-
-  describe('reuse (a new walk keeps the last walk\'s objects for instances that did not change)', () => {
-    const copy = (i: NovitaInstance): NovitaInstance => structuredClone(i);
-
-    it('hands back the remembered object for an equal instance and the new one for a changed instance', async () => {
-      const walk = (await h.listing.walk()).instances;
-      const page = walk.slice(0, 3).map(copy);
-      page[1] = { ...page[1], portMappings: [{ port: 8080, endpoint: 'http://x', type: 'http' }] };
-      const reused = h.listing.reuse(page);
-      expect(reused[0]).toBe(walk[0]);
-      expect(reused[1]).toBe(page[1]);
-      expect(reused[2]).toBe(walk[2]);
-      expect(reused).toEqual(page);
-    });
-
-    it('keeps nothing of a walk once the cache is cleared', async () => {
-      const walk = (await h.listing.walk()).instances;
-      await h.caches.clear([NOVITA_LISTING_CACHE]);
-      const page = [copy(walk[0])];
-      expect(h.listing.reuse(page)[0]).toBe(page[0]);
-    });
-
-    it('a field Novita changed between two sync passes shows in the listing the second pass leaves', async () => {
-      await h.sync.run('run_1', options);
-      h.novita.setStatus('nv7', 'running', { productName: 'RTX 5090 32GB' });
-      await h.sync.run('run_2', options);
-      const walk = (await h.listing.walk()).instances;
-      expect(pagesAsked()).toBe(6);
-      expect(walk.find((i) => i.id === 'nv7')?.productName).toBe('RTX 5090 32GB');
-    });
-  });
-});
-
-describe('sameValue', () => {
-  it('compares plain objects and arrays by content, at any depth', () => {
-    expect(sameValue({ a: 1, b: [{ c: 'x' }], d: undefined }, { a: 1, b: [{ c: 'x' }], d: undefined })).toBe(
-      true,
-    );
-    expect(sameValue({ a: 1, b: [{ c: 'x' }] }, { a: 1, b: [{ c: 'y' }] })).toBe(false);
-    expect(sameValue({ a: [1, 2] }, { a: [1, 2, 3] })).toBe(false);
-    expect(sameValue({ a: null }, { a: undefined })).toBe(false);
-    expect(sameValue([], {})).toBe(false);
-  });
-
-  it('tells a missing key from one set to undefined, and an extra key from none', () => {
-    expect(sameValue({ a: 1, b: undefined }, { a: 1 })).toBe(false);
-    expect(sameValue({ a: 1 }, { a: 1, b: undefined })).toBe(false);
-    expect(sameValue({ a: 1 }, { a: 1, b: 2 })).toBe(false);
   });
 });

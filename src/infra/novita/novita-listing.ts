@@ -28,8 +28,6 @@ export interface Walk {
 @Injectable()
 export class NovitaListing {
   private last: Walk | null = null;
-  /** The last walk's instances by id, for reuse by the next walk (see reuse); built when first needed. */
-  private lastById: Map<string, NovitaInstance> | null = null;
   private walking: { promise: Promise<Walk>; at: number } | null = null;
   /** Bumped by clear(): a walk started before the clear neither fills the cache nor serves later callers. */
   private generation = 0;
@@ -45,7 +43,6 @@ export class NovitaListing {
       sizeBytes: () => (this.fresh(Date.now()) ? JSON.stringify(this.last!.instances).length : 0),
       clear: () => {
         this.last = null;
-        this.lastById = null;
         this.walking = null;
         this.generation++;
       },
@@ -85,45 +82,9 @@ export class NovitaListing {
   remember(instances: NovitaInstance[], startedAt: number): void {
     if (this.last && this.last.at > startedAt) return;
     this.last = { instances, at: startedAt };
-    this.lastById = null;
-  }
-
-  /**
-   * A page of a new walk with every instance equal in every field to the last walk's replaced by
-   * that walk's object. Why: a walk keeps its 10,000 instances until it is remembered, so each
-   * survives the young collections made meanwhile and is copied into the old generation, pass after
-   * pass; an instance that has not changed is the old object, and the new one dies young.
-   */
-  reuse(instances: NovitaInstance[]): NovitaInstance[] {
-    if (this.last === null) return instances;
-    const byId = (this.lastById ??= new Map(this.last.instances.map((i) => [i.id, i])));
-    return instances.map((inst) => {
-      const prev = byId.get(inst.id);
-      return prev !== undefined && sameValue(prev, inst) ? prev : inst;
-    });
   }
 
   private fresh(now: number): boolean {
     return this.last !== null && now - this.last.at < NOVITA_LISTING_TTL_MS;
   }
-}
-
-/** Deep equality of JSON-like values (plain objects, arrays, primitives, undefined). */
-export function sameValue(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) || Array.isArray(b)) {
-    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!sameValue(a[i], b[i])) return false;
-    return true;
-  }
-  const x = a as Record<string, unknown>;
-  const y = b as Record<string, unknown>;
-  let keys = 0;
-  for (const key in x) {
-    if (!Object.hasOwn(y, key) || !sameValue(x[key], y[key])) return false;
-    keys++;
-  }
-  for (const key in y) if (Object.hasOwn(y, key)) keys--;
-  return keys === 0;
 }

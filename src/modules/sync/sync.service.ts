@@ -133,8 +133,7 @@ export class SyncService {
     const listed = await walkPages(
       async (pageNum) => {
         await keepAlive();
-        const page = await (pageNum === 1 ? firstPage : this.novita.listInstances(pageNum, SYNC_PAGE_SIZE));
-        return { ...page, instances: this.listing.reuse(page.instances) };
+        return pageNum === 1 ? firstPage : this.novita.listInstances(pageNum, SYNC_PAGE_SIZE);
       },
       SYNC_PAGE_SIZE,
       this.pageConcurrency,
