@@ -1,5 +1,5 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import helmet from 'helmet';
+import helmet, { HelmetOptions } from 'helmet';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OperationsConfig } from '../../config/config.types';
 
@@ -38,10 +38,27 @@ const CORS_EXPOSED_HEADERS = [
 ];
 
 /**
- * helmet's headers for this policy. None of them depends on the request (no CSP nonces), so they are
- * computed once here instead of by running helmet on every request.
+ * What a JSON answer needs (OWASP REST Security Cheat Sheet): nothing may load or frame it, the
+ * browser must not sniff its type, HTTPS only, no referrer, and the cross-origin isolation headers.
+ * helmet's other headers (DNS prefetch, IE download options, Flash/PDF cross-domain policies, the
+ * legacy XSS auditor, origin-keyed agent clusters) only act on a document a browser renders.
  */
-export function buildSecurityHeaders(): Record<string, string> {
+export const API_CONTENT_SECURITY_POLICY = {
+  defaultSrc: ["'none'"],
+  frameAncestors: ["'none'"],
+};
+
+/** Paths whose answers a browser renders as a page: the dashboard at / with its /ui/ assets, and Swagger UI. */
+export function isPagePath(url: string): boolean {
+  return url === '/' || url.startsWith('/?') || url.startsWith('/ui/') || url.startsWith('/docs');
+}
+
+/**
+ * helmet's headers for this policy: `page` for what a browser renders (the dashboard, Swagger UI),
+ * `api` for everything else. None depends on the request (no CSP nonces), so they are computed once
+ * here instead of by running helmet on every request.
+ */
+export function buildSecurityHeaders(kind: 'page' | 'api' = 'page'): Record<string, string> {
   const headers: Record<string, string> = {};
   const collector = {
     // Lower case, as Fastify stores header names: setting them then costs no conversion per request.
@@ -50,22 +67,31 @@ export function buildSecurityHeaders(): Record<string, string> {
     },
     removeHeader: () => undefined,
   };
-  helmet({ contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY } })(
-    {} as IncomingMessage,
-    collector as unknown as ServerResponse,
-    () => undefined,
-  );
+  const options: HelmetOptions =
+    kind === 'page'
+      ? { contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY } }
+      : {
+          contentSecurityPolicy: { useDefaults: false, directives: API_CONTENT_SECURITY_POLICY },
+          xFrameOptions: { action: 'deny' },
+          originAgentCluster: false,
+          xDnsPrefetchControl: false,
+          xDownloadOptions: false,
+          xPermittedCrossDomainPolicies: false,
+          xXssProtection: false,
+        };
+  helmet(options)({} as IncomingMessage, collector as unknown as ServerResponse, () => undefined);
   return headers;
 }
 
-/** Security headers on every response, and CORS for the configured origins only (none by default). */
+/** Security headers on every response (a page's or an API answer's), and CORS for the configured origins only (none by default). */
 export function registerSecurityHeaders(app: NestFastifyApplication, ops: OperationsConfig): void {
-  const headers = buildSecurityHeaders();
+  const page = buildSecurityHeaders('page');
+  const api = buildSecurityHeaders('api');
   app
     .getHttpAdapter()
     .getInstance()
-    .addHook('onRequest', (_request, reply, done) => {
-      void reply.headers(headers);
+    .addHook('onRequest', (request, reply, done) => {
+      void reply.headers(isPagePath(request.url) ? page : api);
       done();
     });
   if (ops.corsOrigins.length === 0) return;
