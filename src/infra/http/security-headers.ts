@@ -38,8 +38,9 @@ const CORS_EXPOSED_HEADERS = [
 ];
 
 /**
- * What a JSON answer needs (OWASP REST Security Cheat Sheet): nothing may load or frame it, the
- * browser must not sniff its type, HTTPS only, no referrer, and the cross-origin isolation headers.
+ * What an API answer needs (the OWASP REST Security Cheat Sheet's set): no cache may keep it,
+ * nothing may load or frame it, the browser must not sniff its type, HTTPS only; with no referrer
+ * and the cross-origin isolation headers.
  * helmet's other headers (DNS prefetch, IE download options, Flash/PDF cross-domain policies, the
  * legacy XSS auditor, origin-keyed agent clusters) only act on a document a browser renders.
  */
@@ -80,6 +81,8 @@ export function buildSecurityHeaders(kind: 'page' | 'api' = 'page'): Record<stri
           xXssProtection: false,
         };
   helmet(options)({} as IncomingMessage, collector as unknown as ServerResponse, () => undefined);
+  // Instance data, keys' budgets and metrics are for the caller alone and change at any moment.
+  if (kind === 'api') headers['cache-control'] = 'no-store';
   return headers;
 }
 

@@ -101,7 +101,6 @@ export class HealthController {
     const ok = report.status === 'healthy' || report.status === 'degraded';
     await reply
       .status(ok ? 200 : 503)
-      .header('Cache-Control', 'no-store')
       .send(report);
   }
 

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Header, HttpCode, HttpStatus, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, HttpStatus, Post } from '@nestjs/common';
 import { ApiOperation, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { ApiErrorResponses, ApiOptionalBody } from '../../common/http/api-error-responses.decorator';
 import { AppError, ErrorCode } from '../../common/errors';
@@ -22,7 +22,6 @@ export class CacheController {
     summary: 'Statistics of each cache of Novita data on this replica',
     description: 'Entries, hits, misses, hit ratio and approximate size per cache, with totals.',
   })
-  @Header('Cache-Control', 'no-store')
   @ApiOkResponse({ type: CacheStatsResponse })
   @ApiErrorResponses(400, 401, 429, 503)
   async getCacheStats(): Promise<CacheStatsResponse> {

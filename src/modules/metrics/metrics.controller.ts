@@ -1,4 +1,4 @@
-import { Controller, Get, Header, Res, UseGuards } from '@nestjs/common';
+import { Controller, Get, Res, UseGuards } from '@nestjs/common';
 import { ApiExtraModels, ApiOperation, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';
 import type { FastifyReply } from 'fastify';
@@ -37,7 +37,6 @@ export class MetricsController {
     const body = await this.metrics.render();
     await reply
       .header('Content-Type', this.metrics.contentType)
-      .header('Cache-Control', 'no-store')
       .send(body);
   }
 
@@ -48,7 +47,6 @@ export class MetricsController {
     description:
       'Requests (total, by status code, by route, last minute), background jobs, Novita calls, webhook attempts, system and cache.',
   })
-  @Header('Cache-Control', 'no-store')
   @ApiExtraModels(JobStatusResponse)
   @ApiOkResponse({ type: MetricsResponse })
   @ApiErrorResponses(400, 401, 429, 503)
@@ -63,7 +61,6 @@ export class MetricsController {
     description:
       'Requests by status code, background jobs by type, memory/CPU/uptime, cache hit ratio and size.',
   })
-  @Header('Cache-Control', 'no-store')
   @ApiOkResponse({ type: MetricsSummaryResponse })
   @ApiErrorResponses(400, 401, 429, 503)
   getMetricsSummary(): Promise<MetricsSummaryResponse> {

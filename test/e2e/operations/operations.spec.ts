@@ -313,8 +313,15 @@ describe('operations surface (e2e)', () => {
       const page = new URL(res.url).pathname === '/docs';
       expect({ url: res.url, csp: res.headers.get('content-security-policy') }).toEqual({
         url: res.url,
-        csp: page ? expect.stringContaining("script-src 'self'") : "default-src 'none';frame-ancestors 'none'",
+        csp: page
+          ? expect.stringContaining("script-src 'self'")
+          : "default-src 'none';frame-ancestors 'none'",
       });
+      if (!page)
+        expect({ url: res.url, cache: res.headers.get('cache-control') }).toEqual({
+          url: res.url,
+          cache: 'no-store',
+        });
     }
     // Read every body: an unread answer keeps its connection busy.
     await Promise.all(responses.map((r) => r.arrayBuffer()));
