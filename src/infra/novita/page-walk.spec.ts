@@ -102,6 +102,32 @@ describe('walkPages with a page handler', () => {
     expect(peak).toBeLessThanOrEqual(3);
   });
 
+  it('asks for the other pages while page 1 is being handled, not after', async () => {
+    const l = listing(50, { pageSize: 10 });
+    let askedWhileFirstHandled: number[] = [];
+    await walkPages(l.fetchPage, 10, 3, async (_page, pageNum) => {
+      if (pageNum !== 1) return;
+      // Page 1's handler waits for the fetches it should not hold up.
+      await new Promise((r) => setTimeout(r, 40));
+      askedWhileFirstHandled = [...l.asked];
+    });
+    expect(askedWhileFirstHandled).toEqual(expect.arrayContaining([1, 2, 3]));
+  });
+
+  it("fails the walk when page 1's handler fails, once the pages fetched alongside are handled", async () => {
+    const l = listing(200, { pageSize: 10 });
+    let inFlight = 0;
+    const walk = walkPages(l.fetchPage, 10, 4, async (_page, pageNum) => {
+      inFlight++;
+      await new Promise((r) => setTimeout(r, pageNum === 1 ? 0 : 5));
+      inFlight--;
+      if (pageNum === 1) throw new Error('store down');
+    });
+    await expect(walk).rejects.toThrow('store down');
+    expect(inFlight).toBe(0);
+    expect(l.asked.length).toBeLessThan(20);
+  });
+
   it('fails the walk when a handler fails, once every page in flight has been handled', async () => {
     const l = listing(200, { pageSize: 10 });
     let inFlight = 0;

@@ -14,8 +14,8 @@ export interface WalkedPage {
  * page, `total` reached, or a page of ids already seen (Novita ignoring pageNum). The first page
  * that fails fails the walk: a partial listing would look like missing instances.
  *
- * onPage, when given, is handed each page as it arrives, in no particular order (pages after the
- * first are fetched concurrently), within the same `concurrency` bound: a caller that folds pages
+ * onPage, when given, is handed each page as it arrives, in no particular order (page 1 is handled
+ * while the others are fetched), within the same `concurrency` bound: a caller that folds pages
  * into a store does so while the walk goes on. A rejection of onPage fails the walk like a failed
  * page. The walk settles only once every page it started has been fetched and handled.
  */
@@ -47,18 +47,25 @@ export async function walkPages(
     return page.instances.length < pageSize || fresh === 0 || (page.total !== null && received >= page.total);
   };
 
-  const first = await fetchAndHandle(1);
+  const first = await fetchPage(1);
+  const handleFirst = async (): Promise<WalkedPage> => {
+    if (onPage) await onPage(first, 1);
+    return first;
+  };
   let done = take(first);
   let next = 2;
   if (!done && first.total !== null) {
-    const lastPage = Math.ceil(first.total / pageSize);
-    const pageNums = Array.from({ length: Math.max(0, lastPage - 1) }, (_, i) => i + 2);
-    const pages = await mapBounded(pageNums, concurrency, fetchAndHandle);
-    for (const page of pages) {
+    const lastPage = Math.max(1, Math.ceil(first.total / pageSize));
+    // Page 1 is handled while the pages it implies are fetched, not before they are asked for.
+    const pageNums = Array.from({ length: lastPage }, (_, i) => i + 1);
+    const pages = await mapBounded(pageNums, concurrency, (n) =>
+      n === 1 ? handleFirst() : fetchAndHandle(n),
+    );
+    for (const page of pages.slice(1)) {
       next++;
       if ((done = take(page))) break;
     }
-  }
+  } else await handleFirst();
   while (!done) done = take(await fetchAndHandle(next++));
   return [...seen.values()];
 }
