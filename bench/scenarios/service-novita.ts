@@ -55,27 +55,33 @@ async function redisCommands(redis: Redis): Promise<number> {
   return calls;
 }
 
+/** Sync passes made before measuring: see listingAndSync. */
+const WARM_UP_PASSES = 6;
+
 /** 4. GET /api/instances/comprehensive and POST /api/instances/sync next to the fastest plain page walk. */
 export async function listingAndSync(ctx: BenchContext): Promise<ScenarioRow[]> {
   const stack = await ctx.main();
   const redis = new Redis(stack.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await redis.connect();
   const headers = { 'x-api-key': API_KEY };
-  const rounds = ctx.quick ? 2 : 5;
+  const rounds = ctx.quick ? 2 : 7;
   const seq: number[] = [];
   const conc: number[] = [];
   const comprehensive: number[] = [];
   const sync: number[] = [];
   const commands: number[] = [];
+  const warmUp: number[] = [];
   try {
-    // One unmeasured pass of each warms the simulator, the service and the connection pools. Two
-    // unmeasured sync passes make the measured ones steady: the first after the startup adoption
-    // marks every record (10,000 writes), the second reads those marks back for the first time.
+    // One unmeasured pass of each warms the simulator, the service and the connection pools. Unmeasured
+    // sync passes make the measured ones steady: the first after the startup adoption marks every
+    // record (10,000 writes), the second reads those marks back for the first time, and the passes
+    // after boot run slower while V8 still compiles the pass's code (their times go into the report).
     await walkSequential(stack.sim);
     await (
       await fetch(`${stack.service.url}/api/instances/comprehensive?syncLocalState=false`, { headers })
     ).arrayBuffer();
-    for (let i = 0; i < 2; i++) {
+    for (let i = 0; i < WARM_UP_PASSES; i++) {
+      const t0 = performance.now();
       const warm = await fetch(`${stack.service.url}/api/instances/sync`, {
         method: 'POST',
         headers: { ...headers, 'content-type': 'application/json' },
@@ -83,7 +89,9 @@ export async function listingAndSync(ctx: BenchContext): Promise<ScenarioRow[]> 
       });
       await warm.arrayBuffer();
       if (!warm.ok) throw new Error(`warm-up sync pass failed: ${warm.status}`);
+      warmUp.push(performance.now() - t0);
     }
+    ctx.log(`unmeasured sync passes: ${warmUp.map((t) => t.toFixed(0)).join(', ')} ms`);
     for (let r = 0; r < rounds; r++) {
       seq.push(await walkSequential(stack.sim));
       conc.push(await walkConcurrent(stack.sim));
@@ -160,7 +168,7 @@ export async function listingAndSync(ctx: BenchContext): Promise<ScenarioRow[]> 
       metric: 'POST /api/instances/sync, steady pass (median)',
       value: pass,
       unit: 'ms',
-      note: 'every instance already recorded and marked (two unmeasured passes first); the request answers when the pass has finished',
+      note: `every instance already recorded and marked; ${WARM_UP_PASSES} unmeasured passes first (${warmUp.map((t) => t.toFixed(0)).join(', ')} ms); the request answers when the pass has finished`,
     },
     {
       scenario,
