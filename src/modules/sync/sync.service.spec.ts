@@ -63,6 +63,25 @@ describe('SyncService obsolete policy', () => {
     expect((await h.repo.get(r.id))?.status).not.toBe('terminated');
   });
 
+  it('judges the records the store held when the pass started; one written during the walk waits for the next pass', async () => {
+    const late = await tracked('late');
+    h.novita.instances.delete(late.novitaInstanceId!);
+    await h.repo.remove(late);
+    for (let i = 1; i <= 150; i++) h.novita.seed({ id: `listed-${i}`, name: `n${i}`, status: 'running' });
+    const list = h.novita.listInstances.bind(h.novita);
+    // The record reappears while page 2 is asked for, after the pass read which records exist.
+    h.novita.listInstances = async (pageNum, pageSize, filter) => {
+      if (pageNum === 2) await h.repo.save(late);
+      return list(pageNum, pageSize, filter);
+    };
+    expect(await h.sync.run('run_a', options)).toMatchObject({ markedObsolete: 0, adopted: 150 });
+    expect((await h.repo.get(late.id))?.status).toBe(late.status);
+
+    h.novita.listInstances = list;
+    expect(await h.sync.run('run_b', options)).toMatchObject({ markedObsolete: 1 });
+    expect((await h.repo.get(late.id))?.status).toBe('terminated');
+  });
+
   it('removes instead of marking when SYNC_REMOVE_OBSOLETE_INSTANCES=true', async () => {
     h = buildInstancesHarness({ SYNC_REMOVE_OBSOLETE_INSTANCES: 'true' });
     const r = await tracked('removed');
