@@ -42,7 +42,15 @@ describe(isPagePath.name, () => {
       '/docs-json',
     ])
       expect({ url, page: isPagePath(url) }).toEqual({ url, page: true });
-    for (const url of ['/api/instances', '/health/live', '/metrics', '/no/such/route', '/uix', '/api/docs'])
+    for (const url of [
+      '/api/instances',
+      '/health/live',
+      '/metrics',
+      '/no/such/route',
+      '/uix',
+      '/api/docs',
+      '/docsx',
+    ])
       expect({ url, page: isPagePath(url) }).toEqual({ url, page: false });
   });
 });

@@ -51,7 +51,8 @@ export const API_CONTENT_SECURITY_POLICY = {
 
 /** Paths whose answers a browser renders as a page: the dashboard at / with its /ui/ assets, and Swagger UI. */
 export function isPagePath(url: string): boolean {
-  return url === '/' || url.startsWith('/?') || url.startsWith('/ui/') || url.startsWith('/docs');
+  if (url === '/' || url.startsWith('/?') || url.startsWith('/ui/')) return true;
+  return /^\/docs(-json)?([/?]|$)/.test(url);
 }
 
 /**
@@ -86,7 +87,10 @@ export function buildSecurityHeaders(kind: 'page' | 'api' = 'page'): Record<stri
   return headers;
 }
 
-/** Security headers on every response (a page's or an API answer's), and CORS for the configured origins only (none by default). */
+/**
+ * Security headers on every response (a page's or an API answer's), and CORS for the configured
+ * origins only (none by default).
+ */
 export function registerSecurityHeaders(app: NestFastifyApplication, ops: OperationsConfig): void {
   const page = buildSecurityHeaders('page');
   const api = buildSecurityHeaders('api');

@@ -93,8 +93,7 @@ export class SyncService {
     const firstPage = this.novita.listInstances(1, SYNC_PAGE_SIZE);
     firstPage.catch(() => undefined); // awaited below; a rejection before then is not unhandled
     // The records that exist as the pass starts, read while page 1 is on its way rather than after
-    // the last page. A record created during the pass is not among them, and needs not be: Novita
-    // has just listed its instance or it is being created; the next pass judges it.
+    // the last page. A record written during the walk is not among them: the next pass judges it.
     const recordIdsAtStart = this.repo.allIds();
     recordIdsAtStart.catch(() => undefined);
     const openOps = new Set(await this.operations.openIds());
