@@ -114,34 +114,23 @@ describe('walkPages with a page handler', () => {
     expect(askedWhileFirstHandled).toEqual(expect.arrayContaining([1, 2, 3]));
   });
 
-  it("fails the walk when page 1's handler fails, once the pages fetched alongside are handled", async () => {
-    const l = listing(200, { pageSize: 10 });
-    let inFlight = 0;
-    const walk = walkPages(l.fetchPage, 10, 4, async (_page, pageNum) => {
-      inFlight++;
-      await new Promise((r) => setTimeout(r, pageNum === 1 ? 0 : 5));
-      inFlight--;
-      if (pageNum === 1) throw new Error('store down');
-    });
-    await expect(walk).rejects.toThrow('store down');
-    expect(inFlight).toBe(0);
-    expect(l.asked.length).toBeLessThan(20);
-  });
-
-  it('fails the walk when a handler fails, once every page in flight has been handled', async () => {
-    const l = listing(200, { pageSize: 10 });
-    let inFlight = 0;
-    const walk = walkPages(l.fetchPage, 10, 4, async (_page, pageNum) => {
-      inFlight++;
-      await new Promise((r) => setTimeout(r, pageNum === 3 ? 0 : 5));
-      inFlight--;
-      if (pageNum === 3) throw new Error('store down');
-    });
-    await expect(walk).rejects.toThrow('store down');
-    // Pages fetched alongside page 3 were still being handled when it failed: the walk waited for them.
-    expect(inFlight).toBe(0);
-    expect(l.asked.length).toBeLessThan(20);
-  });
+  it.each([1, 3])(
+    'fails the walk when the handler of page %i fails, once every page in flight has been handled',
+    async (failing) => {
+      const l = listing(200, { pageSize: 10 });
+      let inFlight = 0;
+      const walk = walkPages(l.fetchPage, 10, 4, async (_page, pageNum) => {
+        inFlight++;
+        await new Promise((r) => setTimeout(r, pageNum === failing ? 0 : 5));
+        inFlight--;
+        if (pageNum === failing) throw new Error('store down');
+      });
+      await expect(walk).rejects.toThrow('store down');
+      // Pages fetched alongside the failing one were still being handled: the walk waited for them.
+      expect(inFlight).toBe(0);
+      expect(l.asked.length).toBeLessThan(20);
+    },
+  );
 });
 
 describe('mapBounded', () => {

@@ -253,11 +253,6 @@ export class InstanceRepository {
     return gone.length;
   }
 
-  /**
-   * Every record, deleted ones included until they expire: the ids from allIds, then the records in
-   * slices of READ_SLICE sent together. The store prepares one slice while this process decodes the
-   * last, and no single decode of the whole fleet holds up the requests served in between.
-   */
   /** listAll for answering reads (the comprehensive listing): records may come from this process's copies. */
   listAllForRead(): Promise<InstanceRecord[]> {
     return this.readAll((keys) => this.store.getManyCached<InstanceRecord>(keys));
@@ -267,7 +262,11 @@ export class InstanceRepository {
     return this.readAll((keys) => this.store.getMany<InstanceRecord>(keys));
   }
 
-  /** Every record, read in slices of READ_SLICE keys at once. */
+  /**
+   * Every record, deleted ones included until they expire: the ids from allIds, then the records in
+   * slices of READ_SLICE sent together. The store prepares one slice while this process decodes the
+   * last, and no single decode of the whole fleet holds up the requests served in between.
+   */
   private async readAll(
     readMany: (keys: string[]) => Promise<(InstanceRecord | null)[]>,
   ): Promise<InstanceRecord[]> {

@@ -71,14 +71,14 @@ export class SyncMarks {
       if (versions[i] === m.version) found.set(m.nid, { id: m.id, record: null, version: m.version });
       else stale.push(m);
     });
-    const put = (list: { nid: string; id: string }[], values: unknown[], at: number): void =>
+    const put = (list: { nid: string; id: string }[], values: unknown[]): void =>
       list.forEach((u, i) => {
-        const record = values[at + 2 * i] as InstanceRecord | null;
-        const version = values[at + 2 * i + 1] as string | null;
+        const record = values[2 * i] as InstanceRecord | null;
+        const version = values[2 * i + 1] as string | null;
         if (record && record.novitaInstanceId === u.nid) found.set(u.nid, { id: u.id, record, version });
       });
-    put(unmarked, second, 0);
-    if (stale.length > 0) put(stale, await this.store.getMany(recordKeys(stale)), 0);
+    put(unmarked, second);
+    if (stale.length > 0) put(stale, await this.store.getMany(recordKeys(stale)));
     return found;
   }
 
