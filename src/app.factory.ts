@@ -11,10 +11,18 @@ import { HTTP_LOGGER, registerRequestLogging } from './common/logging/request-lo
 import { AllConfig } from './config/config.types';
 import { UI_ROOT } from './modules/ui/ui.controller';
 
-const BODY_LIMIT_BYTES = 1024 * 1024;
-const MAX_PATH_PARAM_LENGTH = 256;
 import { registerSecurityHeaders } from './infra/http/security-headers';
 import { registerHttpMetrics } from './modules/metrics/http-metrics';
+import { registerInlineAnswers } from './infra/http/inline-answers';
+import { ApiKeyGuard } from './common/auth/api-key.guard';
+import { AppThrottlerGuard } from './common/auth/app-throttler.guard';
+import { HealthController } from './modules/health/health.controller';
+import { InstancesController } from './modules/instances/instances.controller';
+import { InstanceQueryService } from './modules/instances/instance-query.service';
+import { INSTANCE_ID_PATTERN } from './modules/instances/dto/instance-id.pipe';
+
+const BODY_LIMIT_BYTES = 1024 * 1024;
+const MAX_PATH_PARAM_LENGTH = 256;
 
 /** Builds the whole application from a validated config; used by main.ts, the demo and the e2e tests. */
 export async function createApp(
@@ -48,6 +56,7 @@ export async function createApp(
     done();
   });
   registerRequestLogging(fastify, app.get(HTTP_LOGGER));
+  registerInlineReads(app);
 
   await prepareOpenApiMetadata();
   // Without the UI no static assets are served (jest cannot load @fastify/static's ESM dependencies).
@@ -66,4 +75,44 @@ export async function createApp(
       index: false,
     });
   return app;
+}
+
+/**
+ * The liveness probe and a cached instance read are answered before Nest's pipeline when they can
+ * be (infra/http/inline-answers.ts): same body, same headers, same guards' rules; whatever cannot
+ * be answered at once goes through Nest as any other request.
+ */
+function registerInlineReads(app: NestFastifyApplication): void {
+  const health = app.get(HealthController);
+  const query = app.get(InstanceQueryService);
+  const apiKeys = app.get(ApiKeyGuard);
+  const throttler = app.get(AppThrottlerGuard);
+  registerInlineAnswers(
+    app.getHttpAdapter().getInstance(),
+    [
+      {
+        method: 'GET',
+        url: '/health/live',
+        controller: HealthController,
+        handler: HealthController.prototype.getLiveness,
+        answer: () => health.getLiveness(),
+      },
+      {
+        method: 'GET',
+        url: '/api/instances/:instanceId',
+        controller: InstancesController,
+        handler: InstancesController.prototype.getInstance,
+        answer: (request) => {
+          // The id pipe's rule: a malformed id gets its 400 from Nest.
+          const id = (request.params as { instanceId: string }).instanceId;
+          return INSTANCE_ID_PATTERN.test(id) ? query.answerAtOnce(id) : undefined;
+        },
+      },
+    ],
+    {
+      mayEnter: (request) => apiKeys.passesAtOnce(request),
+      admit: (request, reply, route) =>
+        throttler.spendAtOnce(route.controller, route.handler, request, reply),
+    },
+  );
 }

@@ -73,9 +73,12 @@ export class AppModule {
         { provide: SECURITY_CONFIG, useValue: config.security },
         { provide: HTTP_LOGGER, useValue: httpLogger },
         AuthFailureLimiter,
+        // Providers of their own as well, for the answers served before Nest's pipeline (app.factory.ts).
+        ApiKeyGuard,
+        AppThrottlerGuard,
         // Order matters: authenticate before counting against the rate limit.
-        { provide: APP_GUARD, useClass: ApiKeyGuard },
-        { provide: APP_GUARD, useClass: AppThrottlerGuard },
+        { provide: APP_GUARD, useExisting: ApiKeyGuard },
+        { provide: APP_GUARD, useExisting: AppThrottlerGuard },
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
       ],
     };

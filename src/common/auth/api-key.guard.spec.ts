@@ -69,4 +69,37 @@ describe(ApiKeyGuard.name, () => {
     expect(await statusOf(attempt('198.51.100.4', 'wrong'))).toBe(429);
     expect(await statusOf(attempt('198.51.100.4', KEY))).toBe(429);
   });
+
+  describe("passesAtOnce (answers served before Nest's pipeline)", () => {
+    const passes = (ip: string, key?: string, url = '/api/instances/x') =>
+      guard.passesAtOnce({ url, ip, headers: key ? { 'x-api-key': key } : {} } as never);
+
+    it('is yes for a correct key, and for paths outside /api, without a store round trip', () => {
+      expect(passes('198.51.100.5', KEY)).toBe(true);
+      expect(passes('198.51.100.5', undefined, '/health/live')).toBe(true);
+      expect(storeRoundTrips()).toBe(0);
+    });
+
+    it('leaves a missing or wrong key to canActivate, which answers and counts it', async () => {
+      expect(passes('198.51.100.6')).toBe(false);
+      expect(passes('198.51.100.6', 'wrong')).toBe(false);
+      expect(storeRoundTrips()).toBe(0);
+    });
+
+    it('leaves even a correct key to canActivate from an address that failed here within the window', async () => {
+      expect(await statusOf(attempt('198.51.100.7', 'wrong'))).toBe(401);
+      expect(passes('198.51.100.7', KEY)).toBe(false);
+      expect(passes('198.51.100.8', KEY)).toBe(true);
+    });
+
+    it('is yes for everything when no keys are configured', () => {
+      const open = new ApiKeyGuard(
+        { apiKeys: [] } as unknown as SecurityConfig,
+        new AuthFailureLimiter(store, {} as SecurityConfig),
+      );
+      expect(open.passesAtOnce({ url: '/api/instances', ip: '198.51.100.9', headers: {} } as never)).toBe(
+        true,
+      );
+    });
+  });
 });

@@ -35,26 +35,40 @@ export class ApiKeyGuard implements CanActivate {
 
   /** Synchronous for requests that need no key (probes, docs, metrics): no promise per request. */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
-    if (this.keyDigests.length === 0) return true;
     const req = context.switchToHttp().getRequest<FastifyRequest>();
-    if (!req.url.startsWith('/api/') && req.url !== '/api') return true;
-    return this.authenticate(req);
+    return this.needsKey(req) ? this.authenticate(req) : true;
+  }
+
+  /**
+   * canActivate's answer when it is yes and needs no store read: no key needed, or a valid key from
+   * an address with no recent failures here. False means "ask canActivate", not "refused".
+   */
+  passesAtOnce(req: FastifyRequest): boolean {
+    if (!this.needsKey(req)) return true;
+    return !this.failures.isSuspect(req.ip) && this.isValid(extractApiKey(req));
+  }
+
+  private needsKey(req: FastifyRequest): boolean {
+    return this.keyDigests.length > 0 && (req.url.startsWith('/api/') || req.url === '/api');
   }
 
   private async authenticate(req: FastifyRequest): Promise<boolean> {
     await this.failures.assertNotBlocked(req.ip);
     const presented = extractApiKey(req);
-    if (presented) {
-      const d = keyDigest(presented).digest;
-      let ok = false;
-      for (const k of this.keyDigests) ok = timingSafeEqual(d, k) || ok;
-      if (ok) return true;
-    }
+    if (this.isValid(presented)) return true;
     const limited = await this.failures.recordFailure(req.ip);
     if (limited) throw limited;
     throw new AppError(
       ErrorCode.UNAUTHORIZED,
       presented ? 'Invalid API key' : 'Missing API key (send X-API-Key or Authorization: Bearer)',
     );
+  }
+
+  private isValid(presented: string | undefined): boolean {
+    if (!presented) return false;
+    const d = keyDigest(presented).digest;
+    let ok = false;
+    for (const k of this.keyDigests) ok = timingSafeEqual(d, k) || ok;
+    return ok;
   }
 }

@@ -92,3 +92,76 @@ describe(AppThrottlerGuard.name, () => {
     expect(again.headers['x-ratelimit-limit']).toBe('3');
   });
 });
+
+describe(`${AppThrottlerGuard.name}.spendAtOnce (answers served before Nest's pipeline)`, () => {
+  let app: NestFastifyApplication;
+  let guard: AppThrottlerGuard;
+
+  beforeEach(async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        ThrottlerModule.forRoot({
+          // 100 per window: each store call reserves 5 hits for this replica.
+          throttlers: [{ name: 'default', limit: 100, ttl: 60_000 }],
+          storage: new StoreThrottlerStorage(new MemoryStateStore()),
+        }),
+      ],
+      controllers: [DecoratedController],
+      providers: [AppThrottlerGuard, { provide: APP_GUARD, useExisting: AppThrottlerGuard }],
+    }).compile();
+    app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), { logger: false });
+    await app.init();
+    guard = app.get(AppThrottlerGuard);
+  });
+
+  afterEach(() => app.close());
+
+  const request = (url = '/api/plain') => ({ url, ip: '10.0.0.1', headers: { 'x-api-key': 'k' } }) as never;
+  const reply = () => {
+    const headers: Record<string, unknown> = {};
+    return { headers, header: (name: string, value: unknown) => (headers[name] = value) };
+  };
+  const plain = DecoratedController.prototype.plain;
+  const spend = (handler: object, url?: string) => {
+    const r = reply();
+    return {
+      ok: guard.spendAtOnce(DecoratedController, handler, request(url), r as never),
+      headers: r.headers,
+    };
+  };
+
+  it('spends the hits reserved by the guard, with the headers the guard sets, then leaves the next reservation to it', async () => {
+    expect(spend(plain).ok).toBe(false); // nothing reserved yet
+    const first = await app.inject({ method: 'GET', url: '/api/plain', headers: { 'x-api-key': 'k' } });
+    expect(first.headers['x-ratelimit-remaining']).toBe('99');
+    const spent = [1, 2, 3, 4].map(() => spend(plain));
+    expect(spent.map((s) => s.ok)).toEqual([true, true, true, true]);
+    expect(spent.map((s) => s.headers['X-RateLimit-Remaining'])).toEqual([98, 97, 96, 95]);
+    expect(spent[0].headers).toEqual({
+      'X-RateLimit-Limit': 100,
+      'X-RateLimit-Remaining': 98,
+      'X-RateLimit-Reset': Number(first.headers['x-ratelimit-reset']),
+    });
+    expect(spend(plain)).toEqual({ ok: false, headers: {} }); // the 5 are spent: the guard reserves again
+    const next = await app.inject({ method: 'GET', url: '/api/plain', headers: { 'x-api-key': 'k' } });
+    expect(next.headers['x-ratelimit-remaining']).toBe('94');
+  });
+
+  it('keeps budgets apart per endpoint and client, as the guard does', async () => {
+    await app.inject({ method: 'GET', url: '/api/plain', headers: { 'x-api-key': 'k' } });
+    expect(spend(DecoratedController.prototype.strict).ok).toBe(false);
+    const other = guard.spendAtOnce(
+      DecoratedController,
+      plain,
+      { url: '/api/plain', ip: '10.0.0.1', headers: { 'x-api-key': 'other' } } as never,
+      reply() as never,
+    );
+    expect(other).toBe(false);
+  });
+
+  it('lets skipped handlers and non-API paths through without spending; leaves per-request settings to the guard', () => {
+    expect(spend(DecoratedController.prototype.free)).toEqual({ ok: true, headers: {} });
+    expect(spend(plain, '/health/live')).toEqual({ ok: true, headers: {} });
+    expect(spend(DecoratedController.prototype.computed).ok).toBe(false);
+  });
+});

@@ -9,7 +9,9 @@ import {
   THROTTLER_TTL,
 } from '@nestjs/throttler/dist/throttler.constants';
 import { ThrottlerRequest } from '@nestjs/throttler/dist/throttler.guard.interface';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { extractApiKey } from './api-key.guard';
+import { StoreThrottlerStorage } from './store-throttler.storage';
 import { keyDigest } from './key-digest';
 
 /** One throttler's settings for a handler, as ThrottlerGuard.canActivate resolves them. */
@@ -27,22 +29,53 @@ export class AppThrottlerGuard extends ThrottlerGuard {
 
   override async canActivate(context: ExecutionContext): Promise<boolean> {
     if (await this.shouldSkip(context)) return true;
-    const handler = context.getHandler();
-    const classRef = context.getClass();
-    // By class and handler: a handler inherited by two controllers can carry different decorators.
-    let byHandler = this.plans.get(classRef);
-    if (!byHandler) this.plans.set(classRef, (byHandler = new Map()));
-    let plans = byHandler.get(handler);
-    if (!byHandler.has(handler)) {
-      plans = this.planFor(handler, classRef);
-      byHandler.set(handler, plans);
-    }
+    const plans = this.plansOf(context.getClass(), context.getHandler());
     if (!plans) return super.canActivate(context);
     for (const plan of plans) {
       // handleRequest answers true or throws the 429.
       if (plan !== 'skip') await this.handleRequest({ context, ...plan });
     }
     return true;
+  }
+
+  /**
+   * canActivate's answer for a request to classRef's handler when it is yes and this replica's
+   * reserved budget has it: spends the hit and sets the X-RateLimit-* headers, as canActivate would.
+   * False (nothing spent) means "ask canActivate": the budget needs the store, or the client is
+   * refused, or the setup is one this shortcut leaves to the library (several throttlers, ignored
+   * user agents, settings decided per request).
+   */
+  spendAtOnce(classRef: object, handler: object, req: FastifyRequest, reply: FastifyReply): boolean {
+    if (!req.url.startsWith('/api/')) return true;
+    const plans = this.plansOf(classRef, handler);
+    if (!plans || plans.length !== 1 || !(this.storageService instanceof StoreThrottlerStorage)) return false;
+    const plan = plans[0];
+    if (plan === 'skip') return true;
+    const { throttler, limit } = plan;
+    if (throttler.ignoreUserAgents || this.commonOptions.ignoreUserAgents) return false;
+    // Only this class's own tracker and key (what every route uses unless a decorator says otherwise).
+    if (
+      plan.getTracker !== this.commonOptions.getTracker ||
+      plan.generateKey !== this.commonOptions.generateKey
+    )
+      return false;
+    if ((throttler.setHeaders ?? this.commonOptions.setHeaders) === false) return false;
+    const key = throttleKey(classRef, handler, this.trackerOf(req));
+    const hit = this.storageService.spendReserved(key, limit, throttler.name!);
+    if (!hit || hit.isBlocked) return false;
+    const suffix = throttler.name === 'default' ? '' : `-${throttler.name}`;
+    void reply.header(`${this.headerPrefix}-Limit${suffix}`, limit);
+    void reply.header(`${this.headerPrefix}-Remaining${suffix}`, Math.max(0, limit - hit.totalHits));
+    void reply.header(`${this.headerPrefix}-Reset${suffix}`, hit.timeToExpire);
+    return true;
+  }
+
+  /** The handler's plans, worked out on first use. By class and handler: a handler inherited by two controllers can carry different decorators. */
+  private plansOf(classRef: object, handler: object): Plan[] | undefined {
+    let byHandler = this.plans.get(classRef);
+    if (!byHandler) this.plans.set(classRef, (byHandler = new Map()));
+    if (!byHandler.has(handler)) byHandler.set(handler, this.planFor(handler, classRef));
+    return byHandler.get(handler);
   }
 
   private planFor(handler: object, classRef: object): Plan[] | undefined {
@@ -58,8 +91,10 @@ export class AppThrottlerGuard extends ThrottlerGuard {
       }
       const limit = meta<unknown>(THROTTLER_LIMIT, throttler) ?? throttler.limit;
       const ttl = meta<unknown>(THROTTLER_TTL, throttler) ?? throttler.ttl;
-      const blockDuration = meta<unknown>(THROTTLER_BLOCK_DURATION, throttler) ?? throttler.blockDuration ?? ttl;
-      if (typeof limit !== 'number' || typeof ttl !== 'number' || typeof blockDuration !== 'number') return undefined;
+      const blockDuration =
+        meta<unknown>(THROTTLER_BLOCK_DURATION, throttler) ?? throttler.blockDuration ?? ttl;
+      if (typeof limit !== 'number' || typeof ttl !== 'number' || typeof blockDuration !== 'number')
+        return undefined;
       plans.push({
         limit,
         ttl,
@@ -85,13 +120,20 @@ export class AppThrottlerGuard extends ThrottlerGuard {
 
   /** A client is its API key when it sends one (many clients may share a NAT address), else its IP. */
   protected override async getTracker(req: Record<string, any>): Promise<string> {
-    const key = extractApiKey(req as any);
-    if (key) return keyDigest(key).tracker;
-    return `ip:${req.ip}`;
+    return this.trackerOf(req as FastifyRequest);
   }
 
-  /** One budget per client and endpoint, as the default key; the tracker is already short, so no hashing. */
-  protected override generateKey(context: ExecutionContext, tracker: string): string {
-    return `${context.getClass().name}.${context.getHandler().name}:${tracker}`;
+  private trackerOf(req: Pick<FastifyRequest, 'headers' | 'ip'>): string {
+    const key = extractApiKey(req);
+    return key ? keyDigest(key).tracker : `ip:${req.ip}`;
   }
+
+  protected override generateKey(context: ExecutionContext, tracker: string): string {
+    return throttleKey(context.getClass(), context.getHandler(), tracker);
+  }
+}
+
+/** One budget per client and endpoint, as the library's default key; the tracker is already short, so no hashing. */
+function throttleKey(classRef: object, handler: object, tracker: string): string {
+  return `${(classRef as { name: string }).name}.${(handler as { name: string }).name}:${tracker}`;
 }

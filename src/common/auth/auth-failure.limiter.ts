@@ -43,7 +43,8 @@ export class AuthFailureLimiter {
     return failures > this.security.authFailureMaxAttempts ? this.tooMany(key) : null;
   }
 
-  private isSuspect(address: string): boolean {
+  /** True while the address failed on this replica within the window: its requests are checked against the store. */
+  isSuspect(address: string): boolean {
     const until = this.suspects.get(address);
     if (until === undefined) return false;
     if (until > Date.now()) return true;

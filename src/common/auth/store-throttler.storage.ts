@@ -49,7 +49,7 @@ export class StoreThrottlerStorage implements ThrottlerStorage {
     blockDuration: number,
     throttlerName: string,
   ): Promise<ThrottlerStorageRecord> {
-    const id = `ratelimit:${throttlerName}:${key}`;
+    const id = storageId(throttlerName, key);
     for (;;) {
       const local = this.spend(id, limit);
       if (local) return local;
@@ -59,6 +59,14 @@ export class StoreThrottlerStorage implements ThrottlerStorage {
     }
   }
 
+  /**
+   * increment's answer when this replica's budget has it: one reserved hit spent, or the refusal
+   * while blocked. Undefined (nothing spent) when the answer needs the store.
+   */
+  spendReserved(key: string, limit: number, throttlerName: string): ThrottlerStorageRecord | undefined {
+    return this.spend(storageId(throttlerName, key), limit);
+  }
+
   /** Answers from the local budget when it can: a refusal while blocked, or one reserved hit. */
   private spend(id: string, limit: number): ThrottlerStorageRecord | undefined {
     const budget = this.budgets.get(id);
@@ -66,7 +74,12 @@ export class StoreThrottlerStorage implements ThrottlerStorage {
     const now = Date.now();
     if (budget.blockedUntil > now) {
       const left = budget.blockedUntil - now;
-      return { totalHits: limit + 1, timeToExpire: seconds(left), isBlocked: true, timeToBlockExpire: seconds(left) };
+      return {
+        totalHits: limit + 1,
+        timeToExpire: seconds(left),
+        isBlocked: true,
+        timeToBlockExpire: seconds(left),
+      };
     }
     if (budget.windowEndsAt <= now) {
       this.budgets.delete(id);
@@ -75,11 +88,21 @@ export class StoreThrottlerStorage implements ThrottlerStorage {
     if (budget.unspent === 0) return undefined;
     budget.unspent--;
     budget.used++;
-    return { totalHits: budget.used, timeToExpire: seconds(budget.windowEndsAt - now), isBlocked: false, timeToBlockExpire: 0 };
+    return {
+      totalHits: budget.used,
+      timeToExpire: seconds(budget.windowEndsAt - now),
+      isBlocked: false,
+      timeToBlockExpire: 0,
+    };
   }
 
   /** One store call; the calling request spends the first reserved hit, whatever the local clock says. */
-  private reserve(id: string, ttl: number, limit: number, blockDuration: number): Promise<ThrottlerStorageRecord> {
+  private reserve(
+    id: string,
+    ttl: number,
+    limit: number,
+    blockDuration: number,
+  ): Promise<ThrottlerStorageRecord> {
     const started = Date.now();
     const result = this.store
       .hitRateLimit(id, ttl, limit, blockDuration, reservationSize(limit))
@@ -116,5 +139,7 @@ export class StoreThrottlerStorage implements ThrottlerStorage {
     this.sweepAt = Math.max(SWEEP_FLOOR, this.budgets.size * 2);
   }
 }
+
+const storageId = (throttlerName: string, key: string) => `ratelimit:${throttlerName}:${key}`;
 
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));

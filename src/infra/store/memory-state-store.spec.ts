@@ -43,6 +43,17 @@ describe(MemoryStateStore.name, () => {
     expect(await sut.get('k')).toEqual({ list: [1] });
   });
 
+  it('should answer peekCached at once: a copy of the value, or null when missing or expired', async () => {
+    await sut.set('k', { list: [1] }, { ttlMs: 1000 });
+    const peeked = sut.peekCached<{ list: number[] }>('k');
+    expect(peeked).toEqual({ list: [1] });
+    peeked!.list.push(2);
+    expect(sut.peekCached('k')).toEqual({ list: [1] });
+    expect(sut.peekCached('missing')).toBeNull();
+    jest.advanceTimersByTime(1000);
+    expect(sut.peekCached('k')).toBeNull();
+  });
+
   it('should store undefined as null rather than failing', async () => {
     await sut.set('k', undefined);
     expect(await sut.get('k')).toBeNull();

@@ -50,6 +50,12 @@ export class MemoryStateStore extends StateStore implements MutexBackend {
     return decodeValue<T>(this.jsonOf(entry, key));
   }
 
+  /** Everything is in memory: always answers (a copy, as get). */
+  override peekCached<T>(key: string): T | null {
+    const entry = this.live(key);
+    return entry ? decodeValue<T>(this.jsonOf(entry, key)) : null;
+  }
+
   async set<T>(key: string, value: T, options: SetOptions = {}): Promise<boolean> {
     if (options.onlyIfAbsent && this.live(key)) return false;
     this.write(key, { kind: 'value', json: encodeValue(value), expiresAt: expiryOf(options.ttlMs) });

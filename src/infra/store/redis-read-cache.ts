@@ -116,6 +116,15 @@ export class RedisReadCache {
     return values;
   }
 
+  /** This process's current copy of one (prefixed) key; undefined when readMany would go to Redis. */
+  peek(key: string): unknown {
+    if (!this.live) return undefined;
+    const held = this.entries.get(key);
+    if (held === undefined || Date.now() - held.at >= READ_CACHE_MAX_AGE_MS) return undefined;
+    this.hits++;
+    return held.value;
+  }
+
   private frozen(raw: string | null): unknown {
     return deepFreeze(this.decode(raw));
   }

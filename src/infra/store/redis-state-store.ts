@@ -66,6 +66,10 @@ export class RedisStateStore extends RedisProtocolStore {
     return storeCall('get', async () => (await this.reads.readMany([this.keys.data(key)]))[0] as T | null);
   }
 
+  override peekCached<T>(key: string): T | null | undefined {
+    return this.reads.peek(this.keys.data(key)) as T | null | undefined;
+  }
+
   override getManyCached<T>(keys: string[]): Promise<(T | null)[]> {
     if (keys.length === 0) return Promise.resolve([]);
     return storeCall(

@@ -79,6 +79,14 @@ export abstract class StateStore {
   getCached<T>(key: string): Promise<T | null> {
     return this.get<T>(key);
   }
+  /**
+   * getCached without waiting: the value (or null for a missing key) when this process can answer
+   * from memory, undefined when answering would take a round trip. For answers served before Nest's
+   * pipeline (infra/http/inline-answers.ts); the same read-only rules as getCached apply.
+   */
+  peekCached<T>(_key: string): T | null | undefined {
+    return undefined;
+  }
   /** getMany with getCached's rules. */
   getManyCached<T>(keys: string[]): Promise<(T | null)[]> {
     return this.getMany<T>(keys);

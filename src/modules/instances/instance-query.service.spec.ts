@@ -42,6 +42,29 @@ describe('InstanceQueryService.get (stale-while-revalidate)', () => {
     });
   });
 
+  describe("answerAtOnce (served before Nest's pipeline)", () => {
+    it('answers a fresh record by either id, as get does, without a Novita call', async () => {
+      const r = await observed(1_000);
+      const now = Date.now();
+      const inline = h.query.answerAtOnce(r.id, now);
+      expect(inline).toEqual(await h.query.get(r.id, new Date(now)));
+      expect(h.query.answerAtOnce(r.novitaInstanceId!, now)).toEqual(inline);
+      expect(inline).toMatchObject({ stale: false, status: 'stopped', ageMs: expect.any(Number) });
+      expect(getCalls(r.novitaInstanceId!)).toBe(0);
+    });
+
+    it('has no answer for a stale record, an unknown id or a store that would need a round trip; get answers those', async () => {
+      const stale = await observed(WINDOW_MS + 5_000);
+      expect(h.query.answerAtOnce(stale.id)).toBeUndefined();
+      expect(h.query.answerAtOnce('inst_unknown')).toBeUndefined();
+      const fresh = await observed(1_000);
+      jest.spyOn(h.store, 'peekCached').mockReturnValue(undefined);
+      expect(h.query.answerAtOnce(fresh.id)).toBeUndefined();
+      expect(getCalls(stale.novitaInstanceId!)).toBe(0);
+      await expect(h.query.get(fresh.id)).resolves.toMatchObject({ stale: false });
+    });
+  });
+
   it('answers a stale record from the store with its age, then refreshes it in the background', async () => {
     const r = await observed(WINDOW_MS + 5_000);
     const res = await h.query.get(r.id);

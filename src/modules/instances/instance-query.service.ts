@@ -26,6 +26,10 @@ const DEFAULT_PAGE_SIZE = 100;
 const DEFAULT_SYNC = { forceSync: false, handleObsoleteInstances: true, dryRun: false };
 export const OBSERVED_STATUS_CACHE = 'observed-status';
 
+/** Ms since the record was last compared with Novita; null when it never was. */
+const ageOf = (record: InstanceRecord, now: number): number | null =>
+  record.lastSyncedAt ? Math.max(0, now - Date.parse(record.lastSyncedAt)) : null;
+
 const byCreatedDesc = (a: { createdAt: string | null }, b: { createdAt: string | null }): number =>
   (b.createdAt ?? '').localeCompare(a.createdAt ?? '');
 
@@ -119,13 +123,9 @@ export class InstanceQueryService {
   async get(id: string, now = new Date()): Promise<InstanceResponseDto> {
     const record = await this.repo.findForRead(id);
     if (!record) return this.getNovitaOnly(id, now);
-    const ageMs = record.lastSyncedAt ? Math.max(0, now.getTime() - Date.parse(record.lastSyncedAt)) : null;
-    if (!record.novitaInstanceId || record.status === 'deleted')
-      return toInstanceResponse(record, { stale: false, ageMs });
-    if (this.isFresh(record, now.getTime())) {
-      this.caches.hit(OBSERVED_STATUS_CACHE);
-      return toInstanceResponse(record, { stale: false, ageMs });
-    }
+    const current = this.currentAnswer(record, now.getTime());
+    if (current) return current;
+    const ageMs = ageOf(record, now.getTime());
     this.caches.miss(OBSERVED_STATUS_CACHE);
     if (this.config.staleAfterMs > 0) {
       this.refresher.refreshInBackground(record);
@@ -135,6 +135,26 @@ export class InstanceQueryService {
     return refreshed
       ? toInstanceResponse(refreshed, { stale: false, ageMs: 0 })
       : toInstanceResponse(record, { stale: true, ageMs });
+  }
+
+  /**
+   * get's answer when it needs no waiting: a record this process holds a copy of (see
+   * InstanceRepository.peekForRead) that is fresh, or that Novita is not asked about. Undefined
+   * otherwise (not held, stale, or only Novita knows it): then get has the answer. Serves
+   * GET /api/instances/:id before Nest's pipeline (app.factory.ts, infra/http/inline-answers.ts).
+   */
+  answerAtOnce(id: string, now = Date.now()): InstanceResponseDto | undefined {
+    const record = this.repo.peekForRead(id);
+    return record && this.currentAnswer(record, now);
+  }
+
+  /** The answer for a record that needs no refresh: fresh, never created on Novita, or deleted. */
+  private currentAnswer(record: InstanceRecord, now: number): InstanceResponseDto | undefined {
+    if (!record.novitaInstanceId || record.status === 'deleted')
+      return toInstanceResponse(record, { stale: false, ageMs: ageOf(record, now) });
+    if (!this.isFresh(record, now)) return undefined;
+    this.caches.hit(OBSERVED_STATUS_CACHE);
+    return toInstanceResponse(record, { stale: false, ageMs: ageOf(record, now) });
   }
 
   async comprehensive(query: ComprehensiveQuery, now = new Date()): Promise<ComprehensiveListResponseDto> {

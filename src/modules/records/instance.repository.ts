@@ -79,6 +79,20 @@ export class InstanceRepository {
     return this.byAnyId(id, this.reader(true));
   }
 
+  /**
+   * findForRead without waiting: the record by our id or the Novita id when this process holds a
+   * copy of it (StateStore.peekCached); undefined when finding it, or knowing it is absent, needs the store.
+   */
+  peekForRead(id: string): InstanceRecord | undefined {
+    const direct = this.store.peekCached<InstanceRecord>(instanceKey(id));
+    if (direct) return direct;
+    if (direct === undefined) return undefined;
+    const ourId = this.store.peekCached<string>(novitaKey(id));
+    if (!ourId) return undefined;
+    const record = this.store.peekCached<InstanceRecord>(instanceKey(ourId));
+    return record && record.novitaInstanceId === id ? record : undefined;
+  }
+
   /** The store read a lookup goes through: this process's copies (reads only) or the store itself. */
   private reader(cached: boolean): <T>(key: string) => Promise<T | null> {
     return cached ? (key) => this.store.getCached(key) : (key) => this.store.get(key);

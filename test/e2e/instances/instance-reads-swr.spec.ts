@@ -1,4 +1,5 @@
 import { AutoStopE2e, sleep, startAutoStopE2e } from '../auto-stop/auto-stop.e2e.harness';
+import { API_KEY } from './instances-e2e.harness';
 
 /**
  * GET /api/instances/:id with a staleness window (stale-while-revalidate), on two replicas sharing
@@ -15,6 +16,10 @@ describe('instance reads: stale-while-revalidate and single flight (e2e, two rep
         SYNC_ENABLE_AUTOMATIC_SYNC: 'false',
         // A held answer times out soon, so shutdown (which lets refreshes finish) is not held up.
         NOVITA_REQUEST_TIMEOUT_MS: '1500',
+        // Large enough that each replica reserves hits in chunks (10) and spends them without a store
+        // call; one window for the whole file, so the budget test below never sees it roll over.
+        RATE_LIMIT_MAX_REQUESTS: '200',
+        RATE_LIMIT_WINDOW_MS: '3600000',
       },
       31,
     );
@@ -107,4 +112,67 @@ describe('instance reads: stale-while-revalidate and single flight (e2e, two rep
       t.sim.sim.clearFaults();
     }
   }, 60_000);
+
+  /**
+   * A fresh record is answered before Nest's pipeline (infra/http/inline-answers.ts). These hold
+   * whichever path answers: the key is still required, every answer is counted against the rate
+   * limit, and the answer carries the same headers as one Nest gives (a stale read, which Nest serves).
+   */
+  describe('fresh reads served before the pipeline', () => {
+    const get = (path: string, key: string | null = API_KEY) =>
+      fetch(`${t.replicas[0].url}${path}`, { headers: key ? { 'x-api-key': key } : {} }).then(async (r) => {
+        const headers: Record<string, string> = {};
+        r.headers.forEach((value, name) => (headers[name] = value));
+        return { status: r.status, headers, body: (await r.json()) as any };
+      });
+    const VARYING = new Set([
+      'x-request-id',
+      'date',
+      'content-length',
+      'x-ratelimit-remaining',
+      'x-ratelimit-reset',
+    ]);
+    const steady = (headers: Record<string, string>) =>
+      Object.fromEntries(Object.entries(headers).filter(([name]) => !VARYING.has(name)));
+
+    it('needs the key, and answers with the headers and body a read through Nest gives', async () => {
+      const x = await t.createReady('inline-same');
+      // Held by this replica and fresh (a create observes the instance).
+      const fresh = await get(`/api/instances/${x.instanceId}`);
+      const again = await get(`/api/instances/${x.novitaInstanceId}`);
+      expect(fresh.body.stale).toBe(false);
+      expect(again.body).toEqual({ ...fresh.body, ageMs: again.body.ageMs });
+
+      expect((await get(`/api/instances/${x.instanceId}`, null)).status).toBe(401);
+      expect((await get(`/api/instances/${x.instanceId}`, 'wrong-key')).body.error.code).toBe('UNAUTHORIZED');
+
+      await makeStale();
+      const throughNest = await get(`/api/instances/${x.instanceId}`);
+      expect(throughNest.body.stale).toBe(true);
+      expect(steady(fresh.headers)).toEqual(steady(throughNest.headers));
+      expect(fresh.headers['x-ratelimit-limit']).toBe('200');
+      const { stale: _a, ageMs: _b, ...record } = throughNest.body;
+      expect(fresh.body).toMatchObject(record);
+    }, 60_000);
+
+    it('counts every answer against the rate limit: the budget runs out exactly, then 429', async () => {
+      const x = await t.createReady('inline-budget');
+      const path = `/api/instances/${x.instanceId}`;
+      const first = await get(path);
+      let remaining = Number(first.headers['x-ratelimit-remaining']);
+      expect(first.status).toBe(200);
+      while (remaining > 0) {
+        const res = await get(path);
+        expect(res.status).toBe(200);
+        expect(Number(res.headers['x-ratelimit-remaining'])).toBe(remaining - 1);
+        remaining--;
+      }
+      const refused = await get(path);
+      expect(refused.status).toBe(429);
+      expect(refused.body.error.code).toBe('RATE_LIMITED');
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      // The budget is per endpoint: the list still answers.
+      expect((await get('/api/instances?limit=1')).status).toBe(200);
+    }, 60_000);
+  });
 });

@@ -125,6 +125,22 @@ describe('RedisStateStore.getCached (client-side caching)', () => {
     expect(await eventually(() => a.getCached('instance:i-3'), null)).toBeLessThan(500);
   });
 
+  it('peekCached answers from the copy held, with no round trip, and is undefined until one is held or after an invalidation', async () => {
+    await a.set('instance:p-1', { v: 1 });
+    expect(a.peekCached('instance:p-1')).toBeUndefined(); // its own write dropped the copy
+    expect(await a.getCached('instance:p-1')).toEqual({ v: 1 });
+    const before = await gets();
+    expect(a.peekCached('instance:p-1')).toEqual({ v: 1 });
+    expect(a.peekCached('instance:p-1')).toBe(await a.getCached('instance:p-1')); // the same frozen copy
+    expect(await gets()).toBe(before);
+    expect(a.peekCached('instance:missing')).toBeUndefined();
+    await a.getCached('instance:missing');
+    expect(a.peekCached('instance:missing')).toBeNull(); // absence is held too
+
+    await b.set('instance:p-1', { v: 2 });
+    await eventually(async () => a.peekCached('instance:p-1') ?? 'dropped', 'dropped');
+  });
+
   it('sees a key that was missing once another client creates it (absence is cached too)', async () => {
     expect(await a.getCached('novita:n-1')).toBeNull();
     const before = await gets();
