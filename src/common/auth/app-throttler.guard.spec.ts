@@ -159,6 +159,31 @@ describe(`${AppThrottlerGuard.name}.spendAtOnce (answers served before Nest's pi
     expect(other).toBe(false);
   });
 
+  it('leaves everything to the guard when the module options bring their own tracker', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        ThrottlerModule.forRoot({
+          throttlers: [{ name: 'default', limit: 100, ttl: 60_000 }],
+          storage: new StoreThrottlerStorage(new MemoryStateStore()),
+          getTracker: () => 'everyone',
+        }),
+      ],
+      controllers: [DecoratedController],
+      providers: [AppThrottlerGuard, { provide: APP_GUARD, useExisting: AppThrottlerGuard }],
+    }).compile();
+    const other = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), {
+      logger: false,
+    });
+    await other.init();
+    try {
+      await other.inject({ method: 'GET', url: '/api/plain' });
+      const g = other.get(AppThrottlerGuard);
+      expect(g.spendAtOnce(DecoratedController, plain, request(), reply() as never)).toBe(false);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('lets skipped handlers and non-API paths through without spending; leaves per-request settings to the guard', () => {
     expect(spend(DecoratedController.prototype.free)).toEqual({ ok: true, headers: {} });
     expect(spend(plain, '/health/live')).toEqual({ ok: true, headers: {} });

@@ -1,5 +1,5 @@
 import { ExecutionContext, Injectable } from '@nestjs/common';
-import { ThrottlerGuard, ThrottlerOptions } from '@nestjs/throttler';
+import { ThrottlerGuard, ThrottlerModuleOptions, ThrottlerOptions } from '@nestjs/throttler';
 import {
   THROTTLER_BLOCK_DURATION,
   THROTTLER_KEY_GENERATOR,
@@ -13,6 +13,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { extractApiKey } from './api-key.guard';
 import { StoreThrottlerStorage } from './store-throttler.storage';
 import { keyDigest } from './key-digest';
+
+/** ThrottlerModule's options when given as an object (not a bare list of throttlers). */
+type ThrottlerModuleOptionsObject = Exclude<ThrottlerModuleOptions, unknown[]>;
 
 /** One throttler's settings for a handler, as ThrottlerGuard.canActivate resolves them. */
 type Plan = Omit<ThrottlerRequest, 'context'> | 'skip';
@@ -53,8 +56,14 @@ export class AppThrottlerGuard extends ThrottlerGuard {
     if (plan === 'skip') return true;
     const { throttler, limit } = plan;
     if (throttler.ignoreUserAgents || this.commonOptions.ignoreUserAgents) return false;
-    // Only this class's own tracker and key (what every route uses unless a decorator says otherwise).
+    // Only this class's own tracker and key: what every route uses unless the module options or a
+    // decorator give others.
+    const moduleOptions: Partial<ThrottlerModuleOptionsObject> = Array.isArray(this.options)
+      ? {}
+      : this.options;
     if (
+      moduleOptions.getTracker ||
+      moduleOptions.generateKey ||
       plan.getTracker !== this.commonOptions.getTracker ||
       plan.generateKey !== this.commonOptions.generateKey
     )
