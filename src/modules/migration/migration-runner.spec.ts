@@ -11,6 +11,7 @@ import { MigrationRunner } from './migration-runner.service';
 import { MigrationSteps } from './migration-steps';
 import { MigrationJob } from './migration.job';
 import { MigrationRepository } from './migration.repository';
+import { MigrationOpener } from './migration-opener';
 import { MigrationService } from './migration.service';
 import { MigrationViews } from './migration-views';
 
@@ -42,7 +43,8 @@ function setup(env: Record<string, string> = {}) {
     h.configService,
   );
   const loop = new BackgroundLoop(h.store);
-  const service = new MigrationService(repo, h.repo, h.operations, novita, h.events, loop, h.configService);
+  const opener = new MigrationOpener(repo, h.repo, h.operations, h.events, h.configService);
+  const service = new MigrationService(repo, h.repo, opener, novita, loop, h.configService);
   const views = new MigrationViews(repo, loop, h.configService);
   return { ...h, novita, migrations: repo, runner, service, views, loop };
 }

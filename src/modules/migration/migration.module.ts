@@ -13,6 +13,7 @@ import { MigrationReadiness } from './migration-readiness.service';
 import { MigrationRecreation } from './migration-recreation.service';
 import { MigrationRunner } from './migration-runner.service';
 import { MigrationSteps } from './migration-steps';
+import { MigrationOpener } from './migration-opener';
 import { MigrationService } from './migration.service';
 import { MigrationViews } from './migration-views';
 
@@ -34,6 +35,7 @@ import { MigrationViews } from './migration-views';
   controllers: [MigrationController],
   providers: [
     MigrationRepository,
+    MigrationOpener,
     MigrationService,
     MigrationViews,
     MigrationSteps,

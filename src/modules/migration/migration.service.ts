@@ -1,22 +1,19 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { AppError, ErrorCode, isAppError } from '../../common/errors';
-import { AllConfig, InstancesConfig, MigrationConfig } from '../../config/config.types';
+import { AllConfig, MigrationConfig } from '../../config/config.types';
 import { NovitaClient } from '../../infra/novita/novita-client';
 import { NovitaInstance, NovitaJob } from '../../infra/novita/novita.types';
 import { BackgroundLoop } from '../../infra/scheduling/background-loop.service';
 import { PassContext, PassInProgressError, PassResult } from '../../infra/scheduling/job.types';
-import { InstanceEvents } from '../records/instance-events';
 import { applyNovitaObservation } from '../records/instance-observation';
 import { InstanceRepository } from '../records/instance.repository';
 import { InstanceRecord, isManaged } from '../records/instance.types';
-import { newOperationId, resolveHealthCheck } from '../records/operation.factory';
-import { OperationRepository } from '../records/operation.repository';
-import { CLOSED_PHASES, OperationRecord } from '../records/operation.types';
-import { isSpotReclaim, isTrackedSpot, migrationEligibility } from './migration-eligibility';
+import { isSpotReclaim, isTrackedSpot } from './migration-eligibility';
 import { MigrationLogger } from './migration-logger';
 import { MigrationRepository } from './migration.repository';
 import { ExecutionView, toExecutionView } from './migration-views';
+import { MigrationOpener, PassOptions } from './migration-opener';
 
 export const MIGRATION_PASS_JOB = 'migration-pass';
 export const RECLAIM_CHECK_JOB = 'migration-reclaim-check';
@@ -38,12 +35,6 @@ export interface InstanceOutcomeEntry {
   operationId?: string;
 }
 
-export interface PassOptions {
-  dryRun: boolean;
-  maxMigrations: number | null;
-  triggeredBy: 'automatic_migration' | 'manual_trigger';
-}
-
 export interface ExecutionSummary {
   totalInstances: number;
   eligibleInstances: number;
@@ -51,36 +42,26 @@ export interface ExecutionSummary {
   errorCount: number;
 }
 
-type StartResult =
-  | { outcome: 'migration_started'; operationId: string }
-  | { outcome: 'would_migrate' }
-  | { outcome: 'skipped'; reason: string };
-
 /**
  * Spot recovery: finds reclaimed managed spot instances (a quick check of the tracked ones every
  * MIGRATION_RECLAIM_CHECK_INTERVAL_SECONDS, and the spec's full pass over the account every
- * MIGRATION_INTERVAL_MINUTES) and opens one migration operation per reclaim; the MigrationRunner
- * carries each to ready. MigrationViews answers /api/migration/status, /history and the /health block.
+ * MIGRATION_INTERVAL_MINUTES); MigrationOpener opens one migration operation per reclaim, and the
+ * MigrationRunner carries each to ready. MigrationViews answers /api/migration/status, /history and the /health block.
  */
 @Injectable()
 export class MigrationService {
   private readonly config: MigrationConfig;
-  private readonly instancesConfig: InstancesConfig;
   private readonly log: MigrationLogger;
-  /** Reclaims already reported in dry-run mode, so the quick check logs each once. */
-  private readonly dryRunReported = new Set<string>();
 
   constructor(
     private readonly repo: MigrationRepository,
     private readonly instances: InstanceRepository,
-    private readonly operations: OperationRepository,
+    private readonly opener: MigrationOpener,
     private readonly novita: NovitaClient,
-    private readonly events: InstanceEvents,
     private readonly loop: BackgroundLoop,
     configService: ConfigService<AllConfig, true>,
   ) {
     this.config = configService.get('migration', { infer: true });
-    this.instancesConfig = configService.get('instances', { infer: true });
     this.log = new MigrationLogger(MigrationService.name, this.config.logLevel);
   }
 
@@ -97,7 +78,7 @@ export class MigrationService {
     const records = (await this.instances.listSpotCandidates()).filter(isTrackedSpot);
     const candidates: InstanceRecord[] = [];
     for (const r of records) {
-      if (await this.hasOpenMigration(r)) continue;
+      if (await this.opener.hasOpenMigration(r)) continue;
       candidates.push(r);
     }
     const counts = { tracked: candidates.length, reclaimed: 0, started: 0, errors: 0 };
@@ -121,7 +102,7 @@ export class MigrationService {
       if (!n || !isSpotReclaim(n)) continue;
       counts.reclaimed++;
       try {
-        const res = await this.startMigration(
+        const res = await this.opener.startMigration(
           r,
           n,
           {
@@ -140,112 +121,6 @@ export class MigrationService {
     if (counts.started > 0)
       await this.repo.addStats({ totalMigrations: counts.started, totalInstancesProcessed: counts.started });
     return counts;
-  }
-
-  /**
-   * Opens the migration operation for one reclaim, under the instance lock (so two replicas, or the
-   * quick check and a full pass, open at most one), after the eligibility rules. Announces
-   * instance.reclaimed once per reclaim.
-   */
-  async startMigration(
-    target: InstanceRecord,
-    observed: NovitaInstance,
-    opts: PassOptions,
-    now: number = Date.now(),
-  ): Promise<StartResult> {
-    return this.instances.withInstanceLock(target.id, async (): Promise<StartResult> => {
-      const record = await this.instances.get(target.id);
-      if (!record) return { outcome: 'skipped', reason: 'instance record is gone' };
-      const active = await this.activeOperation(record);
-      const eligibility = migrationEligibility(observed, record, {
-        now,
-        lastMigrationAt: await this.repo.lastMigrationAt(record.id),
-        eligibilityIntervalMs: this.config.eligibilityIntervalHours * 3_600_000,
-        activeOperationKind: active?.kind ?? null,
-      });
-      if (!eligibility.eligible) {
-        if (eligibility.reason === 'migrated_recently' && !opts.dryRun)
-          await this.refuseLoop(record, observed, eligibility.detail);
-        this.log.debug({ instanceId: record.id, reason: eligibility.reason }, 'Not migrating');
-        return { outcome: 'skipped', reason: `${eligibility.reason}: ${eligibility.detail}` };
-      }
-      if (opts.dryRun) {
-        const key = `${record.id}:${observed.spotReclaimTime}`;
-        if (!this.dryRunReported.has(key) || opts.triggeredBy === 'manual_trigger') {
-          this.dryRunReported.add(key);
-          this.log.info(
-            { instanceId: record.id, novitaInstanceId: observed.id },
-            'Dry run: would migrate reclaimed spot instance',
-          );
-        }
-        return { outcome: 'would_migrate' };
-      }
-      const at = new Date(now);
-      const op = this.newMigrationOp(record, observed, opts, now);
-      const reclaimed: InstanceRecord = {
-        ...applyNovitaObservation(record, observed, at),
-        status: 'migrating',
-        activeOperationId: op.id,
-      };
-      // One event per reclaim (keyed by Novita's reclaim time), even if a crash makes us open it again.
-      await this.events.emit('instance.reclaimed', reclaimed, {
-        dedupeKey: `${record.id}:reclaimed:${observed.spotReclaimTime}`,
-        operation: op,
-        reason: 'spot_reclaim',
-        extra: {
-          reclaim: {
-            novitaInstanceId: observed.id,
-            spotStatus: observed.spotStatus,
-            spotReclaimTime: observed.spotReclaimTime
-              ? new Date(observed.spotReclaimTime).toISOString()
-              : null,
-            detectedAt: at.toISOString(),
-            triggeredBy: opts.triggeredBy,
-          },
-        },
-      });
-      await this.repo.save(op, now);
-      await this.instances.save(reclaimed);
-      this.log.info(
-        {
-          instanceId: record.id,
-          novitaInstanceId: observed.id,
-          operationId: op.id,
-          triggeredBy: opts.triggeredBy,
-        },
-        'Spot reclaim detected; migration queued',
-      );
-      return { outcome: 'migration_started', operationId: op.id };
-    });
-  }
-
-  /** MIGRATION_ELIGIBILITY_INTERVAL_HOURS: a second reclaim soon after a migration is reported, not migrated again. */
-  private async refuseLoop(record: InstanceRecord, observed: NovitaInstance, detail: string): Promise<void> {
-    if (record.status === 'failed' && record.lastError?.code === 'MIGRATION_LOOP') return;
-    const at = new Date();
-    const failed: InstanceRecord = {
-      ...applyNovitaObservation(record, observed, at),
-      status: 'failed',
-      lastError: { code: 'MIGRATION_LOOP', message: detail, at: at.toISOString() },
-    };
-    await this.events.emit('instance.migration_failed', failed, {
-      dedupeKey: `${record.id}:migration_loop:${observed.spotReclaimTime}`,
-      reason: detail,
-      extra: { migration: { reason: 'spot_reclaim', error: failed.lastError } },
-    });
-    await this.instances.save(failed);
-    this.log.warn({ instanceId: record.id, detail }, 'Not migrating again so soon');
-  }
-
-  private async activeOperation(record: InstanceRecord): Promise<OperationRecord | null> {
-    if (!record.activeOperationId) return null;
-    const op = await this.operations.get(record.activeOperationId);
-    return op && !CLOSED_PHASES.has(op.phase) ? op : null;
-  }
-
-  private async hasOpenMigration(record: InstanceRecord): Promise<boolean> {
-    if (!record.activeOperationId) return false;
-    return (await this.activeOperation(record))?.kind === 'migrate';
   }
 
   // ---- the full pass (spec: every MIGRATION_INTERVAL_MINUTES over the whole account) ----
@@ -343,7 +218,7 @@ export class MigrationService {
       try {
         const res = limitReached
           ? ({ outcome: 'deferred' } as const)
-          : await this.startMigration(record, n, opts);
+          : await this.opener.startMigration(record, n, opts);
         if (res.outcome === 'skipped') {
           entry.reason = res.reason;
           if (res.reason.startsWith('migration_in_progress')) summary.eligibleInstances++;
@@ -389,7 +264,7 @@ export class MigrationService {
     jobs: FailedJobLookup,
   ): Promise<InstanceOutcomeEntry | null> {
     if (!record || !isManaged(record) || record.status === 'deleted') return null;
-    if (record.activeOperationId && (await this.activeOperation(record))) return null;
+    if (record.activeOperationId && (await this.opener.activeOperation(record))) return null;
     const entry: InstanceOutcomeEntry = {
       novitaInstanceId: n.id,
       instanceId: record.id,
@@ -406,9 +281,9 @@ export class MigrationService {
       }
       const opened = await this.instances.withInstanceLock(record.id, async () => {
         const fresh = await this.instances.get(record.id);
-        if (!fresh || (await this.activeOperation(fresh))) return null;
+        if (!fresh || (await this.opener.activeOperation(fresh))) return null;
         const now = Date.now();
-        const op = this.newMigrationOp(fresh, n, opts, now);
+        const op = this.opener.newOperation(fresh, n, opts, now);
         op.phase = 'migrating';
         op.migration = {
           ...op.migration!,
@@ -438,42 +313,6 @@ export class MigrationService {
       entry.reason = isAppError(err) ? `${err.code}: ${err.message}` : String(err);
       return entry;
     }
-  }
-
-  private newMigrationOp(
-    record: InstanceRecord,
-    observed: NovitaInstance,
-    opts: PassOptions,
-    now: number,
-  ): OperationRecord {
-    const at = new Date(now).toISOString();
-    const settings = resolveHealthCheck(null, record.healthCheck, this.instancesConfig);
-    return {
-      id: newOperationId(),
-      kind: 'migrate',
-      instanceId: record.id,
-      novitaInstanceId: observed.id,
-      phase: 'intent',
-      deadline: now + this.config.jobTimeoutMs,
-      attempts: 0,
-      polls: 0,
-      readiness: {
-        ...(settings.port !== undefined ? { port: settings.port } : {}),
-        path: settings.path,
-        timeoutMs: settings.timeoutMs,
-      },
-      webhookUrl: null,
-      createdAt: at,
-      updatedAt: at,
-      migration: {
-        step: 'queued',
-        reason: 'spot_reclaim',
-        triggeredBy: opts.triggeredBy,
-        detectedAt: at,
-        reclaimedAt: observed.spotReclaimTime,
-        originalNovitaInstanceId: observed.id,
-      },
-    };
   }
 
   /** POST /api/migration/trigger: a full pass now, on this replica; 409 while one runs anywhere. */
