@@ -49,7 +49,7 @@ export class AppThrottlerGuard extends ThrottlerGuard {
    * user agents, settings decided per request).
    */
   spendAtOnce(classRef: object, handler: object, req: FastifyRequest, reply: FastifyReply): boolean {
-    if (!req.url.startsWith('/api/')) return true;
+    if (isExempt(req.url)) return true;
     const plans = this.plansOf(classRef, handler);
     if (!plans || plans.length !== 1 || !(this.storageService instanceof StoreThrottlerStorage)) return false;
     const plan = plans[0];
@@ -123,8 +123,7 @@ export class AppThrottlerGuard extends ThrottlerGuard {
   }
 
   protected override async shouldSkip(context: ExecutionContext): Promise<boolean> {
-    const req = context.switchToHttp().getRequest<{ url: string }>();
-    return !req.url.startsWith('/api/');
+    return isExempt(context.switchToHttp().getRequest<{ url: string }>().url);
   }
 
   /** A client is its API key when it sends one (many clients may share a NAT address), else its IP. */
@@ -140,6 +139,11 @@ export class AppThrottlerGuard extends ThrottlerGuard {
   protected override generateKey(context: ExecutionContext, tracker: string): string {
     return throttleKey(context.getClass(), context.getHandler(), tracker);
   }
+}
+
+/** Probes, docs, metrics and the dashboard's files are not rate limited: only /api/* is. */
+function isExempt(url: string): boolean {
+  return !url.startsWith('/api/');
 }
 
 /** One budget per client and endpoint, as the library's default key; the tracker is already short, so no hashing. */

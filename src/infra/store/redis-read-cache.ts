@@ -98,8 +98,8 @@ export class RedisReadCache {
     const values = new Array<unknown>(keys.length);
     const missing: number[] = [];
     for (let i = 0; i < keys.length; i++) {
-      const held = this.entries.get(keys[i]);
-      if (held !== undefined && now - held.at < READ_CACHE_MAX_AGE_MS) values[i] = held.value;
+      const held = this.current(keys[i], now);
+      if (held !== undefined) values[i] = held.value;
       else missing.push(i);
     }
     this.hits += keys.length - missing.length;
@@ -119,10 +119,16 @@ export class RedisReadCache {
   /** This process's current copy of one (prefixed) key; undefined when readMany would go to Redis. */
   peek(key: string): unknown {
     if (!this.live) return undefined;
-    const held = this.entries.get(key);
-    if (held === undefined || Date.now() - held.at >= READ_CACHE_MAX_AGE_MS) return undefined;
+    const held = this.current(key, Date.now());
+    if (held === undefined) return undefined;
     this.hits++;
     return held.value;
+  }
+
+  /** The copy of a key this process may still answer with (not past READ_CACHE_MAX_AGE_MS). */
+  private current(key: string, now: number): Entry | undefined {
+    const held = this.entries.get(key);
+    return held !== undefined && now - held.at < READ_CACHE_MAX_AGE_MS ? held : undefined;
   }
 
   private frozen(raw: string | null): unknown {
