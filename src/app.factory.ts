@@ -7,11 +7,15 @@ import { registerBodyParsers, renderClientError, renderFrameworkError } from './
 import { buildOpenApiDocument, prepareOpenApiMetadata } from './common/http/openapi';
 import { createValidationPipe } from './common/http/validation';
 import { genRequestId } from './common/http/request-id';
-import { HTTP_LOGGER, registerRequestLogging } from './common/logging/request-logging';
+import { HTTP_LOGGER, logsRequests, registerRequestLogging } from './common/logging/request-logging';
 import { AllConfig } from './config/config.types';
 import { UI_ROOT } from './modules/ui/ui.controller';
 
-import { registerSecurityHeaders } from './infra/http/security-headers';
+import { buildSecurityHeaders, registerSecurityHeaders } from './infra/http/security-headers';
+import { clientAddressResolver } from './common/http/client-address';
+import { MetricsService } from './infra/metrics/metrics.service';
+import { ShutdownState } from './infra/lifecycle/shutdown-state';
+import type { HttpLogger } from 'pino-http';
 import { registerHttpMetrics } from './modules/metrics/http-metrics';
 import { registerInlineAnswers } from './infra/http/inline-answers';
 import { ApiKeyGuard } from './common/auth/api-key.guard';
@@ -56,7 +60,7 @@ export async function createApp(
     done();
   });
   registerRequestLogging(fastify, app.get(HTTP_LOGGER));
-  registerInlineReads(app);
+  registerInlineReads(app, config);
 
   await prepareOpenApiMetadata();
   // Without the UI no static assets are served (jest cannot load @fastify/static's ESM dependencies).
@@ -78,41 +82,49 @@ export async function createApp(
 }
 
 /**
- * The liveness probe and a cached instance read are answered before Nest's pipeline when they can
- * be (infra/http/inline-answers.ts): same body, same headers, same guards' rules; whatever cannot
- * be answered at once goes through Nest as any other request.
+ * The liveness probe and a cached instance read are answered before Fastify and Nest when they can
+ * be (infra/http/inline-answers.ts): same body, same headers, same guards' rules, the same request
+ * log line and metrics; whatever cannot be answered at once goes through Nest as any other request.
  */
-function registerInlineReads(app: NestFastifyApplication): void {
+function registerInlineReads(app: NestFastifyApplication, config: AllConfig): void {
   const health = app.get(HealthController);
   const query = app.get(InstanceQueryService);
   const apiKeys = app.get(ApiKeyGuard);
   const throttler = app.get(AppThrottlerGuard);
+  const metrics = app.get(MetricsService);
+  const shutdown = app.get(ShutdownState);
+  const httpLogger = app.get<HttpLogger>(HTTP_LOGGER);
+  const clientAddress = clientAddressResolver(config.security.trustProxy);
+  const cors = config.operations.corsOrigins.length > 0;
   registerInlineAnswers(
     app.getHttpAdapter().getInstance(),
     [
       {
-        method: 'GET',
         url: '/health/live',
         controller: HealthController,
         handler: HealthController.prototype.getLiveness,
         answer: () => health.getLiveness(),
       },
       {
-        method: 'GET',
         url: '/api/instances/:instanceId',
         controller: InstancesController,
         handler: InstancesController.prototype.getInstance,
-        answer: (request) => {
-          // The id pipe's rule: a malformed id gets its 400 from Nest.
-          const id = (request.params as { instanceId: string }).instanceId;
-          return INSTANCE_ID_PATTERN.test(id) ? query.answerAtOnce(id) : undefined;
-        },
+        // The id pipe's rule: a malformed id gets its 400 from Nest.
+        answer: (id) => (id && INSTANCE_ID_PATTERN.test(id) ? query.answerAtOnce(id) : undefined),
       },
     ],
     {
       mayEnter: (request) => apiKeys.passesAtOnce(request),
-      admit: (request, reply, route) =>
-        throttler.spendAtOnce(route.controller, route.handler, request, reply),
+      admit: (request, route) => throttler.spendAtOnce(route.controller, route.handler, request),
+    },
+    {
+      headers: buildSecurityHeaders('api'),
+      requestId: genRequestId,
+      clientAddress,
+      // Draining: Fastify's path asks the client to reconnect. CORS: Nest's hook answers the origin.
+      passOn: (req) => shutdown.draining || (cors && req.headers.origin !== undefined),
+      record: (route, status, seconds) => metrics.recordHttp('GET', route, status, seconds),
+      logRequest: logsRequests(httpLogger) ? (req, res) => httpLogger(req, res) : undefined,
     },
   );
 }

@@ -73,7 +73,7 @@ export class AppModule {
         { provide: SECURITY_CONFIG, useValue: config.security },
         { provide: HTTP_LOGGER, useValue: httpLogger },
         AuthFailureLimiter,
-        // Providers of their own as well, for the answers served before Nest's pipeline (app.factory.ts).
+        // Providers of their own as well, for the answers served before Fastify and Nest (app.factory.ts).
         ApiKeyGuard,
         AppThrottlerGuard,
         // Order matters: authenticate before counting against the rate limit.

@@ -70,7 +70,7 @@ describe(ApiKeyGuard.name, () => {
     expect(await statusOf(attempt('198.51.100.4', KEY))).toBe(429);
   });
 
-  describe("passesAtOnce (answers served before Nest's pipeline)", () => {
+  describe('passesAtOnce (answers served before Fastify and Nest)', () => {
     const passes = (ip: string, key?: string, url = '/api/instances/x') =>
       guard.passesAtOnce({ url, ip, headers: key ? { 'x-api-key': key } : {} } as never);
 

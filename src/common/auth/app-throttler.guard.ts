@@ -9,7 +9,7 @@ import {
   THROTTLER_TTL,
 } from '@nestjs/throttler/dist/throttler.constants';
 import { ThrottlerRequest } from '@nestjs/throttler/dist/throttler.guard.interface';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { extractApiKey } from './api-key.guard';
 import { StoreThrottlerStorage } from './store-throttler.storage';
 import { keyDigest } from './key-digest';
@@ -43,19 +43,24 @@ export class AppThrottlerGuard extends ThrottlerGuard {
 
   /**
    * canActivate's answer for a request to classRef's handler when it is yes and this replica's
-   * reserved budget has it: spends the hit and sets the X-RateLimit-* headers, as canActivate would.
-   * False (nothing spent) means "ask canActivate": the budget needs the store, or the client is
-   * refused, or the setup is one this shortcut leaves to the library (several throttlers, ignored
-   * user agents, settings decided per request).
+   * reserved budget has it: spends the hit and returns the X-RateLimit-* headers canActivate would
+   * set (none for exempt paths and skipped handlers). Undefined (nothing spent) means "ask
+   * canActivate": the budget needs the store, or the client is refused, or the setup is one this
+   * shortcut leaves to the library (several throttlers, ignored user agents, settings decided per request).
    */
-  spendAtOnce(classRef: object, handler: object, req: FastifyRequest, reply: FastifyReply): boolean {
-    if (isExempt(req.url)) return true;
+  spendAtOnce(
+    classRef: object,
+    handler: object,
+    req: Pick<FastifyRequest, 'url' | 'ip' | 'headers'>,
+  ): Record<string, number> | undefined {
+    if (isExempt(req.url)) return {};
     const plans = this.plansOf(classRef, handler);
-    if (!plans || plans.length !== 1 || !(this.storageService instanceof StoreThrottlerStorage)) return false;
+    if (!plans || plans.length !== 1 || !(this.storageService instanceof StoreThrottlerStorage))
+      return undefined;
     const plan = plans[0];
-    if (plan === 'skip') return true;
+    if (plan === 'skip') return {};
     const { throttler, limit } = plan;
-    if (throttler.ignoreUserAgents || this.commonOptions.ignoreUserAgents) return false;
+    if (throttler.ignoreUserAgents || this.commonOptions.ignoreUserAgents) return undefined;
     // Only this class's own tracker and key: what every route uses unless the module options or a
     // decorator give others.
     const moduleOptions: Partial<ThrottlerModuleOptionsObject> = Array.isArray(this.options)
@@ -67,16 +72,19 @@ export class AppThrottlerGuard extends ThrottlerGuard {
       plan.getTracker !== this.commonOptions.getTracker ||
       plan.generateKey !== this.commonOptions.generateKey
     )
-      return false;
-    if ((throttler.setHeaders ?? this.commonOptions.setHeaders) === false) return false;
+      return undefined;
+    if ((throttler.setHeaders ?? this.commonOptions.setHeaders) === false) return undefined;
     const key = throttleKey(classRef, handler, this.trackerOf(req));
     const hit = this.storageService.spendReserved(key, limit, throttler.name!);
-    if (!hit || hit.isBlocked) return false;
+    if (!hit || hit.isBlocked) return undefined;
+    // Lower case, as Fastify writes the names the guard sets.
+    const prefix = this.headerPrefix.toLowerCase();
     const suffix = throttler.name === 'default' ? '' : `-${throttler.name}`;
-    void reply.header(`${this.headerPrefix}-Limit${suffix}`, limit);
-    void reply.header(`${this.headerPrefix}-Remaining${suffix}`, Math.max(0, limit - hit.totalHits));
-    void reply.header(`${this.headerPrefix}-Reset${suffix}`, hit.timeToExpire);
-    return true;
+    return {
+      [`${prefix}-limit${suffix}`]: limit,
+      [`${prefix}-remaining${suffix}`]: Math.max(0, limit - hit.totalHits),
+      [`${prefix}-reset${suffix}`]: hit.timeToExpire,
+    };
   }
 
   /** The handler's plans, worked out on first use. By class and handler: a handler inherited by two controllers can carry different decorators. */

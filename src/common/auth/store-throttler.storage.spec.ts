@@ -124,7 +124,8 @@ describe(StoreThrottlerStorage.name, () => {
 describe(`${StoreThrottlerStorage.name} reservations`, () => {
   const LIMIT = 100;
   const CHUNK = reservationSize(LIMIT);
-  const hit = (storage: StoreThrottlerStorage, limit = LIMIT) => storage.increment('k', 60_000, limit, 0, 'default');
+  const hit = (storage: StoreThrottlerStorage, limit = LIMIT) =>
+    storage.increment('k', 60_000, limit, 0, 'default');
 
   it('reserves a share of the limit per store call, small limits one hit at a time', () => {
     expect(CHUNK).toBe(5);

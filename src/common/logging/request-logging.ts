@@ -16,15 +16,20 @@ export const HTTP_LOGGER = Symbol('HTTP_LOGGER');
  */
 export function registerRequestLogging(fastify: FastifyInstance, httpLogger: HttpLogger): void {
   const root = httpLogger.logger;
-  const logsRequests = root.isLevelEnabled('info');
+  const logged = logsRequests(httpLogger);
   fastify.addHook('onRequest', (request, reply, done) => {
-    if (logsRequests) {
+    if (logged) {
       httpLogger(request.raw, reply.raw);
       storage.run(new Store((request.raw as { log?: Logger }).log ?? root), done);
     } else {
       storage.run(new LazyRequestStore(root, request.id), done);
     }
   });
+}
+
+/** Whether pino-http writes a line per request at the configured level ("request completed" is info). */
+export function logsRequests(httpLogger: HttpLogger): boolean {
+  return httpLogger.logger.isLevelEnabled('info');
 }
 
 /** A Store whose logger (a child of root bound to the request id) is built when first asked for. */

@@ -1,39 +1,77 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import type { IncomingHttpHeaders, IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 
-/**
- * A route's answer computed from memory, or undefined when it needs waiting for something (a store
- * read, a Novita call); then Nest's handler answers as usual. Must have no effect besides counting.
- */
-export type InlineAnswer = (request: FastifyRequest) => unknown;
+/** What the guards' quick checks read of a request. A FastifyRequest has the same fields. */
+export interface InlineRequest {
+  readonly url: string;
+  readonly ip: string;
+  readonly headers: IncomingHttpHeaders;
+}
 
 export interface InlineRoute {
-  method: 'GET';
-  /** The route's template as Nest registers it, e.g. /api/instances/:instanceId. */
+  /**
+   * The route's template as Nest registers it: a fixed path (/health/live) or a prefix ending in one
+   * parameter (/api/instances/:instanceId).
+   */
   url: string;
   /** The Nest controller class and method that own the route: their guards' rules apply. */
   controller: object;
   handler: object;
-  answer: InlineAnswer;
+  /**
+   * The answer from memory, or undefined when it needs waiting for something (a store read, a
+   * Novita call) or the parameter is one Nest's pipes would refuse. Must have no effect besides counting.
+   */
+  answer(param: string | undefined): unknown;
 }
 
 /**
  * Whether the route's guards would let this request through without waiting, and their side of
- * admitting it (spending a rate-limit hit, setting its headers). False means "let the guards decide".
- * Asked only once the answer is known, and never for a request that is then passed on to Nest.
+ * admitting it. admit spends a rate-limit hit and returns the headers the guard would set, or
+ * undefined for "let the guards decide"; it is asked only once the answer is known.
  */
 export interface InlineAdmission {
-  mayEnter(request: FastifyRequest): boolean;
-  admit(request: FastifyRequest, reply: FastifyReply, route: InlineRoute): boolean;
+  mayEnter(request: InlineRequest): boolean;
+  admit(request: InlineRequest, route: InlineRoute): Record<string, string | number> | undefined;
 }
 
+/** What Fastify's hooks add to every answer, given to the shortcut as functions of the raw request. */
+export interface InlineAnswerParts {
+  /** The security headers of an API answer (computed once). */
+  headers: Record<string, string>;
+  /** The request id Fastify would give it (the caller's X-Request-ID when sane, else a new one). */
+  requestId(req: IncomingMessage): string;
+  /** The client address Fastify's request.ip gives for the same TRUST_PROXY. */
+  clientAddress(req: IncomingMessage): string | undefined;
+  /** True when the request needs Fastify's full path: the replica is draining, or a CORS request. */
+  passOn(req: IncomingMessage): boolean;
+  /** The HTTP metrics' record of an answer: route template, status, seconds. */
+  record(route: string, statusCode: number, seconds: number): void;
+  /** pino-http's request line, when the log level writes one. */
+  logRequest?: (req: IncomingMessage, res: ServerResponse) => void;
+}
+
+interface Matched {
+  route: InlineRoute;
+  param: string | undefined;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
 /**
- * Serves some read routes before Nest's pipeline when the answer is in memory: the probe
- * /health/live and a cached instance read. Each request through Nest's router, guards, pipes and
- * handler creates dozens of promises, and on Node 20 every promise pays for the request log
- * context (AsyncLocalStorage); an inline answer creates none. Everything Fastify does for the route
- * still happens (request id, security headers, log context, metrics), and anything the shortcut
- * cannot settle at once (a missing or invalid key, an exhausted local rate-limit budget, a stale or
- * uncached record, an error) goes to Nest's handler, which is the one that answers it.
+ * Answers some GET routes in the HTTP server's request listener, before Fastify and Nest, when the
+ * answer is in memory: the probe /health/live and a cached instance read. Everything else, and
+ * anything the shortcut cannot settle at once (a missing or invalid key, an address with recent
+ * failures, an exhausted local rate-limit budget, a stale or uncached record, a malformed id, a
+ * query string, a body, an error), goes to Fastify's listener unchanged, and Nest answers it.
+ *
+ * Why not a Fastify hook: every request through Fastify runs Nest's adapter hooks, middie and this
+ * service's own hooks, and on Node 20 each promise and tick it creates also pays for the request log
+ * context (AsyncLocalStorage). Measured in the bench (docs/PERFORMANCE.md), that was most of the
+ * cost of these two answers. What those hooks add to an answer is added here by the same functions
+ * (InlineAnswerParts): request id, security headers, rate-limit headers, the request log line and
+ * the HTTP metrics. The answer is written before the listener returns, so graceful shutdown has
+ * nothing of it to wait for; while draining, requests go to Fastify, which asks clients to reconnect.
  *
  * Must run before the routes are added (before app.init()). The app fails to start if a route given
  * here is never registered, so a renamed path cannot silently lose its shortcut.
@@ -42,39 +80,88 @@ export function registerInlineAnswers(
   fastify: FastifyInstance,
   routes: InlineRoute[],
   admission: InlineAdmission,
+  parts: InlineAnswerParts,
 ): void {
-  const pending = new Map(routes.map((r) => [`${r.method} ${r.url}`, r]));
-  const attached = new Set<string>();
+  const match = matcher(routes);
+  const registered = new Set<string>();
   fastify.addHook('onRoute', (options) => {
-    const key = `${String(options.method)} ${options.url}`;
-    const route = pending.get(key);
-    if (!route) return;
-    attached.add(key);
-    const own = options.preHandler ? ([] as preHandlerHookHandler[]).concat(options.preHandler) : [];
-    options.preHandler = [...own, inlineHandler(route, admission) as preHandlerHookHandler];
+    const methods = ([] as string[]).concat(options.method);
+    if (methods.includes('GET')) registered.add(options.url);
   });
   fastify.addHook('onReady', (done) => {
-    const missing = [...pending.keys()].filter((key) => !attached.has(key));
+    const missing = routes.filter((r) => !registered.has(r.url)).map((r) => `GET ${r.url}`);
     done(
       missing.length
         ? new Error(`inline answers for routes that do not exist: ${missing.join(', ')}`)
         : undefined,
     );
   });
-}
 
-function inlineHandler(route: InlineRoute, admission: InlineAdmission) {
-  return (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
-    let body: unknown;
+  const server = fastify.server;
+  const listeners = server.listeners('request') as RequestListener[];
+  if (listeners.length !== 1)
+    throw new Error(`expected Fastify's one request listener, found ${listeners.length}`);
+  const toFastify = listeners[0];
+  const fixed = Object.entries(parts.headers).flat();
+
+  server.removeListener('request', toFastify);
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const matched = req.method === 'GET' ? match(req.url ?? '') : undefined;
+    if (!matched || hasBody(req) || parts.passOn(req)) return toFastify(req, res);
+    const started = performance.now();
+    let body: string;
+    let admitted: Record<string, string | number> | undefined;
     try {
-      if (!admission.mayEnter(request)) return done();
-      body = route.answer(request);
-      if (body === undefined || !admission.admit(request, reply, route)) return done();
+      const request: InlineRequest = {
+        url: req.url!,
+        ip: parts.clientAddress(req) ?? '',
+        headers: req.headers,
+      };
+      if (!admission.mayEnter(request)) return toFastify(req, res);
+      const answer = matched.route.answer(matched.param);
+      if (answer === undefined) return toFastify(req, res);
+      admitted = admission.admit(request, matched.route);
+      if (!admitted) return toFastify(req, res);
+      body = JSON.stringify(answer);
     } catch {
       // Nest's handler meets the same failure and answers it through the exception filter.
-      return done();
+      return toFastify(req, res);
     }
-    // Answering from a hook ends the request here: neither the later hooks nor the handler run.
-    void reply.send(body);
+    const headers: (string | number)[] = [...fixed, 'x-request-id', parts.requestId(req)];
+    for (const name in admitted) headers.push(name, admitted[name]);
+    headers.push('content-type', JSON_TYPE, 'content-length', Buffer.byteLength(body));
+    parts.logRequest?.(req, res);
+    res.writeHead(200, headers as string[]);
+    res.end(body);
+    parts.record(matched.route.url, 200, (performance.now() - started) / 1000);
+  });
+}
+
+/** Exact paths only: a query string, an encoded or extra segment, anything else goes to Fastify. */
+function matcher(routes: InlineRoute[]): (url: string) => Matched | undefined {
+  const fixed = new Map<string, InlineRoute>();
+  const prefixed: { prefix: string; route: InlineRoute }[] = [];
+  for (const route of routes) {
+    const colon = route.url.indexOf(':');
+    if (colon === -1) fixed.set(route.url, route);
+    else if (route.url.endsWith('/', colon) && !route.url.includes('/', colon))
+      prefixed.push({ prefix: route.url.slice(0, colon), route });
+    else throw new Error(`inline answers take one trailing parameter at most: ${route.url}`);
+  }
+  return (url) => {
+    const route = fixed.get(url);
+    if (route) return { route, param: undefined };
+    for (const p of prefixed) {
+      if (url.length <= p.prefix.length || !url.startsWith(p.prefix)) continue;
+      const param = url.slice(p.prefix.length);
+      if (!param.includes('/') && !param.includes('?')) return { route: p.route, param };
+    }
+    return undefined;
   };
+}
+
+/** A GET with a body is rare and left to Fastify, which reads or refuses it. */
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
 }

@@ -42,7 +42,7 @@ describe('InstanceQueryService.get (stale-while-revalidate)', () => {
     });
   });
 
-  describe("answerAtOnce (served before Nest's pipeline)", () => {
+  describe('answerAtOnce (served before Fastify and Nest)', () => {
     it('answers a fresh record by either id, as get does, without a Novita call', async () => {
       const r = await observed(1_000);
       const now = Date.now();

@@ -141,7 +141,7 @@ export class InstanceQueryService {
    * get's answer when it needs no waiting: a record this process holds a copy of (see
    * InstanceRepository.peekForRead) that is fresh, or that Novita is not asked about. Undefined
    * otherwise (not held, stale, or only Novita knows it): then get has the answer. Serves
-   * GET /api/instances/:id before Nest's pipeline (app.factory.ts, infra/http/inline-answers.ts).
+   * GET /api/instances/:id before Fastify and Nest (app.factory.ts, infra/http/inline-answers.ts).
    */
   answerAtOnce(id: string, now = Date.now()): InstanceResponseDto | undefined {
     const record = this.repo.peekForRead(id);

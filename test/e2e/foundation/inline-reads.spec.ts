@@ -14,13 +14,14 @@ import { FakeNovitaClient } from '../../fakes/fake-novita-client';
 const KEY = 'inline-reads-key';
 
 /**
- * The wiring of the reads answered before Nest's pipeline (app.factory.ts), in-process on the memory
+ * The wiring of the reads answered before Fastify and Nest (app.factory.ts), in-process on the memory
  * store: which requests the shortcut answers and which go to Nest's handler (InstanceQueryService.get).
  */
 describe('reads answered before the pipeline (app wiring)', () => {
   let app: NestFastifyApplication;
   let get: jest.SpyInstance;
   let id: string;
+  let base: string;
 
   beforeAll(async () => {
     app = await createApp(
@@ -41,7 +42,9 @@ describe('reads answered before the pipeline (app wiring)', () => {
       }),
       { swaggerUi: false },
     );
-    await app.init();
+    // Over a real socket: the shortcut sits in the HTTP server's request listener, which inject() bypasses.
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    base = await app.getUrl();
     const inst = new FakeNovitaClient().seed({ id: 'nv-inline-1', name: 'inline-1', status: 'running' });
     const record = recordFromNovita(newInstanceId(), inst, new Date());
     await app.get(InstanceRepository).save(record);
@@ -51,19 +54,41 @@ describe('reads answered before the pipeline (app wiring)', () => {
 
   afterAll(() => app?.close());
 
-  const request = (url: string, key: string | null = KEY) =>
-    app.inject({ method: 'GET', url, headers: key ? { 'x-api-key': key } : {} });
+  const request = async (url: string, key: string | null = KEY) => {
+    const res = await fetch(base + url, { headers: key ? { 'x-api-key': key } : {} });
+    const body = (await res.json()) as { stale?: boolean };
+    return { statusCode: res.status, headers: res.headers, json: () => body };
+  };
 
   it('answers a fresh record without Nest once the budget is reserved, counting every answer', async () => {
     const answers = [];
     for (let i = 0; i < 6; i++) answers.push(await request(`/api/instances/${id}`));
     expect(answers.map((a) => a.statusCode)).toEqual([200, 200, 200, 200, 200, 200]);
     expect(answers.map((a) => a.json().stale)).toEqual([false, false, false, false, false, false]);
-    expect(answers.map((a) => Number(a.headers['x-ratelimit-remaining']))).toEqual([
+    expect(answers.map((a) => Number(a.headers.get('x-ratelimit-remaining')))).toEqual([
       199, 198, 197, 196, 195, 194,
     ]);
     // Only the first went through Nest: it reserved the budget the others spent.
     expect(get).toHaveBeenCalledTimes(1);
+  });
+
+  it('counts its answers in the HTTP metrics under the route template, as Fastify’s hooks do', async () => {
+    const count = async (route: string) => {
+      const text = await (await fetch(`${base}/metrics`)).text();
+      const line = text
+        .split('\n')
+        .find((l) => l.startsWith(`http_requests_total{method="GET",route="${route}",status_code="200"}`));
+      return line ? Number(line.split(' ').pop()) : 0;
+    };
+    const [live, read] = [await count('/health/live'), await count('/api/instances/:instanceId')];
+    get.mockClear();
+    for (let i = 0; i < 3; i++) {
+      expect((await fetch(`${base}/health/live`)).status).toBe(200);
+      expect((await request(`/api/instances/${id}`)).statusCode).toBe(200);
+    }
+    expect(get).not.toHaveBeenCalled();
+    expect(await count('/health/live')).toBe(live + 3);
+    expect(await count('/api/instances/:instanceId')).toBe(read + 3);
   });
 
   it('leaves a missing key, a malformed id and a stale record to Nest', async () => {
