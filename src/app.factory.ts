@@ -103,14 +103,14 @@ function registerInlineReads(app: NestFastifyApplication, config: AllConfig): vo
         url: '/health/live',
         controller: HealthController,
         handler: HealthController.prototype.getLiveness,
-        answer: () => health.getLiveness(),
+        json: () => JSON.stringify(health.getLiveness()),
       },
       {
         url: '/api/instances/:instanceId',
         controller: InstancesController,
         handler: InstancesController.prototype.getInstance,
         // The id pipe's rule: a malformed id gets its 400 from Nest.
-        answer: (id) => (id && INSTANCE_ID_PATTERN.test(id) ? query.answerAtOnce(id) : undefined),
+        json: (id) => (id && INSTANCE_ID_PATTERN.test(id) ? query.answerJsonAtOnce(id) : undefined),
       },
     ],
     {

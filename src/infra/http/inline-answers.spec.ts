@@ -18,7 +18,9 @@ describe(registerInlineAnswers.name, () => {
     app = Fastify();
     handled = [];
     minted = 0;
-    answer = jest.fn((id: string | undefined) => (id === 'known' ? { id, inline: true } : undefined));
+    answer = jest.fn((id: string | undefined) =>
+      id === 'known' ? JSON.stringify({ id, inline: true }) : undefined,
+    );
     admission = {
       mayEnter: jest.fn(() => true),
       admit: jest.fn(() => ({ 'x-ratelimit-remaining': 41 })),
@@ -34,8 +36,8 @@ describe(registerInlineAnswers.name, () => {
     registerInlineAnswers(
       app,
       routes ?? [
-        { url: '/things/:id', controller, handler, answer },
-        { url: '/live', controller, handler, answer: () => ({ status: 'ok' }) },
+        { url: '/things/:id', controller, handler, json: answer },
+        { url: '/live', controller, handler, json: () => '{"status":"ok"}' },
       ],
       admission as InlineAdmission,
       parts,
@@ -142,14 +144,14 @@ describe(registerInlineAnswers.name, () => {
   });
 
   it('refuses to start when a route it was given is never registered, or has a parameter mid-path', async () => {
-    await expect(build([{ url: '/renamed/:id', controller, handler, answer: () => ({}) }])).rejects.toThrow(
+    await expect(build([{ url: '/renamed/:id', controller, handler, json: () => '{}' }])).rejects.toThrow(
       'inline answers for routes that do not exist: GET /renamed/:id',
     );
     await app.close();
     expect(() =>
       registerInlineAnswers(
         Fastify(),
-        [{ url: '/a/:id/b', controller, handler, answer: () => ({}) }],
+        [{ url: '/a/:id/b', controller, handler, json: () => '{}' }],
         admission as InlineAdmission,
         parts,
       ),

@@ -19,10 +19,11 @@ export interface InlineRoute {
   controller: object;
   handler: object;
   /**
-   * The answer from memory, or undefined when it needs waiting for something (a store read, a
-   * Novita call) or the parameter is one Nest's pipes would refuse. Must have no effect besides counting.
+   * The answer from memory as JSON text (what Nest's handler would return, serialized), or undefined
+   * when it needs waiting for something (a store read, a Novita call) or the parameter is one Nest's
+   * pipes would refuse. Must have no effect besides counting.
    */
-  answer(param: string | undefined): unknown;
+  json(param: string | undefined): string | undefined;
 }
 
 /**
@@ -118,11 +119,11 @@ export function registerInlineAnswers(
         headers: req.headers,
       };
       if (!admission.mayEnter(request)) return toFastify(req, res);
-      const answer = matched.route.answer(matched.param);
-      if (answer === undefined) return toFastify(req, res);
+      const json = matched.route.json(matched.param);
+      if (json === undefined) return toFastify(req, res);
       admitted = admission.admit(request, matched.route);
       if (!admitted) return toFastify(req, res);
-      body = JSON.stringify(answer);
+      body = json;
     } catch {
       // Nest's handler meets the same failure and answers it through the exception filter.
       return toFastify(req, res);

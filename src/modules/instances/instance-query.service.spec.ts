@@ -1,6 +1,7 @@
 import { buildInstancesHarness, InstancesHarness } from '../../../test/fakes/instances-unit-harness';
 import { AppError, ErrorCode } from '../../common/errors';
 import { recordFromNovita } from '../records/instance-observation';
+import { toInstanceResponse } from '../records/instance.mapper';
 import { InstanceRecord, newInstanceId } from '../records/instance.types';
 import { OBSERVED_STATUS_CACHE, InstanceQueryService } from './instance-query.service';
 import { InstanceRefresher } from './instance-refresher';
@@ -42,24 +43,49 @@ describe('InstanceQueryService.get (stale-while-revalidate)', () => {
     });
   });
 
-  describe('answerAtOnce (served before Fastify and Nest)', () => {
-    it('answers a fresh record by either id, as get does, without a Novita call', async () => {
+  describe('answerJsonAtOnce (served before Fastify and Nest)', () => {
+    it('answers a fresh record by either id with the JSON of get’s answer, without a Novita call', async () => {
       const r = await observed(1_000);
       const now = Date.now();
-      const inline = h.query.answerAtOnce(r.id, now);
-      expect(inline).toEqual(await h.query.get(r.id, new Date(now)));
-      expect(h.query.answerAtOnce(r.novitaInstanceId!, now)).toEqual(inline);
-      expect(inline).toMatchObject({ stale: false, status: 'stopped', ageMs: expect.any(Number) });
+      const inline = h.query.answerJsonAtOnce(r.id, now);
+      expect(inline).toBe(JSON.stringify(await h.query.get(r.id, new Date(now))));
+      expect(h.query.answerJsonAtOnce(r.novitaInstanceId!, now)).toBe(inline);
+      expect(JSON.parse(inline!)).toMatchObject({
+        stale: false,
+        status: 'stopped',
+        ageMs: expect.any(Number),
+      });
       expect(getCalls(r.novitaInstanceId!)).toBe(0);
+    });
+
+    it('builds the JSON once per frozen copy (the read cache’s), with the age of each read, and anew for a replaced copy', async () => {
+      const r = await observed(1_000);
+      const copy = Object.freeze({ ...r, portMappings: Object.freeze([...r.portMappings]) });
+      const peek = jest.spyOn(h.repo, 'peekForRead').mockReturnValue(copy as InstanceRecord);
+      const stringify = jest.spyOn(JSON, 'stringify');
+      const synced = Date.parse(r.lastSyncedAt!);
+      const first = h.query.answerJsonAtOnce(r.id, synced + 10);
+      const second = h.query.answerJsonAtOnce(r.id, synced + 25);
+      const objectsSerialized = () => stringify.mock.calls.filter(([v]) => typeof v === 'object').length;
+      expect(objectsSerialized()).toBe(1);
+      expect(JSON.parse(first!)).toEqual(toInstanceResponse(r, { stale: false, ageMs: 10 }));
+      expect(second).toBe(JSON.stringify(toInstanceResponse(r, { stale: false, ageMs: 25 })));
+
+      peek.mockReturnValue(Object.freeze({ ...copy, name: 'renamed' }) as InstanceRecord);
+      expect(JSON.parse(h.query.answerJsonAtOnce(r.id, synced + 30)!)).toMatchObject({
+        name: 'renamed',
+        ageMs: 30,
+      });
+      stringify.mockRestore();
     });
 
     it('has no answer for a stale record, an unknown id or a store that would need a round trip; get answers those', async () => {
       const stale = await observed(WINDOW_MS + 5_000);
-      expect(h.query.answerAtOnce(stale.id)).toBeUndefined();
-      expect(h.query.answerAtOnce('inst_unknown')).toBeUndefined();
+      expect(h.query.answerJsonAtOnce(stale.id)).toBeUndefined();
+      expect(h.query.answerJsonAtOnce('inst_unknown')).toBeUndefined();
       const fresh = await observed(1_000);
       jest.spyOn(h.store, 'peekCached').mockReturnValue(undefined);
-      expect(h.query.answerAtOnce(fresh.id)).toBeUndefined();
+      expect(h.query.answerJsonAtOnce(fresh.id)).toBeUndefined();
       expect(getCalls(stale.novitaInstanceId!)).toBe(0);
       await expect(h.query.get(fresh.id)).resolves.toMatchObject({ stale: false });
     });

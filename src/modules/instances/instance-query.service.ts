@@ -40,6 +40,11 @@ export class InstanceQueryService {
   private readonly config: InstancesConfig;
   /** Observations made before this instant count as stale, whatever their age (set by a cache clear). */
   private staleBefore = 0;
+  /** answerJsonAtOnce's JSON per frozen copy of a record: dropped with the copy. */
+  private readonly answerJson = new WeakMap<
+    InstanceRecord,
+    { head: string; observed: number | null; synced: number | null }
+  >();
 
   constructor(
     private readonly repo: InstanceRepository,
@@ -67,9 +72,9 @@ export class InstanceQueryService {
     });
   }
 
-  private isFresh(record: InstanceRecord, now: number): boolean {
-    const at = observedAt(record);
-    return at !== null && at >= this.staleBefore && now - at < this.config.staleAfterMs;
+  /** observed: when Novita's status was last seen (observedAt). */
+  private isFresh(observed: number | null, now: number): boolean {
+    return observed !== null && observed >= this.staleBefore && now - observed < this.config.staleAfterMs;
   }
 
   /**
@@ -138,23 +143,46 @@ export class InstanceQueryService {
   }
 
   /**
-   * get's answer when it needs no waiting: a record this process holds a copy of (see
+   * get's answer as JSON text when it needs no waiting: a record this process holds a copy of (see
    * InstanceRepository.peekForRead) that is fresh, or that Novita is not asked about. Undefined
    * otherwise (not held, stale, or only Novita knows it): then get has the answer. Serves
    * GET /api/instances/:id before Fastify and Nest (app.factory.ts, infra/http/inline-answers.ts).
+   *
+   * Only ageMs changes from one read of a copy to the next, so the rest of the JSON is built once
+   * per copy: the read cache's copies are frozen and replaced, never changed, when the record
+   * changes. A copy that is not frozen (the memory store decodes one per read) is built every time.
    */
-  answerAtOnce(id: string, now = Date.now()): InstanceResponseDto | undefined {
+  answerJsonAtOnce(id: string, now = Date.now()): string | undefined {
     const record = this.repo.peekForRead(id);
-    return record && this.currentAnswer(record, now);
+    if (!record) return undefined;
+    let json = this.answerJson.get(record);
+    if (!json) {
+      json = {
+        // The answer without ageMs, which comes last: '{..."stale":false' once the '}' is cut.
+        head: JSON.stringify(toInstanceResponse(record, { stale: false })).slice(0, -1),
+        observed: observedAt(record),
+        synced: record.lastSyncedAt ? Date.parse(record.lastSyncedAt) : null,
+      };
+      if (Object.isFrozen(record)) this.answerJson.set(record, json);
+    }
+    if (!this.answersAtOnce(record, json.observed, now)) return undefined;
+    const ageMs = json.synced === null ? null : Math.max(0, now - json.synced);
+    return `${json.head},"ageMs":${JSON.stringify(ageMs)}}`;
   }
 
   /** The answer for a record that needs no refresh: fresh, never created on Novita, or deleted. */
   private currentAnswer(record: InstanceRecord, now: number): InstanceResponseDto | undefined {
-    if (!record.novitaInstanceId || record.status === 'deleted')
-      return toInstanceResponse(record, { stale: false, ageMs: ageOf(record, now) });
-    if (!this.isFresh(record, now)) return undefined;
+    return this.answersAtOnce(record, observedAt(record), now)
+      ? toInstanceResponse(record, { stale: false, ageMs: ageOf(record, now) })
+      : undefined;
+  }
+
+  /** Whether a record is answered as it is: never created on Novita, deleted, or observed recently enough. */
+  private answersAtOnce(record: InstanceRecord, observed: number | null, now: number): boolean {
+    if (!record.novitaInstanceId || record.status === 'deleted') return true;
+    if (!this.isFresh(observed, now)) return false;
     this.caches.hit(OBSERVED_STATUS_CACHE);
-    return toInstanceResponse(record, { stale: false, ageMs: ageOf(record, now) });
+    return true;
   }
 
   async comprehensive(query: ComprehensiveQuery, now = new Date()): Promise<ComprehensiveListResponseDto> {
