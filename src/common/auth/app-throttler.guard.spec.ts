@@ -119,8 +119,10 @@ describe(`${AppThrottlerGuard.name}.spendAtOnce (answers served before Fastify a
   const request = (url = '/api/plain') => ({ url, ip: '10.0.0.1', headers: { 'x-api-key': 'k' } }) as never;
   const plain = DecoratedController.prototype.plain;
   const spend = (handler: object, url?: string) => {
-    const headers = guard.spendAtOnce(DecoratedController, handler, request(url));
-    return { ok: headers !== undefined, headers: headers ?? {} };
+    const pairs = guard.spendAtOnce(DecoratedController, handler, request(url));
+    const headers: Record<string, string | number> = {};
+    for (let i = 0; pairs && i < pairs.length; i += 2) headers[pairs[i]] = pairs[i + 1];
+    return { ok: pairs !== undefined, headers };
   };
 
   it('spends the hits reserved by the guard, with the headers the guard sets, then leaves the next reservation to it', async () => {

@@ -20,6 +20,8 @@ type ThrottlerModuleOptionsObject = Exclude<ThrottlerModuleOptions, unknown[]>;
 /** One throttler's settings for a handler, as ThrottlerGuard.canActivate resolves them. */
 type Plan = Omit<ThrottlerRequest, 'context'> | 'skip';
 
+const NO_HEADERS: readonly (string | number)[] = [];
+
 /** Rate limits only the API: probes, docs, metrics and the dashboard's static files are exempt. */
 @Injectable()
 export class AppThrottlerGuard extends ThrottlerGuard {
@@ -29,6 +31,7 @@ export class AppThrottlerGuard extends ThrottlerGuard {
    * (skipIf, a function as limit, ttl or block duration): then the library's path runs.
    */
   private readonly plans = new Map<object, Map<object, Plan[] | undefined>>();
+  private readonly headerNames = new Map<string, readonly [string, string, string]>();
 
   override async canActivate(context: ExecutionContext): Promise<boolean> {
     if (await this.shouldSkip(context)) return true;
@@ -44,7 +47,8 @@ export class AppThrottlerGuard extends ThrottlerGuard {
   /**
    * canActivate's answer for a request to classRef's handler when it is yes and this replica's
    * reserved budget has it: spends the hit and returns the X-RateLimit-* headers canActivate would
-   * set (none for exempt paths and skipped handlers). Undefined (nothing spent) means "ask
+   * set, as a flat list of names and values (empty for exempt paths and skipped handlers). Undefined
+   * (nothing spent) means "ask
    * canActivate": the budget needs the store, or the client is refused, or the setup is one this
    * shortcut leaves to the library (several throttlers, ignored user agents, settings decided per request).
    */
@@ -52,13 +56,13 @@ export class AppThrottlerGuard extends ThrottlerGuard {
     classRef: object,
     handler: object,
     req: Pick<FastifyRequest, 'url' | 'ip' | 'headers'>,
-  ): Record<string, number> | undefined {
-    if (isExempt(req.url)) return {};
+  ): readonly (string | number)[] | undefined {
+    if (isExempt(req.url)) return NO_HEADERS;
     const plans = this.plansOf(classRef, handler);
     if (!plans || plans.length !== 1 || !(this.storageService instanceof StoreThrottlerStorage))
       return undefined;
     const plan = plans[0];
-    if (plan === 'skip') return {};
+    if (plan === 'skip') return NO_HEADERS;
     const { throttler, limit } = plan;
     if (throttler.ignoreUserAgents || this.commonOptions.ignoreUserAgents) return undefined;
     // Only this class's own tracker and key: what every route uses unless the module options or a
@@ -77,14 +81,20 @@ export class AppThrottlerGuard extends ThrottlerGuard {
     const key = throttleKey(classRef, handler, this.trackerOf(req));
     const hit = this.storageService.spendReserved(key, limit, throttler.name!);
     if (!hit || hit.isBlocked) return undefined;
-    // Lower case, as Fastify writes the names the guard sets.
-    const prefix = this.headerPrefix.toLowerCase();
-    const suffix = throttler.name === 'default' ? '' : `-${throttler.name}`;
-    return {
-      [`${prefix}-limit${suffix}`]: limit,
-      [`${prefix}-remaining${suffix}`]: Math.max(0, limit - hit.totalHits),
-      [`${prefix}-reset${suffix}`]: hit.timeToExpire,
-    };
+    const [limitName, remainingName, resetName] = this.headerNamesOf(throttler.name!);
+    return [limitName, limit, remainingName, Math.max(0, limit - hit.totalHits), resetName, hit.timeToExpire];
+  }
+
+  /** The X-RateLimit-* names canActivate sets for a throttler, lower case as Fastify writes them. */
+  private headerNamesOf(throttlerName: string): readonly [string, string, string] {
+    let names = this.headerNames.get(throttlerName);
+    if (!names) {
+      const prefix = this.headerPrefix.toLowerCase();
+      const suffix = throttlerName === 'default' ? '' : `-${throttlerName}`;
+      names = [`${prefix}-limit${suffix}`, `${prefix}-remaining${suffix}`, `${prefix}-reset${suffix}`];
+      this.headerNames.set(throttlerName, names);
+    }
+    return names;
   }
 
   /** The handler's plans, worked out on first use. By class and handler: a handler inherited by two controllers can carry different decorators. */

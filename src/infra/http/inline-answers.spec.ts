@@ -23,7 +23,7 @@ describe(registerInlineAnswers.name, () => {
     );
     admission = {
       mayEnter: jest.fn(() => true),
-      admit: jest.fn(() => ({ 'x-ratelimit-remaining': 41 })),
+      admit: jest.fn(() => ['x-ratelimit-remaining', 41]),
     };
     parts = {
       headers: { 'x-frame-options': 'DENY', 'cache-control': 'no-store' },

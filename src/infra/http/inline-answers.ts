@@ -29,11 +29,12 @@ export interface InlineRoute {
 /**
  * Whether the route's guards would let this request through without waiting, and their side of
  * admitting it. admit spends a rate-limit hit and returns the headers the guard would set, or
- * undefined for "let the guards decide"; it is asked only once the answer is known.
+ * undefined for "let the guards decide"; it is asked only once the answer is known. Headers come as
+ * a flat list of names and values, as Node's writeHead takes them.
  */
 export interface InlineAdmission {
   mayEnter(request: InlineRequest): boolean;
-  admit(request: InlineRequest, route: InlineRoute): Record<string, string | number> | undefined;
+  admit(request: InlineRequest, route: InlineRoute): readonly (string | number)[] | undefined;
 }
 
 /** What Fastify's hooks add to every answer, given to the shortcut as functions of the raw request. */
@@ -111,7 +112,7 @@ export function registerInlineAnswers(
     if (!matched || hasBody(req) || parts.passOn(req)) return toFastify(req, res);
     const started = performance.now();
     let body: string;
-    let admitted: Record<string, string | number> | undefined;
+    let admitted: readonly (string | number)[] | undefined;
     try {
       const request: InlineRequest = {
         url: req.url!,
@@ -129,7 +130,7 @@ export function registerInlineAnswers(
       return toFastify(req, res);
     }
     const headers: (string | number)[] = [...fixed, 'x-request-id', parts.requestId(req)];
-    for (const name in admitted) headers.push(name, admitted[name]);
+    for (let i = 0; i < admitted.length; i++) headers.push(admitted[i]);
     headers.push('content-type', JSON_TYPE, 'content-length', Buffer.byteLength(body));
     parts.logRequest?.(req, res);
     res.writeHead(200, headers as string[]);

@@ -31,7 +31,11 @@ export function instrumentStore(store: StateStore, observer: StoreObserver): Sta
 }
 
 /** Calls the target's current method (looked up per call, so a later replacement is honoured) and times it. */
-function timedCall(target: StateStore, prop: string, observer: StoreObserver): (...args: unknown[]) => unknown {
+function timedCall(
+  target: StateStore,
+  prop: string,
+  observer: StoreObserver,
+): (...args: unknown[]) => unknown {
   return (...args: unknown[]) => {
     const fn = Reflect.get(target, prop) as (...a: unknown[]) => unknown;
     const started = process.hrtime.bigint();

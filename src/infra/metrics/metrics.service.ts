@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { CacheRegistry } from './cache-registry';
 import { HttpWindow } from './http-stats';
+import { HttpRequestMetrics } from './http-request-metrics';
 import { JobLedger, JobOutcome } from './job-metrics';
 
 /** Seconds; from a 5 ms cache hit to a Novita call that used up its retries. */
@@ -26,19 +27,8 @@ export class MetricsService {
   private readonly beforeScrape: (() => Promise<void>)[] = [];
   private breakerState: () => string = () => 'closed';
 
-  readonly httpRequests = new Counter({
-    name: 'http_requests_total',
-    help: 'HTTP requests answered, by method, route template and status code.',
-    labelNames: ['method', 'route', 'status_code'] as const,
-    registers: [this.registry],
-  });
-  readonly httpDuration = new Histogram({
-    name: 'http_request_duration_seconds',
-    help: 'Time from receiving a request to sending its response, by method, route template and status code.',
-    labelNames: ['method', 'route', 'status_code'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
-  });
+  /** http_requests_total and http_request_duration_seconds: recorded on every request, so kept lean. */
+  readonly httpRequests = new HttpRequestMetrics(this.registry, LATENCY_BUCKETS);
   readonly novitaCalls = new Counter({
     name: 'novita_api_requests_total',
     help: 'Logical calls to the Novita API (retries included in one call), by operation and result: ok or the error class.',
@@ -193,9 +183,7 @@ export class MetricsService {
   }
 
   recordHttp(method: string, route: string, statusCode: number, durationSec: number): void {
-    const labels = { method, route, status_code: String(statusCode) };
-    this.httpRequests.inc(labels);
-    this.httpDuration.observe(labels, durationSec);
+    this.httpRequests.record(method, route, statusCode, durationSec);
     this.httpWindow.record(statusCode, durationSec);
   }
 

@@ -19,7 +19,8 @@ export class MetricsSummaryService {
   }
 
   async summary(now = new Date()): Promise<MetricsSummaryResponse> {
-    const [requests, caches] = await Promise.all([this.metrics.httpRequests.get(), this.caches.stats()]);
+    const requests = { values: this.metrics.httpRequests.counts() };
+    const caches = await this.caches.stats();
     const jobs = this.metrics.jobs.snapshot();
     return {
       timestamp: now.toISOString(),
@@ -37,8 +38,8 @@ export class MetricsSummaryService {
   }
 
   async details(now = new Date()): Promise<MetricsResponse> {
-    const [requests, novita, webhooks, caches] = await Promise.all([
-      this.metrics.httpRequests.get(),
+    const requests = { values: this.metrics.httpRequests.counts() };
+    const [novita, webhooks, caches] = await Promise.all([
       this.metrics.novitaCalls.get(),
       this.metrics.webhookDeliveries.get(),
       this.caches.stats(),

@@ -35,9 +35,7 @@ export class MetricsController {
   @ApiErrorResponses(401)
   async getPrometheusMetrics(@Res() reply: FastifyReply): Promise<void> {
     const body = await this.metrics.render();
-    await reply
-      .header('Content-Type', this.metrics.contentType)
-      .send(body);
+    await reply.header('Content-Type', this.metrics.contentType).send(body);
   }
 
   /** Requests, background jobs, Novita calls, webhook attempts, system and cache figures of this replica. */
