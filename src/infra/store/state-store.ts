@@ -81,8 +81,8 @@ export abstract class StateStore {
   }
   /**
    * getCached without waiting: the value (or null for a missing key) when this process can answer
-   * from memory, undefined when answering would take a round trip. For answers served before Nest's
-   * pipeline (infra/http/inline-answers.ts); the same read-only rules as getCached apply.
+   * from memory, undefined when answering would take a round trip. For answers served before Fastify
+   * and Nest (infra/http/inline-answers.ts); the same read-only rules as getCached apply.
    */
   peekCached<T>(_key: string): T | null | undefined {
     return undefined;

@@ -26,9 +26,15 @@ const DEFAULT_PAGE_SIZE = 100;
 const DEFAULT_SYNC = { forceSync: false, handleObsoleteInstances: true, dryRun: false };
 export const OBSERVED_STATUS_CACHE = 'observed-status';
 
-/** Ms since the record was last compared with Novita; null when it never was. */
-const ageOf = (record: InstanceRecord, now: number): number | null =>
-  record.lastSyncedAt ? Math.max(0, now - Date.parse(record.lastSyncedAt)) : null;
+/** When the record was last compared with Novita (ms); null when it never was. */
+const syncedAt = (record: InstanceRecord): number | null =>
+  record.lastSyncedAt ? Date.parse(record.lastSyncedAt) : null;
+
+/** The answer's ageMs: ms since syncedAt. */
+const ageSince = (synced: number | null, now: number): number | null =>
+  synced === null ? null : Math.max(0, now - synced);
+
+const ageOf = (record: InstanceRecord, now: number): number | null => ageSince(syncedAt(record), now);
 
 const byCreatedDesc = (a: { createdAt: string | null }, b: { createdAt: string | null }): number =>
   (b.createdAt ?? '').localeCompare(a.createdAt ?? '');
@@ -161,13 +167,12 @@ export class InstanceQueryService {
         // The answer without ageMs, which comes last: '{..."stale":false' once the '}' is cut.
         head: JSON.stringify(toInstanceResponse(record, { stale: false })).slice(0, -1),
         observed: observedAt(record),
-        synced: record.lastSyncedAt ? Date.parse(record.lastSyncedAt) : null,
+        synced: syncedAt(record),
       };
       if (Object.isFrozen(record)) this.answerJson.set(record, json);
     }
     if (!this.answersAtOnce(record, json.observed, now)) return undefined;
-    const ageMs = json.synced === null ? null : Math.max(0, now - json.synced);
-    return `${json.head},"ageMs":${JSON.stringify(ageMs)}}`;
+    return `${json.head},"ageMs":${JSON.stringify(ageSince(json.synced, now))}}`;
   }
 
   /** The answer for a record that needs no refresh: fresh, never created on Novita, or deleted. */
@@ -177,7 +182,10 @@ export class InstanceQueryService {
       : undefined;
   }
 
-  /** Whether a record is answered as it is: never created on Novita, deleted, or observed recently enough. */
+  /**
+   * Whether a record is answered as it is: never created on Novita, deleted, or observed recently
+   * enough (then counted as a hit of the observed-status cache; get counts the misses).
+   */
   private answersAtOnce(record: InstanceRecord, observed: number | null, now: number): boolean {
     if (!record.novitaInstanceId || record.status === 'deleted') return true;
     if (!this.isFresh(observed, now)) return false;

@@ -17,7 +17,7 @@ const KEY = 'inline-reads-key';
  * The wiring of the reads answered before Fastify and Nest (app.factory.ts), in-process on the memory
  * store: which requests the shortcut answers and which go to Nest's handler (InstanceQueryService.get).
  */
-describe('reads answered before the pipeline (app wiring)', () => {
+describe('reads answered before Fastify and Nest (app wiring)', () => {
   let app: NestFastifyApplication;
   let get: jest.SpyInstance;
   let id: string;

@@ -114,11 +114,11 @@ describe('instance reads: stale-while-revalidate and single flight (e2e, two rep
   }, 60_000);
 
   /**
-   * A fresh record is answered before Nest's pipeline (infra/http/inline-answers.ts). These hold
+   * A fresh record is answered before Fastify and Nest (infra/http/inline-answers.ts). These hold
    * whichever path answers: the key is still required, every answer is counted against the rate
    * limit, and the answer carries the same headers as one Nest gives (a stale read, which Nest serves).
    */
-  describe('fresh reads served before the pipeline', () => {
+  describe('fresh reads served before Fastify and Nest', () => {
     const get = (path: string, key: string | null = API_KEY) =>
       fetch(`${t.replicas[0].url}${path}`, { headers: key ? { 'x-api-key': key } : {} }).then(async (r) => {
         const headers: Record<string, string> = {};

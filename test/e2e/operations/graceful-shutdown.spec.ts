@@ -31,11 +31,14 @@ async function startSlowNovita(): Promise<{ server: Server; baseUrl: string }> {
 }
 
 /** Never rejects: a refused or reset connection is status 0, so a failed expectation cannot leave a dangling rejection. */
-async function timed(url: string): Promise<{ status: number; body: any; at: number; error?: string }> {
+async function timed(
+  url: string,
+): Promise<{ status: number; body: any; at: number; connection?: string | null; error?: string }> {
   try {
     const res = await fetch(url);
     const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null, at: Date.now() };
+    const connection = res.headers.get('connection');
+    return { status: res.status, body: text ? JSON.parse(text) : null, at: Date.now(), connection };
   } catch (err) {
     return { status: 0, body: null, at: Date.now(), error: String((err as Error).cause ?? err) };
   }
@@ -109,6 +112,8 @@ describe('graceful shutdown (service process)', () => {
     const live = await timed(`${svc.url}/health/live`);
     expect(live.status).toBe(200);
     expect(live.at - sentAt).toBeLessThan(DELAY_MS);
+    // Answered while draining, so by Fastify's path (not the inline answer), which asks the client to reconnect.
+    expect(live.connection).toBe('close');
 
     const done = await finishing;
     expect(done.status).toBe(404);

@@ -349,6 +349,10 @@ describe('operations surface (e2e)', () => {
     const simple = await get('/api/instances', { Origin: ALLOWED_ORIGIN, 'X-API-Key': API_KEY });
     expect(simple.headers.get('access-control-allow-origin')).toBe(ALLOWED_ORIGIN);
     expect(simple.headers.get('access-control-expose-headers')).toContain('X-Request-ID');
-    await Promise.all([allowed, denied, simple].map((r) => r.arrayBuffer()));
+    // A route with an inline answer (infra/http/inline-answers.ts) leaves CORS requests to Fastify's path.
+    const probe = await get('/health/live', { Origin: ALLOWED_ORIGIN });
+    expect(probe.status).toBe(200);
+    expect(probe.headers.get('access-control-allow-origin')).toBe(ALLOWED_ORIGIN);
+    await Promise.all([allowed, denied, simple, probe].map((r) => r.arrayBuffer()));
   });
 });
